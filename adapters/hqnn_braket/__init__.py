@@ -1,0 +1,1 @@
+"""hqnn adapter for Amazon Braket (registered through the ``hqnn`` entry point)."""

@@ -1,0 +1,1 @@
+"""hqnn adapter for PennyLane devices (registered through the ``hqnn`` entry point)."""

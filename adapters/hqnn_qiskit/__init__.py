@@ -1,0 +1,1 @@
+"""hqnn adapter for Qiskit and Qiskit Aer (registered through the ``hqnn`` entry point)."""

@@ -1,0 +1,288 @@
+"""The backend-neutral circuit: gates over wires whose angles are affine functions of data and weights.
+
+Every quantum layer is compiled once into a :class:`Circuit`. Each parametrised gate angle is its
+own *slot*; a slot's value is ``coeff * source[index] + offset`` where ``source`` is the encoded
+input features, the trainable weights, or nothing (a constant). Backends only ever evaluate a
+circuit for a batch of slot-value rows, which maps onto every vendor's batched API. Circuits are
+immutable and hashable so that adapters can cache their translations.
+
+Wire 0 is the most significant qubit of a basis state (PennyLane's convention).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hqnn_core.errors import CapabilityError, ConfigError
+
+SlotSource = Literal["input", "weight", "const"]
+ShiftRule = Literal["two_term", "four_term"]
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """What the core knows about a gate: its arity, parameter count and parameter-shift rule."""
+
+    n_wires: int
+    n_params: int = 0
+    shift_rule: ShiftRule | None = None
+
+
+#: The neutral gate set. Conventions follow PennyLane: ``RX(t) = exp(-i t X / 2)``,
+#: ``Rot(a, b, c) = RZ(c) RY(b) RZ(a)``, ``RZZ(t) = exp(-i t Z⊗Z / 2)``, ``CPhase(t) = diag(1, 1, 1, e^{it})``.
+GATES: dict[str, GateSpec] = {
+    "I": GateSpec(1),
+    "H": GateSpec(1),
+    "X": GateSpec(1),
+    "Y": GateSpec(1),
+    "Z": GateSpec(1),
+    "S": GateSpec(1),
+    "Sdg": GateSpec(1),
+    "T": GateSpec(1),
+    "Tdg": GateSpec(1),
+    "SX": GateSpec(1),
+    "RX": GateSpec(1, 1, "two_term"),
+    "RY": GateSpec(1, 1, "two_term"),
+    "RZ": GateSpec(1, 1, "two_term"),
+    "PhaseShift": GateSpec(1, 1, "two_term"),
+    "Rot": GateSpec(1, 3, "two_term"),
+    "CNOT": GateSpec(2),
+    "CZ": GateSpec(2),
+    "SWAP": GateSpec(2),
+    "RXX": GateSpec(2, 1, "two_term"),
+    "RYY": GateSpec(2, 1, "two_term"),
+    "RZZ": GateSpec(2, 1, "two_term"),
+    "CRX": GateSpec(2, 1, "four_term"),
+    "CRY": GateSpec(2, 1, "four_term"),
+    "CRZ": GateSpec(2, 1, "four_term"),
+    "CPhase": GateSpec(2, 1, "two_term"),
+}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One gate angle: ``coeff * source[index] + offset`` (``index`` is ignored for ``const``)."""
+
+    source: SlotSource
+    index: int = 0
+    coeff: float = 1.0
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class Op:
+    """One gate application: a name from :data:`GATES`, its wires, and the slots of its angles."""
+
+    name: str
+    wires: tuple[int, ...]
+    slots: tuple[int, ...] = ()
+
+    @property
+    def spec(self) -> GateSpec:
+        return GATES[self.name]
+
+
+PAULIS = ("X", "Y", "Z")
+
+
+@dataclass(frozen=True)
+class PauliTerm:
+    """``coeff`` times a tensor product of Paulis, e.g. ``((0, "Z"), (1, "Z"))``; identity when empty."""
+
+    coeff: float
+    paulis: tuple[tuple[int, str], ...]
+
+    def __post_init__(self) -> None:
+        wires = [w for w, _ in self.paulis]
+        if len(set(wires)) != len(wires):
+            raise ConfigError(f"Pauli term {self.paulis} acts twice on one wire; write each wire once.")
+        for _, p in self.paulis:
+            if p not in PAULIS:
+                raise ConfigError(f"Unknown Pauli {p!r}; expected one of X, Y, Z.")
+        object.__setattr__(self, "paulis", tuple(sorted(self.paulis)))
+
+    def __str__(self) -> str:
+        body = "".join(f"{p}{w}" for w, p in self.paulis) or "I"
+        return body if self.coeff == 1.0 else f"{self.coeff:g}*{body}"
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A Hermitian observable written as a real linear combination of Pauli strings."""
+
+    terms: tuple[PauliTerm, ...]
+
+    @classmethod
+    def z(cls, wire: int) -> Observable:
+        return cls((PauliTerm(1.0, ((wire, "Z"),)),))
+
+    @classmethod
+    def parse(cls, text: str) -> Observable:
+        """Read ``"Z0"``, ``"Z0 Z1"``, ``"0.5*X0Y1 + Z2"`` or ``"-Z1"`` (letters then wire numbers)."""
+        terms = []
+        for raw in re.split(r"(?<!\*)\+|(?=(?<![*e])-)", text.replace(" ", "")):
+            if not raw:
+                continue
+            coeff, _, body = raw.rpartition("*")
+            sign = 1.0
+            if not coeff and body.startswith("-"):
+                sign, body = -1.0, body[1:]
+            try:
+                value = sign * (float(coeff) if coeff else 1.0)
+            except ValueError:
+                raise ConfigError(f"Cannot read coefficient {coeff!r} in observable {text!r}; write e.g. '0.5*Z0Z1'.") from None
+            pairs = re.findall(r"([XYZI])(\d+)", body)
+            if "".join(f"{p}{w}" for p, w in pairs) != body:
+                raise ConfigError(
+                    f"Cannot read observable {text!r}; write Pauli letters followed by wire numbers, e.g. 'Z0', 'X0Y1', '0.5*Z0Z1 + X2'."
+                )
+            terms.append(PauliTerm(value, tuple((int(w), p) for p, w in pairs if p != "I")))
+        if not terms:
+            raise ConfigError(f"Observable {text!r} is empty; write e.g. 'Z0'.")
+        return cls(tuple(terms))
+
+    @property
+    def wires(self) -> set[int]:
+        return {w for t in self.terms for w, _ in t.paulis}
+
+    def __str__(self) -> str:
+        return " + ".join(str(t) for t in self.terms)
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """An immutable, hashable gate sequence with parameter slots and observables.
+
+    Backends evaluate ``observables`` for each row of a ``[N, n_slots]`` slot-value array.
+    """
+
+    n_qubits: int
+    ops: tuple[Op, ...]
+    slots: tuple[Slot, ...]
+    observables: tuple[Observable, ...]
+    _hash: int = field(default=0, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.n_qubits, self.ops, self.slots, self.observables)))
+        self.validate()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.slots)
+
+    @property
+    def gate_names(self) -> set[str]:
+        return {op.name for op in self.ops}
+
+    def slot_indices(self, source: SlotSource) -> list[int]:
+        return [i for i, s in enumerate(self.slots) if s.source == source]
+
+    def validate(self) -> None:
+        """Check wires, gate names and slot references; raise :class:`CapabilityError` naming the op."""
+        used: set[int] = set()
+        for k, op in enumerate(self.ops):
+            spec = GATES.get(op.name)
+            if spec is None:
+                raise CapabilityError(f"op {k} uses unknown gate {op.name!r}; the neutral gates are {sorted(GATES)}.")
+            if len(op.wires) != spec.n_wires or len(set(op.wires)) != len(op.wires):
+                raise CapabilityError(f"op {k} ({op.name}) needs {spec.n_wires} distinct wires, got {op.wires}.")
+            if any(not 0 <= w < self.n_qubits for w in op.wires):
+                raise CapabilityError(f"op {k} ({op.name}) acts on wires {op.wires} outside 0..{self.n_qubits - 1}.")
+            if len(op.slots) != spec.n_params:
+                raise CapabilityError(f"op {k} ({op.name}) needs {spec.n_params} angle slots, got {len(op.slots)}.")
+            for s in op.slots:
+                if not 0 <= s < self.n_slots or s in used:
+                    raise CapabilityError(f"op {k} ({op.name}) refers to slot {s}, which is missing or used twice; each angle has its own slot.")
+                used.add(s)
+        for obs in self.observables:
+            if any(not 0 <= w < self.n_qubits for w in obs.wires):
+                raise CapabilityError(f"observable {obs} acts outside wires 0..{self.n_qubits - 1}.")
+
+    def with_observables(self, observables: Sequence[Observable]) -> Circuit:
+        return Circuit(self.n_qubits, self.ops, self.slots, tuple(observables))
+
+    def depth(self) -> int:
+        """Layers of gates that could run at the same time (a cost indicator for estimates and docs)."""
+        level = [0] * self.n_qubits
+        for op in self.ops:
+            d = 1 + max(level[w] for w in op.wires)
+            for w in op.wires:
+                level[w] = d
+        return max(level, default=0)
+
+
+@dataclass(frozen=True)
+class SlotRef:
+    """A not-yet-numbered slot handed out by :class:`CircuitBuilder` to be used by one gate."""
+
+    source: SlotSource
+    index: int = 0
+    coeff: float = 1.0
+    offset: float = 0.0
+
+    def scaled(self, coeff: float, offset: float = 0.0) -> SlotRef:
+        """The same source entry with the affine map ``coeff * value + offset`` composed on top."""
+        return SlotRef(self.source, self.index, self.coeff * coeff, self.offset * coeff + offset)
+
+
+Angle = SlotRef | float
+
+
+class CircuitBuilder:
+    """Appends gates to a circuit under construction; components write through this.
+
+    Example:
+        >>> b = CircuitBuilder(2)
+        >>> b.add("RY", [0], b.input(0))
+        >>> b.add("CNOT", [0, 1])
+        >>> c = b.build()
+        >>> c.n_slots, len(c.ops), str(c.observables[1])
+        (1, 2, 'Z1')
+    """
+
+    def __init__(self, n_qubits: int) -> None:
+        if n_qubits < 1:
+            raise ConfigError(f"n_qubits must be at least 1, got {n_qubits}.")
+        self.n_qubits = n_qubits
+        self._ops: list[Op] = []
+        self._slots: list[Slot] = []
+        self.weight_offset = 0
+
+    @staticmethod
+    def input(index: int, coeff: float = 1.0, offset: float = 0.0) -> SlotRef:
+        return SlotRef("input", index, coeff, offset)
+
+    def weight(self, index: int, coeff: float = 1.0, offset: float = 0.0) -> SlotRef:
+        """Weight ``index`` counted from :attr:`weight_offset` (set per ansatz layer by the layer builder)."""
+        return SlotRef("weight", self.weight_offset + index, coeff, offset)
+
+    @staticmethod
+    def const(value: float) -> SlotRef:
+        return SlotRef("const", 0, 0.0, float(value))
+
+    def add(self, name: str, wires: Iterable[int], *angles: Angle) -> None:
+        wires = tuple(int(w) for w in wires)
+        spec = GATES.get(name)
+        if spec is None:
+            raise CapabilityError(f"Unknown gate {name!r}; the neutral gates are {sorted(GATES)}.")
+        if len(angles) != spec.n_params:
+            raise CapabilityError(f"{name} takes {spec.n_params} angles, got {len(angles)}.")
+        slots = []
+        for a in angles:
+            ref = a if isinstance(a, SlotRef) else self.const(a)
+            if not math.isfinite(ref.coeff) or not math.isfinite(ref.offset):
+                raise CapabilityError(f"{name} on wires {wires} has a non-finite angle map {ref}.")
+            self._slots.append(Slot(ref.source, ref.index, ref.coeff, ref.offset))
+            slots.append(len(self._slots) - 1)
+        self._ops.append(Op(name, wires, tuple(slots)))
+
+    def build(self, observables: Sequence[Observable] | None = None) -> Circuit:
+        obs = tuple(observables) if observables is not None else tuple(Observable.z(w) for w in range(self.n_qubits))
+        return Circuit(self.n_qubits, tuple(self._ops), tuple(self._slots), obs)

@@ -1,0 +1,138 @@
+"""The hooks through which built-in and third-party plugins extend hqnn.
+
+Hooks register components and observe coarse lifecycle events; they never run on the hot path
+(executing circuits and gradients goes through interface methods). Hooks are called with keyword
+arguments only, so an implementation may accept any subset of a spec's arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from hqnn_core.circuit import Circuit
+    from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator
+    from hqnn_core.registry import BackendRegistry, ComponentRegistry
+
+hookspec = pluggy.HookspecMarker("hqnn")
+hookimpl = pluggy.HookimplMarker("hqnn")
+
+
+@hookspec
+def hqnn_register_encoders(registry: ComponentRegistry[Encoder]) -> None:
+    """Register encoder classes with ``registry.add(MyEncoder)``.
+
+    Called once when the plugin manager is built, for each plugin in turn; the registry records
+    which plugin and distribution added each name. Return nothing.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_register_ansatze(registry: ComponentRegistry[Ansatz]) -> None:
+    """Register ansatz classes with ``registry.add(MyAnsatz)``.
+
+    Called once when the plugin manager is built. Return nothing.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_register_gradients(registry: ComponentRegistry[GradientEstimator]) -> None:
+    """Register gradient estimator classes with ``registry.add(MyEstimator)``.
+
+    Called once when the plugin manager is built. Return nothing.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_register_mitigators(registry: ComponentRegistry[Mitigator]) -> None:
+    """Register error mitigator classes with ``registry.add(MyMitigator)``.
+
+    Called once when the plugin manager is built. Return nothing.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_register_backends(registry: BackendRegistry) -> None:
+    """Register backends, lazily: ``registry.add("vendor.sim", "pkg.module:Class", extra=..., requires=(...))``.
+
+    Called once when the plugin manager is built. Register import strings rather than classes
+    so that no vendor SDK is imported until the backend is selected; ``requires`` names the
+    modules checked (without importing) to report availability. ``registry.add_family("vendor",
+    ...)`` registers ``vendor:<target>`` names. Return nothing.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def hqnn_choose_gradient(backend: Backend, circuit: Circuit, shots: int | None) -> str | None:
+    """Pick the gradient for ``gradient="best"``; the first non-``None`` name wins.
+
+    Called when a layer is built with ``gradient="best"``. The built-in implementation runs last
+    and returns ``"backprop"`` when the backend declares backprop and ``shots`` is ``None``, else
+    ``"parameter_shift"``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``hqnn`` command-line group with ``@cli.command()``.
+
+    Called once when the CLI starts. Return nothing.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_environment_info() -> Mapping[str, str]:
+    """Return versions this plugin wants in run records, e.g. ``{"qiskit": "2.6.1"}``.
+
+    Called when a run record is created. Read versions with ``importlib.metadata.version`` so that
+    no SDK is imported. Every result is merged into the record's ``environment``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_run_started(run: Mapping[str, Any]) -> None:
+    """Observe the start of a training run; ``run`` is the run record as a mapping.
+
+    Called after the run directory and record exist, before the first step. Return nothing.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_epoch_finished(run: Mapping[str, Any], epoch: int, metrics: Mapping[str, float]) -> None:
+    """Observe the end of an epoch with its metrics (loss, accuracy, shots used...).
+
+    Called after the epoch's checkpoint is written. Return nothing.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_run_finished(run: Mapping[str, Any], error: BaseException | None) -> None:
+    """Observe the end of a run, including failed runs (``error`` is set). Must not raise.
+
+    .. versionadded:: 0.1
+    """

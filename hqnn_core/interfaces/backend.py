@@ -1,0 +1,154 @@
+"""Backends answer one question, for many bindings at once: the expectations of a circuit."""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from hqnn_core.circuit import Circuit
+from hqnn_core.errors import CapabilityError, ConfigError
+from hqnn_core.interfaces.capabilities import BackendCapabilities
+from hqnn_core.interfaces.component import Component
+
+#: One unit of work: a circuit and the ``[N, n_slots]`` slot values to evaluate it at.
+Task = tuple[Circuit, torch.Tensor]
+
+
+@dataclass
+class Accounting:
+    """What a backend has spent: vendor jobs, circuit executions (bindings), shots, wall time."""
+
+    calls: int = 0
+    jobs: int = 0
+    circuits: int = 0
+    shots: int = 0
+    wall_time: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    def copy(self) -> Accounting:
+        return Accounting(**asdict(self))
+
+    def __sub__(self, other: Accounting) -> Accounting:
+        return Accounting(**{k: getattr(self, k) - getattr(other, k) for k in asdict(self)})
+
+
+def check_shots(shots: object, where: str = "shots") -> int | None:
+    """Validate a shot count: ``None`` (exact) or a positive int; bools and floats are rejected."""
+    if shots is None:
+        return None
+    if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)):
+        raise ConfigError(
+            f"{where} must be a positive integer or null (exact), got {shots!r} of type {type(shots).__name__}; "
+            "write e.g. shots: 1000 (not 1e3 or true)."
+        )
+    if shots < 1:
+        raise ConfigError(f"{where} must be at least 1, got {shots}; use shots: null for exact simulation.")
+    return int(shots)
+
+
+class Backend(Component):
+    """Evaluates neutral circuits for batches of slot values.
+
+    Subclasses declare ``capabilities`` and implement :meth:`_run`, which should submit all tasks
+    as few vendor jobs as the vendor allows and call :meth:`_count_job` once per job.
+
+    Contract of :meth:`expectations`: returns a real tensor of shape ``[N, K]`` (N bindings, K
+    observables), never squeezing N = 1; float64 unless the backend declares ``backprop``, in which
+    case it follows the slot values' precision and carries autograd history. Circuits beyond the
+    declared capabilities raise :class:`CapabilityError` from :meth:`validate`, before any job.
+    """
+
+    kind: ClassVar[str] = "backend"
+    vendor: ClassVar[str] = "hqnn"
+    capabilities: ClassVar[BackendCapabilities]
+
+    def __init__(self, target: str | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.target = target
+        self.accounting = Accounting()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.name}:{self.target}" if self.target else self.name
+
+    def validate(self, circuit: Circuit, shots: int | None) -> None:
+        """Reject what this backend cannot run, naming the limit and the fix."""
+        caps = self.capabilities
+        shots = check_shots(shots)
+        if circuit.n_qubits > caps.max_qubits:
+            raise CapabilityError(
+                f"circuit needs {circuit.n_qubits} qubits; backend {self.full_name!r} supports at most {caps.max_qubits}. "
+                "Use fewer qubits or a backend with more (see `hqnn backends`)."
+            )
+        missing = circuit.gate_names - caps.native_gates
+        if missing:
+            raise CapabilityError(
+                f"backend {self.full_name!r} cannot run gates {sorted(missing)}; it supports {sorted(caps.native_gates)}. "
+                "Choose an ansatz/encoder built from supported gates or another backend."
+            )
+        if shots is None and not caps.analytic:
+            raise CapabilityError(f"backend {self.full_name!r} only samples; set shots to a positive integer (e.g. 1000).")
+        if shots is not None and not caps.shots:
+            raise CapabilityError(f"backend {self.full_name!r} is exact only; set shots: null.")
+        if shots is not None and caps.max_shots is not None and shots > caps.max_shots:
+            raise CapabilityError(f"shots={shots} exceeds backend {self.full_name!r}'s maximum of {caps.max_shots}; lower shots.")
+
+    def expectations(self, circuit: Circuit, slot_values: torch.Tensor, shots: int | None = None, seed: int | None = None) -> torch.Tensor:
+        """Expectations ``[N, K]`` of ``circuit.observables`` at each row of ``slot_values``."""
+        return self.run_batch([(circuit, slot_values)], shots=shots, seed=seed)[0]
+
+    def run_batch(self, tasks: Sequence[Task], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
+        """Evaluate several circuits (each with its own rows) as one submission where possible."""
+        for circuit, values in tasks:
+            self.validate(circuit, shots)
+            if values.ndim != 2 or values.shape[1] != circuit.n_slots:
+                raise CapabilityError(f"slot values must have shape [N, {circuit.n_slots}], got {tuple(values.shape)}.")
+        if seed is None and shots is not None:
+            seed = self._next_seed()
+        start = time.perf_counter()
+        results = self._run(list(tasks), shots, seed)
+        n_rows = sum(int(v.shape[0]) for _, v in tasks)
+        acc = self.accounting
+        acc.calls += 1
+        acc.circuits += n_rows
+        acc.shots += n_rows * (shots or 0)
+        acc.wall_time += time.perf_counter() - start
+        return results
+
+    @abstractmethod
+    def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[torch.Tensor]:
+        """Execute validated tasks; one result ``[N_i, K_i]`` per task, in order."""
+
+    def _count_job(self, n: int = 1) -> None:
+        self.accounting.jobs += n
+
+    def _next_seed(self) -> int:
+        base = getattr(self.options, "seed", None)
+        entropy = [self.accounting.calls] if base is None else [int(base), self.accounting.calls]
+        if base is None:
+            entropy.append(int(torch.randint(0, 2**31 - 1, (1,)).item()))
+        return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+    def jobs_for(self, n_circuits: int) -> int:
+        """How many vendor jobs ``n_circuits`` bindings take (for estimates and conformance)."""
+        limit = self.capabilities.max_circuits_per_job
+        return 1 if not limit else max(1, math.ceil(n_circuits / limit))
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance for run records: vendor, device, options, versions; never credentials."""
+        return {
+            "name": self.full_name,
+            "vendor": self.vendor,
+            "options": self.options.model_dump(mode="json"),
+            "capabilities": self.capabilities.as_dict(),
+        }
+

@@ -1,0 +1,167 @@
+"""Built-in gradient estimators: backprop, parameter-shift, finite differences and SPSA."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from hqnn_core.circuit import Circuit
+from hqnn_core.hookspecs import hookimpl
+from hqnn_core.interfaces import GradientBatch, GradientEstimator
+from hqnn_core.registry import ComponentRegistry
+
+if TYPE_CHECKING:
+    from hqnn_core.interfaces import Backend
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# Four-term rule for controlled rotations (Anselmetti et al. 2021; PennyLane's CRX grad_recipe).
+_C_PLUS = (math.sqrt(2) + 1) / (4 * math.sqrt(2))
+_C_MINUS = (math.sqrt(2) - 1) / (4 * math.sqrt(2))
+SHIFT_RULES: dict[str, tuple[tuple[float, float], ...]] = {
+    # (coefficient, shift) pairs: d f / d theta = sum c * f(theta + s)
+    "two_term": ((0.5, math.pi / 2), (-0.5, -math.pi / 2)),
+    "four_term": ((_C_PLUS, math.pi / 2), (-_C_PLUS, -math.pi / 2), (-_C_MINUS, 3 * math.pi / 2), (_C_MINUS, -3 * math.pi / 2)),
+}
+
+
+def _shift_plan(circuit: Circuit, trainable: torch.Tensor) -> list[tuple[int, float, float]]:
+    """(slot, shift, coefficient) for every evaluation the parameter-shift rule needs."""
+    rule_of = {}
+    for op in circuit.ops:
+        for s in op.slots:
+            rule_of[s] = op.spec.shift_rule
+    plan = []
+    for s in trainable.nonzero().flatten().tolist():
+        rule = rule_of.get(s)
+        if rule is None:
+            continue  # a slot no gate reads has zero gradient
+        plan.extend((s, shift, c) for c, shift in SHIFT_RULES[rule])
+    return plan
+
+
+class _ShiftedRows(GradientEstimator):
+    """Shared expand/combine for estimators that evaluate shifted copies of every row."""
+
+    def _plan(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (shifts [R, n_slots], coefficients [R, n_slots]); row r adds shifts[r] to every sample."""
+        raise NotImplementedError
+
+    def expand(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> GradientBatch:
+        shifts, coeffs = self._plan(circuit, slot_values, trainable)
+        shifted = (slot_values.unsqueeze(0) + shifts.to(slot_values).unsqueeze(1)).reshape(-1, slot_values.shape[1])
+        rows = torch.cat([slot_values, shifted], dim=0)
+        return GradientBatch(rows, {"n": slot_values.shape[0], "coeffs": coeffs, "n_slots": slot_values.shape[1]})
+
+    def combine(self, batch: GradientBatch, results: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n, coeffs = batch.context["n"], batch.context["coeffs"]
+        values = results[:n]
+        shifted = results[n:].reshape(coeffs.shape[0], n, results.shape[1])
+        jac = torch.einsum("rnk,rs->nks", shifted, coeffs.to(shifted))
+        return values, jac
+
+
+class ParameterShift(_ShiftedRows):
+    """Exact analytic gradients from shifted circuits, with each gate's own shift rule (two- or four-term)."""
+
+    name = "parameter_shift"
+
+    def _plan(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        plan = _shift_plan(circuit, trainable)
+        shifts = torch.zeros(len(plan), circuit.n_slots, dtype=torch.float64)
+        coeffs = torch.zeros(len(plan), circuit.n_slots, dtype=torch.float64)
+        for r, (s, shift, c) in enumerate(plan):
+            shifts[r, s] = shift
+            coeffs[r, s] = c
+        return shifts, coeffs
+
+
+class FiniteDifference(_ShiftedRows):
+    """Central (or forward) finite differences of every trainable slot; approximate, any backend."""
+
+    name = "finite_diff"
+
+    class Options(_Strict):
+        h: float = Field(1e-3, gt=0, description="step in radians")
+        method: str = Field("central", pattern="^(central|forward)$")
+
+    def _plan(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.options.h
+        slots = trainable.nonzero().flatten().tolist()
+        steps = ((h, 1 / (2 * h)), (-h, -1 / (2 * h))) if self.options.method == "central" else ((h, 1 / h),)
+        shifts = torch.zeros(len(slots) * len(steps), circuit.n_slots, dtype=torch.float64)
+        coeffs = torch.zeros_like(shifts)
+        for r, (s, (step, c)) in enumerate((s, st) for s in slots for st in steps):
+            shifts[r, s], coeffs[r, s] = step, c
+        return shifts, coeffs
+
+    def combine(self, batch: GradientBatch, results: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        values, jac = super().combine(batch, results)
+        if self.options.method == "forward":  # f(x+h)/h - f(x)/h: subtract the base term per slot
+            jac = jac - values.unsqueeze(-1) * batch.context["coeffs"].sum(0).to(values)
+        return values, jac
+
+
+class SPSA(_ShiftedRows):
+    """Simultaneous-perturbation gradient estimate: 2 evaluations per sample whatever the slot count (Spall 1992)."""
+
+    name = "spsa"
+
+    class Options(_Strict):
+        samples: int = Field(1, ge=1, description="random directions averaged per step")
+        c: float = Field(0.1, gt=0, description="perturbation size in radians")
+        seed: int | None = None
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)
+        self._generator = torch.Generator()
+        if self.options.seed is not None:
+            self._generator.manual_seed(self.options.seed)
+        else:
+            self._generator.seed()
+
+    def _plan(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        c, k = self.options.c, self.options.samples
+        mask = trainable.to(torch.float64)
+        deltas = (torch.randint(0, 2, (k, circuit.n_slots), generator=self._generator, dtype=torch.float64) * 2 - 1) * mask
+        shifts = torch.cat([c * deltas, -c * deltas])
+        coeffs = torch.cat([deltas / (2 * c * k), -deltas / (2 * c * k)])
+        return shifts, coeffs
+
+
+class Backprop(GradientEstimator):
+    """Differentiate through the backend's own autograd graph (exact; analytic torch backends only)."""
+
+    name = "backprop"
+    through_backend = True
+
+    def supports(self, backend: Backend, circuit: Circuit, shots: int | None) -> bool:
+        return bool(backend.capabilities.backprop) and shots is None
+
+    def unsupported_reason(self, backend: Backend, circuit: Circuit, shots: int | None) -> str:
+        if shots is not None:
+            return "backprop cannot differentiate sampled (shot-based) results; use gradient='parameter_shift' or 'spsa'"
+        return f"backend {backend.name!r} does not declare backprop; use gradient='parameter_shift' (or 'best')"
+
+    def expand(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> GradientBatch:
+        raise NotImplementedError("backprop differentiates through the backend; the executor never expands it")
+
+    def combine(self, batch: GradientBatch, results: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError("backprop differentiates through the backend; the executor never combines it")
+
+
+@hookimpl
+def hqnn_register_gradients(registry: ComponentRegistry[GradientEstimator]) -> None:
+    for cls in (Backprop, ParameterShift, FiniteDifference, SPSA):
+        registry.add(cls)
+
+
+@hookimpl(trylast=True)
+def hqnn_choose_gradient(backend: Backend, circuit: Circuit, shots: int | None) -> str:
+    return "backprop" if backend.capabilities.backprop and shots is None else "parameter_shift"

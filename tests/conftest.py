@@ -1,0 +1,21 @@
+"""Test-wide settings: built-in plugins only (no entry points), fresh registries per test."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HQNN_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from hqnn_core.plugin_manager import reset_plugins  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plugins_and_seed():
+    """Each test builds its own plugin manager and starts from the same torch seed."""
+    reset_plugins()
+    torch.manual_seed(1234)
+    yield
+    reset_plugins()
