@@ -21,7 +21,7 @@ def _split(kind: str, spec: ComponentSpec) -> tuple[str, dict[str, Any]]:
         extra = set(spec) - {"name", "options"}
         if "name" not in spec or extra:
             raise ConfigError(
-                f"a {kind} spec is a name or {{'name': ..., 'options': {{...}}}}; got keys {sorted(spec)}. "
+                f"the {kind} spec must be a name or {{'name': ..., 'options': {{...}}}}; got keys {sorted(spec)}. "
                 f"Write e.g. {{'name': 'angle', 'options': {{'rotation': 'Y'}}}}."
             )
         options = spec.get("options") or {}

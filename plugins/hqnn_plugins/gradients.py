@@ -156,9 +156,23 @@ class Backprop(GradientEstimator):
         raise NotImplementedError("backprop differentiates through the backend; the executor never combines it")
 
 
+class Adjoint(Backprop):
+    """Adjoint differentiation inside the backend: exact, one forward and one backward sweep (Jones & Gacon 2020)."""
+
+    name = "adjoint"
+
+    def supports(self, backend: Backend, circuit: Circuit, shots: int | None) -> bool:
+        return bool(backend.capabilities.adjoint) and shots is None
+
+    def unsupported_reason(self, backend: Backend, circuit: Circuit, shots: int | None) -> str:
+        if shots is not None:
+            return "adjoint differentiation needs exact results (shots: null); use gradient='parameter_shift' or 'spsa' with shots"
+        return f"backend {backend.name!r} does not declare adjoint differentiation; use gradient='best'"
+
+
 @hookimpl
 def hqnn_register_gradients(registry: ComponentRegistry[GradientEstimator]) -> None:
-    for cls in (Backprop, ParameterShift, FiniteDifference, SPSA):
+    for cls in (Adjoint, Backprop, ParameterShift, FiniteDifference, SPSA):
         registry.add(cls)
 
 
