@@ -66,6 +66,10 @@ class PermanentBackendError(BackendError):
     """A failure that retrying cannot fix (invalid circuit, authentication, bad input)."""
 
 
+class UnavailableBackendError(BackendError):
+    """The backend cannot serve now (device offline or retired, quota, open circuit breaker): fall back."""
+
+
 class BudgetExceededError(HQNNError, RuntimeError):
     """A configured limit on shots, jobs or cost would be crossed by the next submission."""
 

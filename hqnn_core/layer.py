@@ -12,6 +12,8 @@ from hqnn_core.circuit import Circuit, CircuitBuilder, Observable
 from hqnn_core.components import ComponentSpec, get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator
 from hqnn_core.errors import ConfigError, InputError, UnsupportedError
 from hqnn_core.execution import Executor
+from hqnn_core.execution.fallback import FallbackBackend
+from hqnn_core.execution.retry import RetryPolicy
 from hqnn_core.interfaces import Ansatz, Backend, Encoder
 from hqnn_core.interfaces.backend import check_shots
 from hqnn_core.plugin_manager import get_plugins
@@ -80,6 +82,8 @@ class QuantumLayer(nn.Module):
         shots: ``None`` for exact expectations, or samples per circuit.
         observables: Pauli observables (``"Z0"``, ``"0.5*X0X1"``...); default ``Z`` on each qubit.
         mitigation: error mitigators applied in order around every backend call.
+        fallback: backends to move to when the primary keeps failing (see ``FallbackBackend``).
+        retry: a ``RetryPolicy`` (or its fields) for transient errors; remote backends always get one.
         seed: seeds the initial weights (otherwise torch's global generator decides).
         backend_options: options passed to the backend.
 
@@ -102,6 +106,8 @@ class QuantumLayer(nn.Module):
         mitigation: Sequence[ComponentSpec] = (),
         seed: int | None = None,
         backend_options: Mapping[str, Any] | None = None,
+        fallback: Sequence[ComponentSpec] = (),
+        retry: RetryPolicy | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if isinstance(n_qubits, bool) or not isinstance(n_qubits, int) or n_qubits < 1:
@@ -116,7 +122,7 @@ class QuantumLayer(nn.Module):
             if n_qubits < part.min_qubits():
                 raise ConfigError(f"{part.kind} {part.name!r} needs at least {part.min_qubits()} qubits, got {n_qubits}.")
         self.n_features = self.encoder.n_features(n_qubits)
-        self.backend: Backend = get_backend(backend, **dict(backend_options or {}))
+        self.backend: Backend = self._resilient(get_backend(backend, **dict(backend_options or {})), fallback, retry)
         self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, _observables(observables, n_qubits))
         self.backend.validate(self.circuit, self.shots)
         self.gradient = self._choose_gradient(gradient)
@@ -131,6 +137,15 @@ class QuantumLayer(nn.Module):
         shape = (layers, self.ansatz.weights_per_layer(n_qubits))
         self.weights = nn.Parameter(self.ansatz.init_weights(shape, generator, torch.get_default_dtype()))
         self._register_slot_maps()
+
+    @staticmethod
+    def _resilient(primary: Backend, fallback: Sequence[ComponentSpec], retry: RetryPolicy | Mapping[str, Any] | None) -> Backend:
+        """Wrap the backend in a retrying fallback chain when asked to, and always for remote backends."""
+        if not fallback and retry is None and not primary.capabilities.remote:
+            return primary
+        if isinstance(retry, Mapping):
+            retry = RetryPolicy(**retry)
+        return FallbackBackend([primary, *(get_backend(f) for f in fallback)], retry)
 
     def _choose_gradient(self, spec: ComponentSpec) -> Any:
         if spec == "best":

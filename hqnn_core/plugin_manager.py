@@ -40,6 +40,7 @@ DEFAULT_PLUGINS = (
     "hqnn_plugins.ansatze",
     "hqnn_plugins.gradients",
     "hqnn_plugins.torch_backend",
+    "hqnn_plugins.faulty_backend",
 )
 
 REGISTRATION_HOOKS = {

@@ -1,0 +1,112 @@
+"""``faulty:<backend>``: wraps a real backend and injects failures on a deterministic schedule.
+
+For chaos runs and tests of retry, fallback and resume: ``faulty:torch?rate=0.3&seed=1`` fails 30%
+of calls, drawn from its own seeded RNG (never the global streams), so the same schedule repeats
+run after run. Faults raise the hqnn error class each vendor failure is classified as:
+
+- ``throttle``, ``timeout``, ``lost`` (the job ran but its response was lost) -> transient;
+- ``unavailable`` (device offline) -> unavailable, so a fallback chain moves on;
+- ``permanent`` (invalid request) -> permanent.
+
+``mode=before`` fails before delegating (no work done); ``lost`` always delegates first.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hqnn_core.circuit import Circuit
+from hqnn_core.components import get_backend
+from hqnn_core.errors import ConfigError, PermanentBackendError, TransientBackendError, UnavailableBackendError
+from hqnn_core.hookspecs import hookimpl
+from hqnn_core.interfaces import Backend, BackendCapabilities, Task
+from hqnn_core.interfaces.component import describe_validation_error
+from hqnn_core.registry import BackendRegistry
+
+FaultKind = Literal["throttle", "timeout", "lost", "unavailable", "permanent"]
+
+_MESSAGES = {
+    "throttle": (TransientBackendError, "injected fault: throttled (HTTP 429 ThrottlingException)"),
+    "timeout": (TransientBackendError, "injected fault: read timeout while waiting for the result"),
+    "lost": (TransientBackendError, "injected fault: the job ran but its response was lost"),
+    "unavailable": (UnavailableBackendError, "injected fault: device offline (DeviceOfflineException)"),
+    "permanent": (PermanentBackendError, "injected fault: invalid request (ValidationException)"),
+}
+
+
+class FaultyBackend(Backend):
+    """Injects throttling, timeouts, lost responses, outages and permanent failures into a real backend."""
+
+    name = "faulty"
+    vendor = "hqnn"
+    capabilities = BackendCapabilities(max_qubits=0)  # replaced by the wrapped backend's in __init__
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        rate: float = Field(0.3, ge=0, le=1, description="probability that a call fails")
+        seed: int = Field(0, description="seed of the fault schedule")
+        kinds: tuple[FaultKind, ...] = ("throttle", "timeout", "lost")
+        max_consecutive: int = Field(4, ge=1, description="at most this many failures in a row")
+        backend_options: dict[str, Any] = Field(default_factory=dict, description="options of the wrapped backend")
+
+    def __init__(self, target: str | None = None, **options: Any) -> None:
+        if not target:
+            raise ConfigError("the faulty backend wraps another one: write e.g. 'faulty:torch?rate=0.3&seed=1'.")
+        inner_name, _, query = target.partition("?")
+        from_query: dict[str, Any] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+            from_query[key] = value.split(",") if key == "kinds" else value
+        try:
+            merged = self.Options.model_validate({**from_query, **options})
+        except ValidationError as e:
+            raise ConfigError(f"Invalid options for backend 'faulty': {describe_validation_error('faulty', e)}.") from None
+        super().__init__(target=target, **merged.model_dump())
+        self.inner = get_backend(inner_name, **self.options.backend_options)
+        self.capabilities = self.inner.capabilities  # type: ignore[misc]
+        self._rng = random.Random(self.options.seed)
+        self._consecutive = 0
+        self.injected: dict[str, int] = {}
+
+    def validate(self, circuit: Circuit, shots: int | None) -> None:
+        self.inner.validate(circuit, shots)
+
+    def _next_fault(self) -> str | None:
+        fail = self._rng.random() < self.options.rate and self._consecutive < self.options.max_consecutive
+        kind = self._rng.choice(self.options.kinds) if self.options.kinds else None
+        if not fail or kind is None:
+            self._consecutive = 0
+            return None
+        self._consecutive += 1
+        self.injected[kind] = self.injected.get(kind, 0) + 1
+        return kind
+
+    def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[Any]:
+        fault = self._next_fault()
+        if fault is not None and fault != "lost":
+            cls, message = _MESSAGES[fault]
+            raise cls(message)
+        jobs = self.inner.accounting.jobs
+        results = self.inner.run_batch(tasks, shots=shots, seed=seed)
+        self._count_job(self.inner.accounting.jobs - jobs)
+        if fault == "lost":
+            raise TransientBackendError(_MESSAGES["lost"][1])
+        return results
+
+    @property
+    def faults_injected(self) -> int:
+        return sum(self.injected.values())
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["wraps"] = self.inner.describe()
+        info["faults_injected"] = dict(self.injected)
+        return info
+
+
+@hookimpl
+def hqnn_register_backends(registry: BackendRegistry) -> None:
+    registry.add_family("faulty", FaultyBackend)
