@@ -9,11 +9,14 @@ limit can never push work onto another paid device.
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import torch
 
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import ConfigError, FallbackWarning, TransientBackendError, UnavailableBackendError
@@ -104,6 +107,7 @@ class FallbackBackend(Backend):
         retry: RetryPolicy | None = None,
         *,
         breaker_reset_after: float = 300.0,
+        call_timeout: float | None = None,
         allow_cost_escalation: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -118,6 +122,9 @@ class FallbackBackend(Backend):
                     f"backend.fallback would move work from the local backend {primary.full_name!r} to the remote (paid) "
                     f"backend {b.full_name!r}; set backend.allow_cost_escalation: true if that is intended."
                 )
+        if call_timeout is not None and call_timeout <= 0:
+            raise ConfigError(f"backend.call_timeout must be positive seconds, got {call_timeout}.")
+        self.call_timeout = call_timeout
         policy = retry or RetryPolicy()
         self.links = [
             _Link(b, Retrier(RetryPolicy(**{**policy.__dict__, "seed": policy.seed + i}), sleep=sleep, clock=clock, name=b.full_name),
@@ -145,7 +152,7 @@ class FallbackBackend(Backend):
                 continue
             jobs_before = link.backend.accounting.jobs
             try:
-                results = link.retrier.call(lambda b=link.backend: b.run_batch(tasks, shots=shots, seed=seed))
+                results = link.retrier.call(self._deadline(lambda b=link.backend: b.run_batch(tasks, shots=shots, seed=seed), link))
             except (TransientBackendError, UnavailableBackendError) as e:
                 self._count_job(link.backend.accounting.jobs - jobs_before)
                 link.breaker.record_failure()
@@ -165,6 +172,34 @@ class FallbackBackend(Backend):
             "every backend of the fallback chain failed for this call: " + "; ".join(why)
             + ". Check the backends' status, or add a local simulator to backend.fallback."
         )
+
+    def _deadline(self, call: Callable[[], Any], link: _Link) -> Callable[[], Any]:
+        """Bound one attempt by ``call_timeout``: a hung call is abandoned and counts as transient.
+
+        The abandoned call keeps its thread until the backend returns; for a remote backend the job
+        may still run and be billed, which is why budgets count submitted jobs, not answered ones.
+        """
+        if self.call_timeout is None:
+            return call
+
+        def bounded() -> Any:
+            grad = torch.is_grad_enabled()  # grad mode is per thread: carry the caller's into the worker
+
+            def run() -> Any:
+                with torch.set_grad_enabled(grad):
+                    return call()
+
+            pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hqnn-call")
+            future = pool.submit(run)
+            pool.shutdown(wait=False)
+            try:
+                return future.result(timeout=self.call_timeout)
+            except concurrent.futures.TimeoutError:
+                raise TransientBackendError(
+                    f"{link.backend.full_name} gave no answer within backend.call_timeout={self.call_timeout}s; the call was abandoned"
+                ) from None
+
+        return bounded
 
     def report(self) -> dict[str, Any]:
         """Retries, faults and switches per backend, for the run record."""

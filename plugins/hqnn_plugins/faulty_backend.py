@@ -6,7 +6,9 @@ run after run. Faults raise the hqnn error class each vendor failure is classifi
 
 - ``throttle``, ``timeout``, ``lost`` (the job ran but its response was lost) -> transient;
 - ``unavailable`` (device offline) -> unavailable, so a fallback chain moves on;
-- ``permanent`` (invalid request) -> permanent.
+- ``permanent`` (invalid request) -> permanent;
+- ``hang``: the call blocks (up to ``hang_seconds``, or until :meth:`FaultyBackend.release`), for
+  testing per-call deadlines.
 
 ``mode=before`` fails before delegating (no work done); ``lost`` always delegates first.
 """
@@ -14,6 +16,7 @@ run after run. Faults raise the hqnn error class each vendor failure is classifi
 from __future__ import annotations
 
 import random
+import threading
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
@@ -27,7 +30,7 @@ from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.interfaces.component import describe_validation_error
 from hqnn_core.registry import BackendRegistry
 
-FaultKind = Literal["throttle", "timeout", "lost", "unavailable", "permanent"]
+FaultKind = Literal["throttle", "timeout", "lost", "unavailable", "permanent", "hang"]
 
 _MESSAGES = {
     "throttle": (TransientBackendError, "injected fault: throttled (HTTP 429 ThrottlingException)"),
@@ -51,6 +54,7 @@ class FaultyBackend(Backend):
         seed: int = Field(0, description="seed of the fault schedule")
         kinds: tuple[FaultKind, ...] = ("throttle", "timeout", "lost")
         max_consecutive: int = Field(4, ge=1, description="at most this many failures in a row")
+        hang_seconds: float = Field(60.0, gt=0, description="how long a 'hang' fault blocks at most")
         backend_options: dict[str, Any] = Field(default_factory=dict, description="options of the wrapped backend")
 
     def __init__(self, target: str | None = None, **options: Any) -> None:
@@ -70,6 +74,11 @@ class FaultyBackend(Backend):
         self._rng = random.Random(self.options.seed)
         self._consecutive = 0
         self.injected: dict[str, int] = {}
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        """End every current and future 'hang' at once (tests call this when they are done)."""
+        self._released.set()
 
     def validate(self, circuit: Circuit, shots: int | None) -> None:
         self.inner.validate(circuit, shots)
@@ -86,6 +95,9 @@ class FaultyBackend(Backend):
 
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[Any]:
         fault = self._next_fault()
+        if fault == "hang":
+            self._released.wait(self.options.hang_seconds)
+            raise TransientBackendError("injected fault: the call hung and was given up")
         if fault is not None and fault != "lost":
             cls, message = _MESSAGES[fault]
             raise cls(message)

@@ -294,3 +294,47 @@ def test_chain_validates_every_backend_before_submitting():
     small.capabilities = BackendCapabilities(max_qubits=2)
     with pytest.raises(CapabilityError, match="needs 4 qubits"):
         QuantumLayer(4, backend="torch", fallback=[small])
+
+
+# --- hangs (R5) ------------------------------------------------------------------------------------
+
+def test_r5_a_hanging_backend_is_cut_off_by_the_deadline_and_the_run_goes_on():
+    import time as _time
+
+    hanging = get_backend("faulty:torch?rate=1&kinds=hang&max_consecutive=1000")
+    clock = FakeClock()
+    chain = FallbackBackend([hanging, get_backend("torch")], RetryPolicy(max_attempts=2, initial_wait=1.0),
+                            call_timeout=0.2, sleep=clock.sleep, clock=clock)
+    layer = QuantumLayer(2, backend=chain, seed=0)
+    start = _time.perf_counter()
+    try:
+        with pytest.warns(FallbackWarning, match="gave no answer within backend.call_timeout=0.2s"):
+            out = layer(torch.rand(3, 2))
+        out.sum().backward()  # the result from the secondary is differentiable (grad mode carried over)
+    finally:
+        hanging.release()
+    assert layer.weights.grad is not None
+    assert _time.perf_counter() - start < 5  # two 0.2 s attempts, not the 60 s hang
+    assert hanging.injected == {"hang": 2} and clock.slept and len(clock.slept) == 1
+
+
+def test_r5_all_backends_hanging_fail_clearly_in_bounded_time():
+    import time as _time
+
+    backends = [get_backend("faulty:torch?rate=1&kinds=hang&max_consecutive=1000") for _ in range(2)]
+    clock = FakeClock()
+    chain = FallbackBackend(backends, RetryPolicy(max_attempts=2), call_timeout=0.1, sleep=clock.sleep, clock=clock)
+    circuit, values = _batch()
+    start = _time.perf_counter()
+    try:
+        with pytest.raises(UnavailableBackendError, match="every backend of the fallback chain failed.*call_timeout=0.1s"):
+            chain.expectations(circuit, values)
+    finally:
+        for b in backends:
+            b.release()
+    assert _time.perf_counter() - start < 2 * 2 * 0.1 + 2  # n_backends x attempts x deadline, plus slack
+
+
+def test_call_timeout_must_be_positive():
+    with pytest.raises(ConfigError, match="call_timeout must be positive"):
+        FallbackBackend([get_backend("torch")], call_timeout=0)
