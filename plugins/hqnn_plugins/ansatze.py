@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hqnn_core.circuit import CircuitBuilder
 from hqnn_core.hookspecs import hookimpl
@@ -32,7 +32,7 @@ class HardwareEfficientAnsatz(Ansatz):
     name = "hardware_efficient"
 
     class Options(_Strict):
-        rotations: tuple[Literal["RX", "RY", "RZ"], ...] = ("RY", "RZ")
+        rotations: tuple[Literal["RX", "RY", "RZ"], ...] = Field(("RY", "RZ"), strict=False)  # YAML and config() give lists
         entangler: Literal["CNOT", "CZ"] = "CNOT"
 
     def weights_per_layer(self, n_qubits: int) -> int:

@@ -145,6 +145,8 @@ class AmplitudeEncoder(Encoder):
         return x / norm if self.options.normalize else x
 
     def check_inputs(self, x: torch.Tensor, n_qubits: int) -> None:
+        expected = self.n_features(n_qubits)
+        self._require(x.shape[1] == expected, f"amplitude encoding expects {expected} features per sample, got {x.shape[1]}; set options.n_features.")
         padding = ((1 << n_qubits) - x.shape[1]) * self.options.pad_with**2
         norms = torch.sqrt(torch.linalg.vector_norm(x, dim=1) ** 2 + padding)
         if self.options.normalize:

@@ -119,5 +119,13 @@ def test_backprop_refuses_shots_and_best_picks_parameter_shift():
 
 
 def test_adjoint_refused_where_backend_does_not_declare_it():
+    import dataclasses
+
+    from hqnn_core import get_backend
+
+    backend = get_backend("torch")
+    backend.capabilities = dataclasses.replace(backend.capabilities, adjoint=False)
     with pytest.raises(UnsupportedError, match="does not declare adjoint"):
-        QuantumLayer(2, gradient="adjoint")
+        QuantumLayer(2, gradient="adjoint", backend=backend)
+    with pytest.raises(UnsupportedError, match="adjoint differentiation needs exact results"):
+        QuantumLayer(2, gradient="adjoint", shots=100)

@@ -1,0 +1,254 @@
+"""The suite is itself tested: each deliberately broken component fails exactly the checks meant to catch it.
+
+A check that could never fail would pass silently; these broken components (scikit-learn's
+``_NotAnArray``-style estimators) prove that each check bites, with a message that says the fix.
+A correct vendor-like backend next to them passes every check.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hqnn_plugins.encoders import AngleEncoder
+from hqnn_plugins.gradients import ParameterShift
+from hqnn_plugins.torch_backend import TorchBackend
+
+from hqnn_core import Ansatz, BackendCapabilities, MitigationBatch, Mitigator
+from hqnn_core.circuit import GATES
+from hqnn_core.errors import CapabilityError
+from hqnn_core.testing import ConformanceSettings, check_component
+
+SETTINGS = ConformanceSettings(shots=4000)
+
+
+class VendorLike(TorchBackend):
+    """The torch simulator behind a vendor-like contract: float64 results without autograd."""
+
+    name = "broken.vendor_like"
+    capabilities = BackendCapabilities(max_qubits=8, backprop=False)
+
+    def _run(self, tasks, shots, seed):
+        return [r.detach().to(torch.float64) for r in super()._run(tasks, shots, seed)]
+
+
+class Squeezes(VendorLike):
+    """Squeezes a batch of one to a vector."""
+
+    name = "broken.squeezes"
+
+    def _run(self, tasks, shots, seed):
+        return [r.squeeze(0) for r in super()._run(tasks, shots, seed)]
+
+
+class Float32(VendorLike):
+    """Returns float32 results although it does not declare backprop."""
+
+    name = "broken.float32"
+
+    def _run(self, tasks, shots, seed):
+        return [r.float() for r in super()._run(tasks, shots, seed)]
+
+
+class IgnoresSeed(VendorLike):
+    """Samples from fresh entropy on every call, whatever seed it is given."""
+
+    name = "broken.ignores_seed"
+
+    def _run(self, tasks, shots, seed):
+        return super()._run(tasks, shots, int(torch.randint(0, 2**31 - 1, (1,))))
+
+
+class FalseBackprop(VendorLike):
+    """Declares backprop but returns detached results."""
+
+    name = "broken.false_backprop"
+    capabilities = BackendCapabilities(max_qubits=8, backprop=True)
+
+
+class JobPerRow(VendorLike):
+    """Submits one vendor job per binding instead of one per call."""
+
+    name = "broken.job_per_row"
+
+    def _run(self, tasks, shots, seed):
+        self._count_job(sum(int(v.shape[0]) for _, v in tasks) - 1)  # the torch backend counts the last one
+        return super()._run(tasks, shots, seed)
+
+
+class WrongRYSign(VendorLike):
+    """Applies RY(-t) for RY(t)."""
+
+    name = "broken.wrong_ry_sign"
+
+    def _run(self, tasks, shots, seed):
+        flipped = []
+        for circuit, values in tasks:
+            ry = [s for op in circuit.ops if op.name == "RY" for s in op.slots]
+            values = values.clone()
+            values[:, ry] = -values[:, ry]
+            flipped.append((circuit, values))
+        return super()._run(flipped, shots, seed)
+
+
+class AcceptsTooManyQubits(VendorLike):
+    """Declares two qubits but never checks the width."""
+
+    name = "broken.too_many_qubits"
+    capabilities = BackendCapabilities(max_qubits=2, backprop=False)
+
+    def validate(self, circuit, shots):
+        original = self.capabilities
+        try:
+            type(self).capabilities = BackendCapabilities(max_qubits=64, backprop=False)
+            super().validate(circuit, shots)
+        finally:
+            type(self).capabilities = original
+
+
+class AcceptsForeignGates(VendorLike):
+    """Declares no CRX but runs it anyway (no gate check)."""
+
+    name = "broken.foreign_gates"
+    capabilities = BackendCapabilities(max_qubits=8, backprop=False, native_gates=frozenset(GATES) - {"CRX"})
+
+    def validate(self, circuit, shots):
+        if circuit.n_qubits > self.capabilities.max_qubits:
+            raise CapabilityError("too many qubits")
+
+
+class LeaksToken(VendorLike):
+    """Keeps an API token in its options, which describe() then records."""
+
+    name = "broken.leaks_token"
+
+    class Options(TorchBackend.Options):
+        token: str | None = None
+
+
+class SkipsWeight(Ansatz):
+    """Declares two angles per qubit but never reads the last one."""
+
+    name = "broken.skips_weight"
+
+    def weights_per_layer(self, n_qubits):
+        return 2 * n_qubits
+
+    def add_layer(self, builder, wires, layer):
+        for j, w in enumerate(wires):
+            builder.add("RY", [w], builder.weight(2 * j))
+            if j < len(wires) - 1:
+                builder.add("RZ", [w], builder.weight(2 * j + 1))
+        for a, b in zip(wires, wires[1:]):
+            builder.add("CNOT", [a, b])
+
+
+class HiddenState(Ansatz):
+    """Picks its rotation from a counter that changes on every call, so two builds differ."""
+
+    name = "broken.hidden_state"
+    calls = 0
+
+    def weights_per_layer(self, n_qubits):
+        return 2 * n_qubits
+
+    def add_layer(self, builder, wires, layer):
+        gate = ("RY", "RX", "RZ")[HiddenState.calls % 3]
+        HiddenState.calls += 1
+        for j, w in enumerate(wires):
+            builder.add(gate, [w], builder.weight(2 * j))
+            builder.add("RZ", [w], builder.weight(2 * j + 1))
+
+
+class WrongShift(ParameterShift):
+    """Two-term rule with shifts of pi/4 instead of pi/2 (coefficients left at 1/2)."""
+
+    name = "broken.wrong_shift"
+
+    def _plan(self, circuit, slot_values, trainable):
+        shifts, coeffs = super()._plan(circuit, slot_values, trainable)
+        return shifts.clamp(-math.pi / 4, math.pi / 4), coeffs
+
+
+class TruncatesFeatures(AngleEncoder):
+    """Silently drops features beyond n_qubits instead of refusing the wrong width."""
+
+    name = "broken.truncates"
+
+    def transform(self, x, n_qubits):
+        return x[:, :n_qubits]
+
+
+class Rescales(Mitigator):
+    """Multiplies every expectation by 1.1, noise or not."""
+
+    name = "broken.rescales"
+
+    def expand(self, circuit):
+        return MitigationBatch([circuit])
+
+    def combine(self, batch, results):
+        return results[0] * 1.1
+
+
+def _failures(component) -> dict[str, str]:
+    results = check_component(component, on_fail=None, settings=SETTINGS)
+    assert results, "no checks ran"
+    return {r.check: r.message for r in results if r.status == "failed"}
+
+
+BROKEN = [
+    (Squeezes(), {"check_backend_expectations_shape": "batch of 1 was squeezed"}),
+    (Float32(), {"check_backend_expectations_shape": "dtype torch.float32, expected torch.float64",
+                 # float32 rounding (~6e-8) over a 1e-4 finite-difference step: gradients no longer agree to 1e-5
+                 "check_backend_in_quantum_layer": "differ from finite differences"}),
+    (IgnoresSeed(), {"check_backend_seed_reproducible": "gave different samples"}),
+    (FalseBackprop(), {"check_backend_backprop_claim_truthful": "declares backprop, but outputs of golden case"}),
+    (JobPerRow(), {"check_backend_one_job_per_call": "8 jobs submitted, but jobs_for(8) = 1"}),
+    (WrongRYSign(), {"check_backend_golden_analytic": "golden case 'ry_zx'",
+                     "check_backend_golden_shots": "outside the bound",
+                     "check_backend_matches_reference": "random layer",
+                     "check_backend_in_quantum_layer": "QuantumLayer forward",
+                     "check_backend_state_dict_portability": "a torch-trained layer loaded here"}),
+    (AcceptsTooManyQubits(), {"check_backend_rejects_unsupported_before_submit": "a circuit of 3 qubits (max_qubits = 2) reached submission"}),
+    (AcceptsForeignGates(), {"check_backend_rejects_unsupported_before_submit": "gate 'CRX' (not in native_gates) reached submission"}),
+    (LeaksToken(token="s3cr3t-t0ken-value"), {"check_backend_describe_provenance": "credential-like entry 'options.token'"}),
+    (SkipsWeight(), {"check_ansatz_weight_count_matches_slots": "are declared but never read"}),
+    (HiddenState(), {"check_ansatz_deterministic_build": "building 1 qubits x 2 layers twice gives different circuits"}),
+    (WrongShift(), {"check_gradient_matches_golden": "the Jacobian differs from the closed form",
+                    "check_gradient_matches_finite_difference": "differs from finite differences",
+                    "check_gradient_shot_noise_within_bound": "k=5 standard errors"}),
+    (TruncatesFeatures(), {"check_encoder_feature_count_error": "transform silently accepts 5 features"}),
+    (Rescales(), {"check_mitigator_identity_when_noiseless": "mitigated values differ from the exact ones",
+                  "check_mitigator_composes_with_gradient": "mitigated outputs differ from the unmitigated ones"}),
+]
+
+
+@pytest.mark.parametrize("component, expected", BROKEN, ids=[type(c).__name__ for c, _ in BROKEN])
+def test_exactly_the_intended_checks_fail_with_the_intended_message(component, expected):
+    failures = _failures(component)
+    assert set(failures) == set(expected), failures
+    for name, fragment in expected.items():
+        message = failures[name]
+        assert fragment in message, message
+        assert message.startswith(f"{type(component).__name__}(") and f"fails {name}:" in message and " Fix: " in message
+
+
+def test_a_correct_vendor_like_backend_passes_every_check():
+    results = check_component(VendorLike(), on_fail=None, settings=SETTINGS)
+    statuses = {r.check: r.status for r in results}
+    assert statuses.pop("check_registered_name_matches") == "skipped"  # not registered in this session
+    assert set(statuses.values()) == {"passed"}, statuses
+    assert {"check_backend_golden_analytic", "check_backend_golden_shots", "check_backend_seed_reproducible",
+            "check_backend_matches_reference", "check_backend_in_quantum_layer", "check_backend_one_job_per_call"} <= set(statuses)
+
+
+def test_the_rejection_check_never_lets_a_job_through():
+    from hqnn_core.testing.checks.backend import check_backend_rejects_unsupported_before_submit
+    from hqnn_core.testing.checks.common import Violation
+
+    backend = AcceptsTooManyQubits()
+    with pytest.raises(Violation, match="reached submission"):
+        check_backend_rejects_unsupported_before_submit(backend, SETTINGS)
+    assert backend.accounting.jobs == 0 and backend.accounting.calls == 0  # the spy stood in for the real _run
