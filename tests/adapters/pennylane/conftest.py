@@ -6,11 +6,11 @@ skips itself with ``pytest.importorskip("pennylane")``.
 
 from __future__ import annotations
 
-import hqnn_pennylane
 import pytest
 import torch
 
 import hqnn_core
+import hqnn_pennylane
 
 
 @pytest.fixture(autouse=True)

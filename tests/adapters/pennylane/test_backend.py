@@ -6,9 +6,9 @@ import pytest
 
 qml = pytest.importorskip("pennylane")
 
-import hqnn_pennylane  # noqa: E402
 import torch  # noqa: E402
 
+import hqnn_pennylane  # noqa: E402
 from hqnn_core import CapabilityError, ConfigError, QuantumLayer, UnsupportedError, get_backend  # noqa: E402
 from hqnn_core.circuit import CircuitBuilder, Observable  # noqa: E402
 

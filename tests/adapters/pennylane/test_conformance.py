@@ -6,9 +6,8 @@ import pytest
 
 pytest.importorskip("pennylane")
 
-from hqnn_pennylane.backend import PennyLaneBackend  # noqa: E402
-
 from hqnn_core.testing import parametrize_with_checks  # noqa: E402
+from hqnn_pennylane.backend import PennyLaneBackend  # noqa: E402
 
 pytestmark = pytest.mark.vendor
 

@@ -10,12 +10,12 @@ import pytest
 qml = pytest.importorskip("pennylane")
 
 import torch  # noqa: E402
-from hqnn_pennylane.errors import ERROR_TABLE, TRANSIENT_NAMES, classify, map_error  # noqa: E402
 from pennylane import exceptions as plx  # noqa: E402
 
 import hqnn_core.registry  # noqa: E402
 from hqnn_core import MissingExtraError, PermanentBackendError, TransientBackendError, UnknownComponentError, get_backend  # noqa: E402
 from hqnn_core.circuit import CircuitBuilder  # noqa: E402
+from hqnn_pennylane.errors import ERROR_TABLE, TRANSIENT_NAMES, classify, map_error  # noqa: E402
 
 pytestmark = pytest.mark.vendor
 

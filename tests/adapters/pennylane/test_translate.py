@@ -10,10 +10,10 @@ qml = pytest.importorskip("pennylane")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from hqnn_pennylane.translate import FIXED, PARAMETRIC, observable, operations, to_tape, translate  # noqa: E402
 from scipy.linalg import expm  # noqa: E402
 
 from hqnn_core.circuit import GATES, CircuitBuilder, Observable, PauliTerm  # noqa: E402
+from hqnn_pennylane.translate import FIXED, PARAMETRIC, observable, operations, to_tape, translate  # noqa: E402
 
 pytestmark = pytest.mark.vendor
 
