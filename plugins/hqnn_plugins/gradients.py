@@ -55,7 +55,7 @@ class _ShiftedRows(GradientEstimator):
 
     def expand(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> GradientBatch:
         shifts, coeffs = self._plan(circuit, slot_values, trainable)
-        shifted = (slot_values.unsqueeze(0) + shifts.to(slot_values).unsqueeze(1)).reshape(-1, slot_values.shape[1])
+        shifted = (slot_values.unsqueeze(0) + shifts.to(slot_values).unsqueeze(1)).reshape(shifts.shape[0] * slot_values.shape[0], slot_values.shape[1])
         rows = torch.cat([slot_values, shifted], dim=0)
         return GradientBatch(rows, {"n": slot_values.shape[0], "coeffs": coeffs, "n_slots": slot_values.shape[1]})
 

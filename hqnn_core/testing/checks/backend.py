@@ -19,7 +19,7 @@ from torch.autograd.gradcheck import GradcheckError
 
 from hqnn_core import redaction
 from hqnn_core.circuit import GATES, Circuit, CircuitBuilder, Observable
-from hqnn_core.errors import BackendError, CapabilityError, PermanentBackendError, TransientBackendError
+from hqnn_core.errors import BackendError, CapabilityError, PermanentBackendError, TransientBackendError, UnavailableBackendError
 from hqnn_core.interfaces import Backend, BackendCapabilities
 from hqnn_core.testing.checks.common import (
     CheckSkipped,
@@ -447,8 +447,9 @@ def check_backend_error_mapping(backend: Backend, settings: ConformanceSettings)
     examples = list(backend.error_examples())  # type: ignore[attr-defined]
     expect(examples, "error_examples() lists no vendor exceptions.", "list one example per row of the adapter's mapping table.")
     for exc, expected in examples:
-        expect(isinstance(expected, type) and issubclass(expected, (TransientBackendError, PermanentBackendError)),
-               f"the expected class for {type(exc).__name__} is {expected!r}.", "expect TransientBackendError or PermanentBackendError.")
+        expect(isinstance(expected, type) and issubclass(expected, (TransientBackendError, UnavailableBackendError, PermanentBackendError)),
+               f"the expected class for {type(exc).__name__} is {expected!r}.",
+               "expect TransientBackendError, UnavailableBackendError or PermanentBackendError.")
         mapped = backend.map_error(exc)  # type: ignore[attr-defined]
         expect(isinstance(mapped, BackendError), f"map_error({type(exc).__name__}) returned {mapped!r}, not a BackendError.",
                "return a TransientBackendError or PermanentBackendError.")
