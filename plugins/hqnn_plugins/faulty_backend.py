@@ -10,7 +10,7 @@ run after run. Faults raise the hqnn error class each vendor failure is classifi
 - ``hang``: the call blocks (up to ``hang_seconds``, or until :meth:`FaultyBackend.release`), for
   testing per-call deadlines.
 
-``mode=before`` fails before delegating (no work done); ``lost`` always delegates first.
+Every fault but ``lost`` is raised before delegating (no work done); ``lost`` runs the call first.
 """
 
 from __future__ import annotations
