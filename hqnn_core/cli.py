@@ -65,6 +65,104 @@ def backends(as_json: bool) -> None:
     _print_entries([e.as_dict() for e in get_plugins().backends.entries()], as_json)
 
 
+@cli.command()
+@click.argument("profile", required=False, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a profile key, e.g. --set train.epochs=3 (repeatable).")
+@click.option("--resume", "resume", type=click.Path(file_okay=False), help="Continue the stopped run in this run directory.")
+@click.option("--out", type=click.Path(file_okay=False), help="Write the run here instead of output.runs_dir/<name>.")
+@click.option("--force", is_flag=True, help="Resume even though the profile differs from the run's.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, out: str | None, force: bool, quiet: bool) -> None:
+    """Train PROFILE (YAML or TOML) and write a run directory; or continue one with --resume RUN_DIR."""
+    from hqnn_core.training import train as run_training
+
+    if profile is None and resume is None:
+        raise click.UsageError("give a PROFILE (e.g. examples/digits.yaml) or --resume RUN_DIR.")
+    if out is not None and resume is not None:
+        raise click.UsageError("--out starts a new run; --resume continues the run in its own folder. Use one of them.")
+    import signal
+
+    def _terminate(signum: int, frame: object) -> None:  # record "interrupted" and keep the last checkpoint
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    result = run_training(profile, overrides=overrides, out=out, resume=resume, force=force, quiet=quiet)
+    record = result.record
+    table = Table("model", "test accuracy", "test loss", "parameters", "jobs", "shots", "wall time (s)")
+    for name in ("hybrid", "baseline"):
+        phase = record.get(name) or {}
+        final = phase.get("final")
+        if not final:
+            continue
+        acc = phase.get("accounting") or {}
+        params = (record.get("model") or {}).get(name, {}).get("parameters", "")
+        table.add_row(name, f"{final['test_accuracy']:.4f}", f"{final['test_loss']:.4f}", str(params), str(acc.get("jobs", "-")),
+                      str(acc.get("shots", "-")), f"{phase.get('wall_time_s', 0):.1f}")
+    console = Console()
+    console.print(table)
+    console.print(f"run directory: {result.run_dir}", highlight=False, soft_wrap=True)
+
+
+@cli.command(name="eval")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--backend", help="Evaluate on this backend instead of the one the run trained on (e.g. qiskit.aer).")
+@click.option("--shots", help="Shots for the evaluation backend: a positive integer, or 'none' for exact.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_(run_dir: str, backend: str | None, shots: str | None, as_json: bool) -> None:
+    """Evaluate a run's saved model on its test set, on another backend if asked."""
+    from hqnn_core.errors import ConfigError
+    from hqnn_core.training import evaluate_run
+
+    shot_value: object = "profile"
+    if shots is not None:
+        if shots.lower() in {"none", "null", "exact"}:
+            shot_value = None
+        elif shots.isdigit() and int(shots) > 0:
+            shot_value = int(shots)
+        else:
+            raise ConfigError(f"--shots {shots!r}: give a positive integer, or 'none' for exact expectations.")
+    result = evaluate_run(run_dir, backend=backend, shots=shot_value)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    recorded = result["recorded_test_accuracy"]
+    click.echo(f"backend {result['backend']['name']} (shots {result['shots']}), weights {result['weights']}, {result['n_test']} test samples")
+    click.echo(f"test accuracy {result['test_accuracy']:.4f}  (recorded in run.json: {'-' if recorded is None else f'{recorded:.4f}'})")
+    click.echo(f"test loss {result['test_loss']:.4f}; jobs {result['accounting']['jobs']}, shots {result['accounting']['shots']}")
+    if result["data_changed"]:
+        click.echo("warning: the data files changed since training (sha256 differs).", err=True)
+
+
+@cli.command()
+@click.argument("profile", required=False, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a profile key (repeatable).")
+@click.option("--schema", is_flag=True, help="Print the profile reference (Markdown) instead.")
+def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> None:
+    """Check PROFILE without running it: schema, component names and options, data, model, estimated usage."""
+    from hqnn_core.config import load_profile, schema_markdown
+
+    if schema:
+        click.echo(schema_markdown())
+        return
+    if profile is None:
+        raise click.UsageError("give a PROFILE to validate, or --schema for the reference.")
+    from hqnn_core.training.prepare import estimate, prepare
+
+    loaded = load_profile(profile, overrides)
+    prepared = prepare(loaded)
+    p, d, layer = loaded.profile, prepared.dataset, prepared.layer
+    usage = estimate(prepared)
+    click.echo(f"OK {profile}")
+    click.echo(f"  data: {p.data.source}, {d.info['n_train']} train / {d.info['n_test']} test, {d.n_features} features, classes {d.labels}")
+    click.echo(
+        f"  model: front end {p.model.front_end.kind} -> {layer.n_qubits} qubits ({layer.encoder.name}, {layer.ansatz.name} x{layer.layers}, "
+        f"gradient {layer.gradient.name}) -> head {p.model.head.kind}; {sum(x.numel() for x in prepared.model.parameters())} parameters"
+    )
+    click.echo(f"  backend: {layer.backend.full_name}, shots {layer.shots}; optimizer {p.train.optimizer.name}, {p.train.epochs} epochs")
+    click.echo(f"  estimated usage: {usage.jobs} jobs, {usage.circuits} circuits, {usage.shots} shots; limits: jobs {p.limits.max_jobs}, shots {p.limits.max_shots}")
+    click.echo(f"  config hash {loaded.config_hash[:16]}")
+
+
 def _print_entries(rows: list[dict[str, object]], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -73,6 +171,15 @@ def _print_entries(rows: list[dict[str, object]], as_json: bool) -> None:
     for r in rows:
         table.add_row(str(r["name"]), str(r["kind"]), f"{r['distribution']} ({r['plugin']})", "yes" if r["available"] else "no", str(r["reason"]))
     Console().print(table)
+
+
+def _attach_builtin_commands() -> None:
+    from hqnn_core.testing.cli import conformance
+
+    cli.add_command(conformance)
+
+
+_attach_builtin_commands()
 
 
 def _register_plugin_commands() -> None:
@@ -85,7 +192,9 @@ def main() -> None:
     """Entry point of the ``hqnn`` console script: turns hqnn errors into one clear line."""
     try:
         _register_plugin_commands()
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)  # commands that end with ctx.exit(n), e.g. conformance failures
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

@@ -1,0 +1,133 @@
+"""Turn a validated profile into everything a run needs (data, seeds, model) without running a circuit.
+
+Every random source gets its own seed derived from ``train.seed`` by name, and components with a
+``seed`` option (the backend's shot sampling, SPSA gradients, mitigators) get one unless the
+profile sets it, so the same profile gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from hqnn_core.config import LoadedProfile, Profile, check_components
+from hqnn_core.errors import CapabilityError, ConfigError, UnsupportedError
+from hqnn_core.layer import QuantumLayer
+from hqnn_core.training.budget import Usage, estimate_usage
+from hqnn_core.training.data import Dataset, load_dataset
+from hqnn_core.training.model import HybridModel, build_model
+from hqnn_core.training.optimizers import OPTIONS
+
+SEED_TAGS = ("weights", "init", "baseline_init", "shuffle", "torch", "shots", "spsa", "gradient", "mitigation")
+
+
+def derive_seed(seed: int, tag: str) -> int:
+    """A 63-bit seed for one random source, from the run seed and the source's name."""
+    state = np.random.SeedSequence([seed, zlib.crc32(tag.encode())]).generate_state(2, dtype=np.uint32)
+    return int((int(state[0]) << 31) ^ int(state[1]))
+
+
+def seeds_for(profile: Profile) -> dict[str, int]:
+    return {"train": profile.train.seed, "data_split": profile.data.seed, **{t: derive_seed(profile.train.seed, t) for t in SEED_TAGS}}
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs, built and checked, with nothing submitted or written."""
+
+    loaded: LoadedProfile
+    dataset: Dataset
+    seeds: dict[str, int]
+    layer_kwargs: dict[str, Any]
+    model: HybridModel
+    injected_seeds: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def layer(self) -> QuantumLayer:
+        assert self.model.quantum is not None
+        return self.model.quantum
+
+
+def _seeded(spec: dict[str, Any], cls: type | None, seed: int, key: str, injected: dict[str, int]) -> dict[str, Any]:
+    """Give a component with a ``seed`` option a derived seed unless the profile set one."""
+    if cls is not None and "seed" in getattr(cls, "Options").model_fields and spec["options"].get("seed") is None:  # noqa: B009
+        spec = {"name": spec["name"], "options": {**spec["options"], "seed": seed}}
+        injected[key] = seed
+    return spec
+
+
+def layer_kwargs(profile: Profile, seeds: dict[str, int], backend: str | None = None, shots: Any = "profile",
+                 backend_options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, int]]:
+    """QuantumLayer arguments from the profile, with derived seeds for every seedable component."""
+    from hqnn_core.plugin_manager import get_plugins
+
+    plugins = get_plugins()
+    q, b = profile.model.quantum, profile.backend
+    injected: dict[str, int] = {}
+    name = backend or b.name
+    options = dict(b.options if backend_options is None else backend_options)
+    backend_cls = plugins.backends.get(name)
+    if "seed" in backend_cls.Options.model_fields and options.get("seed") is None:
+        options["seed"] = seeds["shots"]
+        injected["backend.options.seed"] = seeds["shots"]
+    gradient: Any = "best"
+    if q.gradient.name != "best":
+        gradient = _seeded(q.gradient.spec(), plugins.gradients.get(q.gradient.name), seeds["gradient"], "model.quantum.gradient.options.seed", injected)
+    mitigation = [
+        _seeded(m.spec(), plugins.mitigators.get(m.name), derive_seed(seeds["mitigation"], str(i)), f"mitigation[{i}].options.seed", injected)
+        for i, m in enumerate(profile.mitigation)
+    ]
+    kwargs = {
+        "n_qubits": q.n_qubits,
+        "encoder": q.encoder.spec(),
+        "ansatz": q.ansatz.spec(),
+        "layers": q.layers,
+        "backend": name,
+        "gradient": gradient,
+        "shots": b.shots if shots == "profile" else shots,
+        "observables": q.observables,
+        "mitigation": mitigation,
+        "seed": seeds["weights"],
+        "backend_options": options,
+    }
+    return kwargs, injected
+
+
+def _build_layer(kwargs: dict[str, Any], source: str) -> QuantumLayer:
+    try:
+        return QuantumLayer(**kwargs)
+    except UnsupportedError as e:
+        raise ConfigError(f"{source}: model.quantum.gradient: {e}") from None
+    except CapabilityError as e:
+        raise ConfigError(f"{source}: backend: {e}") from None
+    except ConfigError as e:
+        raise ConfigError(f"{source}: model.quantum: {e}") from None
+
+
+def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> Prepared:
+    """Check components, load the data and build the model: everything short of running a circuit."""
+    check_components(loaded)
+    profile = loaded.profile
+    dataset = load_dataset(profile.data, loaded.base_dir, loaded.source)
+    seeds = seeds_for(profile)
+    kwargs, injected = layer_kwargs(profile, seeds, backend, shots, backend_options)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seeds["init"])
+        layer = _build_layer(kwargs, loaded.source)
+        model = build_model(profile, dataset.n_features, dataset.n_classes, dataset.image_shape, layer, loaded.source)
+    return Prepared(loaded, dataset, seeds, kwargs, model, injected)
+
+
+def estimate(prepared: Prepared, epochs: int | None = None) -> Usage:
+    """Estimated jobs, circuits and shots of training the hybrid model for ``epochs`` (default: all) epochs."""
+    t, d = prepared.loaded.profile.train, prepared.dataset
+    maxiter = OPTIONS["cobyla"](**t.optimizer.options).maxiter if t.optimizer.name == "cobyla" else 0  # type: ignore[attr-defined]
+    inputs_need_grad = any(p.requires_grad for p in prepared.model.front.parameters())
+    return estimate_usage(
+        prepared.layer, t.optimizer.name, len(d.y_train), len(d.y_test), t.batch_size, t.eval_batch_size,
+        t.epochs if epochs is None else epochs, inputs_need_grad, maxiter,
+    )

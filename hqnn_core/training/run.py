@@ -1,0 +1,272 @@
+"""A whole run: ``hqnn train`` (new or ``--resume``d) and ``hqnn eval``.
+
+``train`` validates and prepares everything before it creates the run directory, so an invalid
+profile or a run over budget writes nothing. It trains inside ``torch.random.fork_rng`` so the
+caller's torch generator is untouched, and records the outcome (completed, stopped by a limit, or
+failed) in ``run.json`` whatever happens.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+
+from hqnn_core.config import LoadedProfile, load_profile, validate_profile
+from hqnn_core.errors import BudgetExceededError, CheckpointError, ConfigError
+from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
+from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
+from hqnn_core.training.model import HybridModel, build_baseline, describe_model
+from hqnn_core.training.prepare import Prepared, derive_seed, estimate, prepare
+from hqnn_core.training.records import FORMAT, RunRecord, environment, utc_now
+from hqnn_core.training.trainer import Display, Phase, Trainer, call_hook, confusion_matrix, evaluate
+
+
+@dataclass
+class RunResult:
+    """What ``train`` returns: the run directory, its record and the trained models."""
+
+    run_dir: Path
+    record: dict[str, Any]
+    model: HybridModel
+    baseline: HybridModel | None = None
+
+
+def _new_run_dir(loaded: LoadedProfile, out: str | Path | None) -> Path:
+    if out is not None:
+        path = Path(out)
+        if path.exists() and any(path.iterdir()):
+            raise ConfigError(f"--out {path}: the folder exists and is not empty; continue that run with --resume {path}, or pick a new folder.")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    o = loaded.profile.output
+    stem = Path(loaded.source).stem if loaded.source and not loaded.source.startswith("<") else "run"
+    name = o.name or f"{stem}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    root = Path(o.runs_dir)
+    for i in range(1000):
+        path = root / (name if i == 0 else f"{name}-{i + 1}")
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            if o.name:
+                raise ConfigError(
+                    f"{loaded.source}: output.name: run directory {path} exists; continue it with --resume {path}, or choose another name."
+                ) from None
+    raise ConfigError(f"{loaded.source}: output.runs_dir: could not create a new run directory under {root}.")
+
+
+def _profile_section(loaded: LoadedProfile) -> dict[str, Any]:
+    return {
+        "source": loaded.source,
+        "base_dir": str(loaded.base_dir),
+        "sha256": loaded.file_sha256,
+        "overrides": list(loaded.overrides),
+        "config_hash": loaded.config_hash,
+        "raw": loaded.raw,
+        "resolved": loaded.resolved(),
+    }
+
+
+def _new_record(run_dir: Path, prepared: Prepared) -> RunRecord:
+    loaded = prepared.loaded
+    layer = prepared.layer
+    data = {
+        "format": FORMAT,
+        "status": "running",
+        "created": utc_now(),
+        "finished": None,
+        "error": None,
+        "description": loaded.profile.description,
+        "profile": _profile_section(loaded),
+        "environment": environment(),
+        "seeds": {**prepared.seeds, "injected": prepared.injected_seeds},
+        "data": prepared.dataset.info,
+        "backend": layer.backend.describe(),
+        "limits": loaded.profile.limits.model_dump(mode="json"),
+        "estimate": estimate(prepared).as_dict(),
+        "model": {"hybrid": describe_model(prepared.model)},
+        "hybrid": {"status": "pending", "epochs": []},
+        "baseline": {"status": "pending", "epochs": []} if loaded.profile.train.baseline else None,
+        "comparison": None,
+        "resumed": [],
+        "ledger": Usage().as_dict(),
+        "sessions": [],
+        "wall_time_s": 0.0,
+        "plots": [],
+    }
+    return RunRecord(run_dir, data)
+
+
+def load_run_profile(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[RunRecord, LoadedProfile]:
+    """A run's record and its profile (as it was run, with any new ``--set`` overrides on top)."""
+    record = RunRecord.load(run_dir)
+    p = record.data["profile"]
+    loaded = validate_profile(p["raw"], p["source"], p["base_dir"], overrides, p["sha256"])
+    loaded.overrides = list(p["overrides"]) + list(overrides)
+    return record, loaded
+
+
+def train(
+    profile: str | Path | LoadedProfile | None = None, overrides: Sequence[str] = (), out: str | Path | None = None,
+    resume: str | Path | None = None, force: bool = False, quiet: bool = False, console: Console | None = None,
+) -> RunResult:
+    """Train a profile (or resume the run in ``resume``) and write its run directory.
+
+    Raises:
+        ConfigError: the profile is invalid (nothing is trained or written).
+        BudgetExceededError: a limit would be crossed (before any submission past it; the run's last
+            checkpoint is kept and ``--resume`` continues it).
+        CheckpointError: ``resume`` has no usable checkpoint or was written for another profile.
+    """
+    display = Display(console, quiet)
+    if resume is not None:
+        record, stored = load_run_profile(resume, overrides if profile is None else ())
+        loaded = stored if profile is None else (profile if isinstance(profile, LoadedProfile) else load_profile(profile, overrides))
+        if loaded.config_hash != stored.config_hash and not force:
+            raise CheckpointError(
+                f"{loaded.source} differs from the profile run {resume} was started with (config hash {loaded.config_hash[:12]} vs "
+                f"{stored.config_hash[:12]}); only limits, output and description may change on resume. Pass --force to resume anyway."
+            )
+        run_dir = Path(resume)
+    else:
+        loaded = profile if isinstance(profile, LoadedProfile) else load_profile(_require(profile), overrides)
+        record, run_dir = None, None  # type: ignore[assignment]
+    prepared = prepare(loaded)
+    limits = loaded.profile.limits
+    used = Usage(**record.data.get("ledger", {})) if record else Usage()
+    done = len((record.data.get("hybrid") or {}).get("epochs") or []) if record else 0
+    if limits.preflight and (limits.max_jobs is not None or limits.max_shots is not None):
+        remaining = max(0, loaded.profile.train.epochs - done)
+        check_preflight(estimate(prepared, remaining), used, limits.max_jobs, limits.max_shots, loaded.source, remaining)
+    if record is None:
+        run_dir = _new_run_dir(loaded, out)
+        record = _new_record(run_dir, prepared)
+        if loaded.source and Path(loaded.source).is_file():
+            shutil.copyfile(loaded.source, run_dir / f"profile{Path(loaded.source).suffix}")
+    else:
+        if record.data.get("status") == "completed":
+            display.note(f"{run_dir} is already complete; nothing to do.")
+            return RunResult(run_dir, record.data, prepared.model)
+        record.data["status"] = "running"
+        record.data["error"] = None
+        record.data["limits"] = limits.model_dump(mode="json")
+        record.data["forced"] = bool(force and loaded.config_hash != stored.config_hash)
+        record.data["profile"]["overrides"] = list(loaded.overrides)
+    session = {"started": utc_now(), "hqnn": record.data["environment"]["hqnn"]}
+    record.data["sessions"].append(session)
+    record.save()
+    call_hook("hqnn_run_started", run=record.data)
+    began = time.perf_counter()
+    resume_hint = f" and continue with: hqnn train --resume {run_dir} --set limits.KEY=N"
+    guard = BudgetGuard(prepared.layer.backend, limits.max_jobs, limits.max_shots, resume_hint, used).install()
+    error: BaseException | None = None
+    baseline_model = None
+    try:
+        with torch.random.fork_rng(devices=[]):
+            trainer = Trainer(prepared, record, run_dir, display, loaded.config_hash, guard)
+            seeds = prepared.seeds
+            trainer.fit(Phase("hybrid", prepared.model, CheckpointManager(run_dir / "checkpoints" / "hybrid", loaded.profile.train.keep_checkpoints), seeds))
+            if loaded.profile.train.baseline:
+                torch.manual_seed(seeds["baseline_init"])
+                d = prepared.dataset
+                baseline_model = build_baseline(loaded.profile, d.n_features, d.n_classes, d.image_shape, prepared.layer, loaded.source)
+                record.data["model"]["baseline"] = describe_model(baseline_model)
+                base_seeds = {**seeds, **{k: derive_seed(seeds[k], "baseline") for k in ("shuffle", "torch", "spsa")}}
+                trainer.fit(Phase("baseline", baseline_model, CheckpointManager(run_dir / "checkpoints" / "baseline", loaded.profile.train.keep_checkpoints), base_seeds))
+        record.compare()
+        if loaded.profile.output.plots:
+            from hqnn_core.training.plots import write_plots
+
+            record.data["plots"] = write_plots(run_dir, record.data)
+        record.data["status"] = "completed"
+    except BudgetExceededError as e:
+        error = e
+        record.data["status"] = "stopped"
+        record.data["error"] = {"type": type(e).__name__, "message": str(e)}
+        record.phase("hybrid")["status"] = "stopped"
+        record.phase("hybrid")["accounting"] = prepared.layer.backend.accounting.as_dict()  # spent up to the refused submission
+        raise
+    except (KeyboardInterrupt, SystemExit) as e:  # Ctrl-C, or SIGTERM through the CLI's handler
+        error = e
+        record.data["status"] = "interrupted"
+        record.data["error"] = {"type": type(e).__name__, "message": f"interrupted; continue with: hqnn train --resume {run_dir}"}
+        raise
+    except BaseException as e:
+        error = e
+        record.data["status"] = "failed"
+        record.data["error"] = {"type": type(e).__name__, "message": str(e)}
+        raise
+    finally:
+        guard.uninstall()
+        record.data["ledger"] = guard.spent().as_dict()
+        session["finished"] = utc_now()
+        session["wall_time_s"] = round(time.perf_counter() - began, 3)
+        record.data["wall_time_s"] = round(sum(s.get("wall_time_s", 0.0) for s in record.data["sessions"]), 3)
+        record.data["finished"] = utc_now()
+        record.save()
+        try:
+            call_hook("hqnn_run_finished", run=record.data, error=error)
+        except Exception:  # noqa: BLE001 - the hook must not raise; a buggy plugin cannot hide the run's own outcome
+            pass
+    return RunResult(run_dir, record.data, prepared.model, baseline_model)
+
+
+def _require(profile: str | Path | None) -> str | Path:
+    if profile is None:
+        raise ConfigError("give a profile to train (e.g. hqnn train examples/digits.yaml) or --resume RUN_DIR.")
+    return profile
+
+
+# -- evaluating a saved run --------------------------------------------------------------------
+def evaluate_run(run_dir: str | Path, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rebuild a run's model, load its saved weights, and evaluate the test set (on another backend if asked)."""
+    record, loaded = load_run_profile(run_dir)
+    run_dir = Path(run_dir)
+    hybrid = record.data.get("hybrid") or {}
+    weights = hybrid.get("weights")
+    if weights:
+        path = run_dir / weights["file"]
+        blob = path.read_bytes() if path.exists() else b""
+        if sha256_bytes(blob) != weights["sha256"]:
+            raise CheckpointError(f"{path} is missing or does not match the sha256 in run.json; the saved model is damaged.")
+        state = load_weights_only(blob, str(path))
+        recorded = hybrid["final"]["test_accuracy"]
+        origin = weights["file"]
+    else:
+        latest = CheckpointManager(run_dir / "checkpoints" / "hybrid").load_latest()
+        if latest is None:
+            raise CheckpointError(f"{run_dir} has no trained model yet (no model.pt and no checkpoint); train or resume it first.")
+        full, entry = latest
+        state = full["model"]
+        recorded = next((e["test_accuracy"] for e in hybrid.get("epochs", []) if e["epoch"] == entry["epoch"]), None)
+        origin = f"checkpoints/hybrid/{entry['file']}"
+    if backend is not None and backend_options is None:
+        backend_options = {} if backend != loaded.profile.backend.name else None
+    prepared = prepare(loaded, backend=backend, shots=shots, backend_options=backend_options)
+    model = prepared.model
+    model.load_state_dict(state)
+    with torch.random.fork_rng(devices=[]):
+        loss, acc, pred = evaluate(model, torch.from_numpy(prepared.dataset.x_test), torch.from_numpy(prepared.dataset.y_test),
+                                   loaded.profile.train.eval_batch_size)
+    files_then = (record.data.get("data") or {}).get("files") or {}
+    return {
+        "run_dir": str(run_dir),
+        "weights": origin,
+        "backend": prepared.layer.backend.describe(),
+        "shots": prepared.layer.shots,
+        "n_test": len(prepared.dataset.y_test),
+        "test_loss": loss,
+        "test_accuracy": acc,
+        "recorded_test_accuracy": recorded,
+        "matches_record": recorded is not None and acc == recorded,
+        "confusion_matrix": confusion_matrix(torch.from_numpy(prepared.dataset.y_test), pred, prepared.dataset.n_classes),
+        "data_changed": files_then != prepared.dataset.info.get("files", {}),
+        "accounting": prepared.layer.backend.accounting.as_dict(),
+    }

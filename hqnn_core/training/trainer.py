@@ -1,0 +1,329 @@
+"""The training loop of one model: torch or gradient-free optimisers, epoch-boundary checkpoints, exact resume.
+
+A checkpoint holds every piece of state a random source has (torch and numpy generator states, the
+backend's accounting that drives its shot seeds, component generators), so resuming from it gives
+exactly the numbers an uninterrupted run would have produced.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
+
+from hqnn_core.errors import CheckpointError, InputError
+from hqnn_core.interfaces import Accounting
+from hqnn_core.training.budget import BudgetGuard
+from hqnn_core.training.checkpoints import CheckpointManager, atomic_write, kill_point, sha256_bytes
+from hqnn_core.training.model import HybridModel
+from hqnn_core.training.optimizers import GRADIENT_FREE, OPTIONS, COBYLAOptimizer, SPSAOptimizer, make_torch_optimizer
+from hqnn_core.training.prepare import Prepared
+from hqnn_core.training.records import RunRecord, utc_now
+
+
+def _batches(n: int, size: int) -> list[slice]:
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[float, float, torch.Tensor]:
+    """Mean cross-entropy, accuracy and predictions on ``(x, y)`` (eval mode, no gradients)."""
+    was_training = model.training
+    model.eval()
+    total, preds = 0.0, []
+    for s in _batches(len(y), batch_size):
+        logits = model(x[s])
+        total += float(nn.functional.cross_entropy(logits, y[s], reduction="sum"))
+        preds.append(logits.argmax(dim=1))
+    model.train(was_training)
+    pred = torch.cat(preds)
+    return total / len(y), float((pred == y).double().mean()), pred
+
+
+def confusion_matrix(y: torch.Tensor, pred: torch.Tensor, n_classes: int) -> list[list[int]]:
+    m = torch.zeros(n_classes, n_classes, dtype=torch.long)
+    m.index_put_((y, pred), torch.ones_like(y), accumulate=True)
+    return m.tolist()
+
+
+# -- one model's training loop -----------------------------------------------------------------
+def _component_generators(model: HybridModel) -> dict[str, torch.Generator]:
+    """torch Generators held by the layer's gradient, mitigators and backend (e.g. SPSA's directions)."""
+    layer = model.quantum
+    if layer is None:
+        return {}
+    owners: dict[str, Any] = {"gradient": layer.gradient, "backend": layer.backend}
+    owners.update({f"mitigation{i}": m for i, m in enumerate(layer.mitigators)})
+    return {f"{name}.{attr}": value for name, obj in owners.items() for attr, value in vars(obj).items() if isinstance(value, torch.Generator)}
+
+
+def _check_finite(model: nn.Module, loss: float, phase: str, epoch: int) -> None:
+    if not math.isfinite(loss):
+        raise InputError(f"{phase} training loss became {loss} in epoch {epoch}; lower train.lr or standardise the data. No checkpoint was written.")
+    for name, p in model.named_parameters():
+        if not bool(torch.isfinite(p).all()):
+            raise InputError(f"parameter {name!r} of the {phase} model became NaN/inf in epoch {epoch}; lower train.lr. No checkpoint was written.")
+
+
+class Display:
+    """A rich progress bar on a terminal; one line per epoch otherwise; nothing when quiet."""
+
+    def __init__(self, console: Console | None, quiet: bool) -> None:
+        self.console = console or Console(stderr=True)
+        self.quiet = quiet
+        self.live = not quiet and self.console.is_terminal
+        self.progress: Progress | None = None
+        self.task: Any = None
+
+    def start(self, phase: str, epochs: int, first: int, total_batches: int) -> None:
+        if not self.live:
+            return
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}  jobs {task.fields[jobs]}  shots {task.fields[shots]}"),
+            TimeElapsedColumn(), console=self.console, transient=False,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(f"{phase} epoch {first}/{epochs}", total=total_batches, loss="-", acc="-", jobs=0, shots=0)
+
+    def batch(self, phase: str, epoch: int, epochs: int, done: int, loss: float, acc: float, usage: dict[str, Any]) -> None:
+        if self.progress is not None:
+            self.progress.update(
+                self.task, completed=done, description=f"{phase} epoch {epoch}/{epochs}", loss=f"{loss:.4f}", acc=f"{acc:.3f}",
+                jobs=usage.get("jobs", 0), shots=usage.get("shots", 0),
+            )
+
+    def epoch(self, phase: str, metrics: dict[str, Any], epochs: int) -> None:
+        if self.quiet:
+            return
+        line = (
+            f"{phase} epoch {metrics['epoch']}/{epochs}: loss {metrics['train_loss']:.4f} acc {metrics['train_accuracy']:.3f} | "
+            f"test loss {metrics['test_loss']:.4f} acc {metrics['test_accuracy']:.3f} | jobs {metrics['jobs']} shots {metrics['shots']}"
+        )
+        if self.progress is not None:
+            self.progress.console.print(line, highlight=False, soft_wrap=True)
+        else:
+            self.console.print(line, highlight=False, soft_wrap=True)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class Phase:
+    name: str
+    model: HybridModel
+    checkpoints: CheckpointManager
+    seeds: dict[str, int]
+
+
+class Trainer:
+    """Trains one model of a run with the profile's optimiser, checkpointing at epoch boundaries."""
+
+    def __init__(self, prepared: Prepared, record: RunRecord, run_dir: Path, display: Display, config_hash: str,
+                 guard: BudgetGuard | None = None) -> None:
+        self.prepared, self.record, self.run_dir, self.display, self.config_hash = prepared, record, run_dir, display, config_hash
+        self.guard = guard
+        d = prepared.dataset
+        self.x_train, self.y_train = torch.from_numpy(d.x_train), torch.from_numpy(d.y_train)
+        self.x_test, self.y_test = torch.from_numpy(d.x_test), torch.from_numpy(d.y_test)
+
+    def _usage(self, model: HybridModel) -> dict[str, Any]:
+        layer = model.quantum
+        if layer is None:
+            return {"jobs": 0, "circuits": 0, "shots": 0}
+        acc = layer.backend.accounting
+        return {"jobs": acc.jobs, "circuits": acc.circuits, "shots": acc.shots}
+
+    def fit(self, phase: Phase) -> dict[str, Any]:
+        """Train ``phase.model`` to ``train.epochs``, resuming from its newest valid checkpoint if any."""
+        t = self.prepared.loaded.profile.train
+        model, name = phase.model, phase.name
+        params = [p for p in model.parameters() if p.requires_grad]
+        kind = t.optimizer.name
+        optimizer: Any
+        if kind == "spsa":
+            optimizer = SPSAOptimizer(params, t.lr, OPTIONS["spsa"](**t.optimizer.options), phase.seeds["spsa"])  # type: ignore[arg-type]
+        elif kind == "cobyla":
+            optimizer = COBYLAOptimizer(params, OPTIONS["cobyla"](**t.optimizer.options))  # type: ignore[arg-type]
+        else:
+            optimizer = make_torch_optimizer(t.optimizer, params, t.lr)
+        shuffle = torch.Generator().manual_seed(phase.seeds["shuffle"])
+        torch.manual_seed(phase.seeds["torch"])
+        generators = _component_generators(model)
+        history: list[dict[str, Any]] = []
+        start, elapsed = 0, 0.0
+        phase.checkpoints.clean_temporary()
+        loaded = phase.checkpoints.load_latest()
+        if loaded is not None:
+            state, entry = loaded
+            self._check_compatible(state, phase.checkpoints.directory / entry["file"])
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            shuffle.set_state(state["rng"]["shuffle"])
+            torch.set_rng_state(state["rng"]["torch"])
+            for key, gen_state in state["rng"]["components"].items():
+                if key in generators:
+                    generators[key].set_state(gen_state)
+            if model.quantum is not None and state.get("accounting"):
+                model.quantum.backend.accounting = Accounting(**state["accounting"])
+            start, elapsed, history = int(state["epoch"]), float(state["elapsed"]), list(state["history"])
+            done = self.record.phase(name)
+            if start >= t.epochs and done.get("status") == "completed" and done.get("final"):
+                return dict(done["final"])  # finished in an earlier session; its weights are in the checkpoint just loaded
+            self.record.phase(name)["epochs"] = history[:]
+            self.record.data.setdefault("resumed", []).append({"at": utc_now(), "model": name, "from_epoch": start, "checkpoint": entry["file"]})
+            self.display.note(f"{name}: resuming after epoch {start} from {entry['file']}")
+        phase_record = self.record.phase(name)
+        phase_record["status"] = "running"
+        self.record.save()
+        n, batches = len(self.y_train), _batches(len(self.y_train), t.batch_size)
+        steps_per_epoch = 1 if kind == "cobyla" else len(batches)
+        pred = None
+        try:
+            self.display.start(name, t.epochs, start + 1, steps_per_epoch)
+            for epoch in range(start + 1, t.epochs + 1):
+                began = time.perf_counter()
+                model.train()
+                perm = torch.randperm(n, generator=shuffle)
+                if kind == "cobyla":
+                    train_loss, train_acc = self._cobyla_epoch(model, optimizer)
+                    self.display.batch(name, epoch, t.epochs, 1, train_loss, train_acc, self._usage(model))
+                else:
+                    train_loss, train_acc = self._batch_epoch(model, optimizer, kind, perm, batches, epoch, steps_per_epoch, name, t.epochs)
+                test_loss, test_acc, pred = evaluate(model, self.x_test, self.y_test, t.eval_batch_size)
+                _check_finite(model, train_loss, name, epoch)
+                elapsed += time.perf_counter() - began
+                metrics = {
+                    "epoch": epoch, "train_loss": train_loss, "train_accuracy": train_acc, "test_loss": test_loss, "test_accuracy": test_acc,
+                    **self._usage(model), "wall_time_s": round(elapsed, 3),
+                }
+                history.append(metrics)
+                if epoch % t.checkpoint_every == 0 or epoch == t.epochs:
+                    entry = phase.checkpoints.save(self._state(model, optimizer, shuffle, generators, epoch, elapsed, history, name), epoch)
+                    metrics["checkpoint"] = {"file": f"checkpoints/{name}/{entry['file']}", "sha256": entry["sha256"]}
+                if self.guard is not None:
+                    self.record.data["ledger"] = self.guard.spent().as_dict()
+                self.record.add_epoch(name, metrics)
+                self.display.epoch(name, metrics, t.epochs)
+                call_hook("hqnn_epoch_finished", run=self.record.data, epoch=epoch, metrics=metrics)
+                kill_point("epoch", epoch)
+        finally:
+            self.display.stop()
+        if pred is None:  # resumed a finished phase: recompute the final predictions
+            _, _, pred = evaluate(model, self.x_test, self.y_test, t.eval_batch_size)
+        return self._finish(phase, history, pred, elapsed)
+
+    def _batch_epoch(self, model: HybridModel, optimizer: Any, kind: str, perm: torch.Tensor, batches: Sequence[slice], epoch: int,
+                     steps: int, name: str, epochs: int) -> tuple[float, float]:
+        total_loss, correct, seen = 0.0, 0, 0
+        for i, s in enumerate(batches):
+            kill_point("step", (epoch - 1) * steps + i + 1)
+            idx = perm[s]
+            xb, yb = self.x_train[idx], self.y_train[idx]
+            if kind in GRADIENT_FREE:  # SPSA: two forward passes, no gradients
+                with torch.no_grad():
+                    results = optimizer.step(lambda xb=xb, yb=yb: _batch_loss(model, xb, yb))
+                loss = sum(r[0] for r in results) / 2
+                hits = sum(r[1] for r in results) / 2
+            else:
+                optimizer.zero_grad()
+                logits = model(xb)
+                loss_t = nn.functional.cross_entropy(logits, yb)
+                loss_t.backward()
+                optimizer.step()
+                loss, hits = float(loss_t.detach()), int((logits.detach().argmax(dim=1) == yb).sum())
+            total_loss += loss * len(yb)
+            correct += hits
+            seen += len(yb)
+            self.display.batch(name, epoch, epochs, i + 1, total_loss / seen, correct / seen, self._usage(model))
+        return total_loss / seen, correct / seen
+
+    def _cobyla_epoch(self, model: HybridModel, optimizer: COBYLAOptimizer) -> tuple[float, float]:
+        batch = self.prepared.loaded.profile.train.eval_batch_size
+
+        def full_loss() -> tuple[float, float]:
+            loss, acc, _ = evaluate(model, self.x_train, self.y_train, batch)
+            return loss, acc
+
+        loss, acc = optimizer.run_epoch(full_loss)
+        return float(loss), float(acc)
+
+    def _check_compatible(self, state: dict[str, Any], path: Path) -> None:
+        if state.get("config_hash") != self.config_hash and not self.record.data.get("forced"):
+            raise CheckpointError(
+                f"checkpoint {path} was written for a different configuration (config hash {str(state.get('config_hash'))[:12]}, "
+                f"profile now {self.config_hash[:12]}); resume with the run's own profile, or pass --force to load it anyway."
+            )
+
+    def _state(self, model: HybridModel, optimizer: Any, shuffle: torch.Generator, generators: dict[str, torch.Generator], epoch: int,
+               elapsed: float, history: list[dict[str, Any]], name: str) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "phase": name,
+            "epoch": epoch,
+            "config_hash": self.config_hash,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state(), "components": {k: g.get_state() for k, g in generators.items()}},
+            "data_position": {"epoch": epoch, "batch": 0},
+            "accounting": model.quantum.backend.accounting.as_dict() if model.quantum is not None else None,
+            "history": [dict(h) for h in history],
+            "elapsed": elapsed,
+            "versions": {"hqnn": self.record.data["environment"]["hqnn"], "torch": str(torch.__version__)},
+        }
+
+    def _finish(self, phase: Phase, history: list[dict[str, Any]], pred: torch.Tensor, elapsed: float) -> dict[str, Any]:
+        model, name = phase.model, phase.name
+        last = history[-1]
+        buffer = _state_bytes(model)
+        weights = self.run_dir / f"{'model' if name == 'hybrid' else name}.pt"
+        atomic_write(weights, buffer, mode=0o600)
+        final = {
+            "epochs": len(history),
+            "train_loss": last["train_loss"],
+            "train_accuracy": last["train_accuracy"],
+            "test_loss": last["test_loss"],
+            "test_accuracy": last["test_accuracy"],
+            "confusion_matrix": confusion_matrix(self.y_test, pred, self.prepared.dataset.n_classes),
+        }
+        phase_record = self.record.phase(name)
+        phase_record.update(
+            status="completed", final=final, wall_time_s=round(elapsed, 3), weights={"file": weights.name, "sha256": sha256_bytes(buffer)},
+        )
+        if model.quantum is not None:
+            phase_record["accounting"] = model.quantum.backend.accounting.as_dict()
+        self.record.save()
+        return final
+
+
+def _state_bytes(model: nn.Module) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def _batch_loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
+    logits = model(xb)
+    return float(nn.functional.cross_entropy(logits, yb)), int((logits.argmax(dim=1) == yb).sum())
+
+
+def call_hook(name: str, **kwargs: Any) -> None:
+    from hqnn_core.plugin_manager import get_plugins
+
+    getattr(get_plugins().pm.hook, name)(**kwargs)
