@@ -20,10 +20,10 @@ not used for shots). On Aer a given seed reproduces the samples exactly (``seed_
 from __future__ import annotations
 
 import difflib
-import importlib.metadata as md
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -37,9 +37,9 @@ from qiskit_aer.primitives import EstimatorV2 as AerEstimator
 from qiskit_aer.primitives import SamplerV2 as AerSampler
 
 from hqnn_core.circuit import Circuit
-from hqnn_core.errors import BackendError, CapabilityError, ConfigError, PermanentBackendError, TransientBackendError
+from hqnn_core.errors import BackendError, CapabilityError, ConfigError, HQNNError, PermanentBackendError, TransientBackendError
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
-from hqnn_qiskit import errors
+from hqnn_qiskit import errors, hqnn_environment_info
 from hqnn_qiskit.errors import map_error
 from hqnn_qiskit.translate import (
     SUPPORTED_GATES,
@@ -63,16 +63,6 @@ THREADS_HELP = (
 
 _ONE_QUBIT_GATES = ["id", "h", "x", "y", "z", "s", "sdg", "t", "tdg", "sx", "rx", "ry", "rz", "p"]
 _TWO_QUBIT_GATES = ["cx", "cz", "swap", "rxx", "ryy", "rzz", "crx", "cry", "crz", "cp"]
-
-
-def sdk_versions() -> dict[str, str]:
-    out = {}
-    for dist in ("qiskit", "qiskit-aer", "qiskit-ibm-runtime"):
-        try:
-            out[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            continue
-    return out
 
 
 def _as_numpy(values: torch.Tensor) -> np.ndarray:
@@ -114,6 +104,8 @@ class _QiskitBackend(Backend):
             qc = to_quantum_circuit(circuit, expand) if basis is None else measured_circuit(circuit, basis, expand)
             try:
                 compiled = self._prepare(qc)
+            except HQNNError:
+                raise
             except Exception as e:  # noqa: BLE001 - vendor errors become hqnn errors here
                 raise map_error(e, self.full_name) from e
             self._prepared[key] = (compiled, parameter_map(compiled))
@@ -132,11 +124,15 @@ class _QiskitBackend(Backend):
         """Run all PUBs as one job, count it, and map vendor failures to hqnn errors."""
         try:
             job = primitive.run(pubs, **kwargs)
+        except HQNNError:
+            raise
         except Exception as e:  # noqa: BLE001
             raise map_error(e, self.full_name) from e
         self._count_job()
         try:
             return self._wait(job)
+        except HQNNError:
+            raise
         except Exception as e:  # noqa: BLE001
             raise map_error(e, self.full_name) from e
 
@@ -195,7 +191,7 @@ class _QiskitBackend(Backend):
     # -- provenance ----------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         info = super().describe()
-        info["versions"] = sdk_versions()
+        info["versions"] = hqnn_environment_info()
         info["device"] = self._device_info()
         return info
 
@@ -225,6 +221,7 @@ class AerBackend(_QiskitBackend):
         remote=False, deterministic_shots=True,
     )
     Options = _AerOptions
+    options: _AerOptions
 
     def __init__(self, target: str | None = None, **options: Any) -> None:
         super().__init__(target, **options)
@@ -291,6 +288,7 @@ class _DeviceBackend(_QiskitBackend):
     """A backend that transpiles to a device's target (layout, routing, basis) once per circuit."""
 
     device: Any = None
+    options: _DeviceOptions
 
     def _prepare(self, qc: QuantumCircuit) -> QuantumCircuit:
         if qc.num_qubits > self.device.num_qubits:
@@ -310,8 +308,9 @@ class _DeviceBackend(_QiskitBackend):
         except Exception:  # noqa: BLE001 - some targets carry no properties; provenance then says so
             props = None
         stamp = getattr(props, "last_update_date", None)
+        text = stamp.isoformat() if isinstance(stamp, datetime) else (str(stamp) if stamp else None)
         return {
-            "last_update_date": stamp.isoformat() if hasattr(stamp, "isoformat") else (str(stamp) if stamp else None),
+            "last_update_date": text,
             "backend_version": getattr(self.device, "backend_version", None),
         }
 
@@ -332,7 +331,7 @@ def fake_device_classes() -> dict[str, type]:
     from qiskit_ibm_runtime import fake_provider
     from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
-    out = {}
+    out: dict[str, type] = {}
     for attr in dir(fake_provider):
         cls = getattr(fake_provider, attr)
         if isinstance(cls, type) and issubclass(cls, FakeBackendV2) and cls is not FakeBackendV2:
@@ -359,6 +358,8 @@ class FakeDeviceBackend(_DeviceBackend):
     class Options(_DeviceOptions):
         seed: int | None = Field(None, description="base seed for shot sampling (seed_simulator)")
         max_parallel_threads: int = Field(1, ge=0, description=THREADS_HELP)
+
+    options: Options
 
     def __init__(self, target: str | None = None, **options: Any) -> None:
         super().__init__(target, **options)
@@ -395,6 +396,8 @@ class IBMBackend(_DeviceBackend):
         result_timeout: float = Field(3600.0, gt=0, description="seconds to wait for a job's result before giving up (the job keeps running)")
         max_execution_time: int | None = Field(None, ge=1, description="quantum seconds after which IBM cancels the job (cost cap)")
 
+    options: Options
+
     #: Builds the runtime service; tests replace it to run offline (e.g. with a fake device in local mode).
     service_factory: ClassVar[Callable[..., Any] | None] = None
 
@@ -414,7 +417,7 @@ class IBMBackend(_DeviceBackend):
         try:
             AccountManager.get(name=self.options.account_name, channel=self.options.channel)
         except Exception as e:  # noqa: BLE001
-            raise map_error(e, self.full_name) from None
+            raise map_error(e, self.full_name) from e
 
     def _connect(self) -> None:
         if self.device is not None:
@@ -422,15 +425,16 @@ class IBMBackend(_DeviceBackend):
         o = self.options
         kwargs = {k: v for k, v in {"channel": o.channel, "instance": o.instance, "name": o.account_name}.items() if v is not None}
         try:
-            if type(self).service_factory is not None:
-                self._service = type(self).service_factory(**kwargs)
+            factory = type(self).service_factory
+            if factory is not None:
+                self._service = factory(**kwargs)
             else:
                 from qiskit_ibm_runtime import QiskitRuntimeService
 
                 self._service = QiskitRuntimeService(**kwargs)
             self.device = self._service.backend(self.target)
         except Exception as e:  # noqa: BLE001
-            raise map_error(e, self.full_name) from None
+            raise map_error(e, self.full_name) from e
         from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
         self._local = isinstance(self.device, FakeBackendV2)  # qiskit-ibm-runtime's local testing mode

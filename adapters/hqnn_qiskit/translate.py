@@ -35,7 +35,7 @@ from hqnn_core.circuit import Circuit, Observable
 PARAMETER_NAME = "s"
 
 #: neutral gate name -> how to append it to a QuantumCircuit (``qc``, qubits, angle parameters).
-_EMIT: dict[str, Callable[[QuantumCircuit, tuple[int, ...], list[Any]], None]] = {
+_EMIT: dict[str, Callable[[QuantumCircuit, tuple[int, ...], list[Any]], object]] = {
     "I": lambda qc, q, a: qc.id(q[0]),
     "H": lambda qc, q, a: qc.h(q[0]),
     "X": lambda qc, q, a: qc.x(q[0]),
@@ -74,7 +74,7 @@ Basis = tuple[tuple[int, str], ...]
 #: 0.18 ignores or misbinds parameters of controlled gates in primitives (qiskit-aer issues #2323,
 #: #2391, #2403), so the Aer backend runs these forms; the half angles are parameters of their own
 #: (vectors ``s_half`` and ``s_neg_half``) whose values are computed from the slot values in numpy.
-_EXPANDED: dict[str, Callable[[QuantumCircuit, tuple[int, ...], Any, Any], None]] = {
+_EXPANDED: dict[str, Callable[[QuantumCircuit, tuple[int, ...], Any, Any], object]] = {
     "CRZ": lambda qc, q, h, m: (qc.rz(h, q[1]), qc.cx(q[0], q[1]), qc.rz(m, q[1]), qc.cx(q[0], q[1])),
     "CRY": lambda qc, q, h, m: (qc.ry(h, q[1]), qc.cx(q[0], q[1]), qc.ry(m, q[1]), qc.cx(q[0], q[1])),
     "CRX": lambda qc, q, h, m: (qc.h(q[1]), qc.rz(h, q[1]), qc.cx(q[0], q[1]), qc.rz(m, q[1]), qc.cx(q[0], q[1]), qc.h(q[1])),

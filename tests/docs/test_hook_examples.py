@@ -6,6 +6,7 @@ full rules (namespaced names, base classes, docstrings) to what the page teaches
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import click
@@ -55,7 +56,8 @@ def test_example_registers_and_runs(hook, code, capsys):
             layer = QuantumLayer(2)
             assert layer.gradient.name == "backprop"  # the example declines for backends other than acme.sim
             assert plugins.pm.hook.hqnn_choose_gradient(backend=layer.backend, circuit=layer.circuit, shots=None) == "backprop"
-            acme = type("AcmeSim", (TorchBackend,), {"name": "acme.sim"})()  # an adjoint-capable backend named acme.sim
+            adjoint_caps = dataclasses.replace(TorchBackend.capabilities, adjoint=True)
+            acme = type("AcmeSim", (TorchBackend,), {"name": "acme.sim", "capabilities": adjoint_caps})()  # adjoint-capable, named acme.sim
             assert plugins.pm.hook.hqnn_choose_gradient(backend=acme, circuit=layer.circuit, shots=None) == "adjoint"
             assert plugins.pm.hook.hqnn_choose_gradient(backend=acme, circuit=layer.circuit, shots=100) == "parameter_shift"
         elif hook == "hqnn_register_commands":

@@ -6,19 +6,18 @@ until the entry is removed.
 
 from __future__ import annotations
 
+from hqnn_core.testing import ConformanceSettings, checks_for, parametrize_with_checks
 from hqnn_plugins.ansatze import BasicEntanglerAnsatz, HardwareEfficientAnsatz, StronglyEntanglingAnsatz
 from hqnn_plugins.encoders import AmplitudeEncoder, AngleEncoder, BasisEncoder, IQPEncoder, ReuploadingEncoder
 from hqnn_plugins.gradients import SPSA, Adjoint, Backprop, FiniteDifference, ParameterShift
 from hqnn_plugins.torch_backend import TorchBackend
-
-from hqnn_core.testing import ConformanceSettings, checks_for, parametrize_with_checks
 
 ENCODERS = [AngleEncoder(), AngleEncoder(rotation="X", scale=0.5), AmplitudeEncoder(), AmplitudeEncoder(n_features=3, pad_with=0.5),
             BasisEncoder(), IQPEncoder(repeats=2), ReuploadingEncoder()]
 ANSATZE = [HardwareEfficientAnsatz(), HardwareEfficientAnsatz(rotations=("RX",), entangler="CZ"), StronglyEntanglingAnsatz(),
            BasicEntanglerAnsatz(rotation="RY")]
 GRADIENTS = [ParameterShift(), FiniteDifference(), SPSA(seed=0), Backprop(), Adjoint()]
-BACKENDS = [TorchBackend(), TorchBackend(seed=7), TorchBackend(precision="complex128", diff_method="adjoint")]
+BACKENDS = [TorchBackend(), TorchBackend(seed=7), TorchBackend(precision="complex128")]
 
 #: SPSA perturbs every slot at once along a random ±1 direction: one estimate of slot i carries the
 #: other slots' derivatives (sum_j d_i d_j g_j), unbiased only on average over directions, and its

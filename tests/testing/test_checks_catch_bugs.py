@@ -11,14 +11,14 @@ import math
 
 import pytest
 import torch
-from hqnn_plugins.encoders import AngleEncoder
-from hqnn_plugins.gradients import ParameterShift
-from hqnn_plugins.torch_backend import TorchBackend
 
 from hqnn_core import Ansatz, BackendCapabilities, MitigationBatch, Mitigator
 from hqnn_core.circuit import GATES
 from hqnn_core.errors import CapabilityError
 from hqnn_core.testing import ConformanceSettings, check_component
+from hqnn_plugins.encoders import AngleEncoder
+from hqnn_plugins.gradients import ParameterShift
+from hqnn_plugins.torch_backend import TorchBackend
 
 SETTINGS = ConformanceSettings(shots=4000)
 

@@ -10,8 +10,6 @@ import sys
 import pytest
 import torch
 from click.testing import CliRunner
-from hqnn_plugins.encoders import AngleEncoder
-from hqnn_plugins.torch_backend import TorchBackend
 
 import hqnn_core
 from hqnn_core import BackendCapabilities, MitigationBatch, Mitigator, hookimpl
@@ -27,6 +25,8 @@ from hqnn_core.testing import (
     checks_for,
     parametrize_with_checks,
 )
+from hqnn_plugins.encoders import AngleEncoder
+from hqnn_plugins.torch_backend import TorchBackend
 
 pytest_plugins = ["pytester"]
 
