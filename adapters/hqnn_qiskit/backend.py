@@ -351,7 +351,7 @@ class FakeDeviceBackend(_DeviceBackend):
 
     name = "qiskit.fake"
     capabilities = BackendCapabilities(
-        max_qubits=127, analytic=False, shots=True, noise=True, native_gates=SUPPORTED_GATES, backprop=False, remote=False,
+        max_qubits=156, analytic=False, shots=True, noise=True, native_gates=SUPPORTED_GATES, backprop=False, remote=False,
         deterministic_shots=True,
     )
 
