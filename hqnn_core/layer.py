@@ -93,6 +93,12 @@ class QuantumLayer(nn.Module):
         torch.Size([3, 2])
     """
 
+    # buffers registered in __init__ (declared for type checkers: nn.Module.__getattr__ is untyped)
+    _slot_source: torch.Tensor
+    _slot_index: torch.Tensor
+    _slot_coeff: torch.Tensor
+    _slot_offset: torch.Tensor
+
     def __init__(
         self,
         n_qubits: int,
@@ -126,6 +132,7 @@ class QuantumLayer(nn.Module):
         self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, _observables(observables, n_qubits))
         self.backend.validate(self.circuit, self.shots)
         self.gradient = self._choose_gradient(gradient)
+        self.backend.configure_gradient(self.gradient.name)
         self.mitigators = [get_mitigator(m) for m in mitigation]
         self.executor = Executor(self.backend, self.gradient, self.mitigators, self.shots)
 

@@ -138,6 +138,9 @@ class Backend(Component):
             entropy.append(int(torch.randint(0, 2**31 - 1, (1,)).item()))
         return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
+    def configure_gradient(self, name: str) -> None:
+        """Told which gradient estimator drives it, so it can pick its own fastest path (default: ignore)."""
+
     def jobs_for(self, n_circuits: int) -> int:
         """How many vendor jobs ``n_circuits`` bindings take (for estimates and conformance)."""
         limit = self.capabilities.max_circuits_per_job

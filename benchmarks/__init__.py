@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of hqnn against the tools people use today (see ``benchmarks/RESULTS.md``)."""

@@ -1,0 +1,209 @@
+"""Every tool the benchmark runs, behind one interface: build a runner for a workload, then time its steps.
+
+A runner's ``step(x, cotangent)`` does one forward+backward of the batch and returns the outputs
+``[B, n]`` and the weight gradient in hqnn's ``[layers, 2n]`` layout, both float64 on the CPU, so that
+every tool's numbers can be compared with the reference (hqnn's torch backend in complex128).
+Tools whose package is missing raise :class:`Unavailable` with the reason; the harness notes it and
+goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from benchmarks.workloads import Workload
+
+
+class Unavailable(Exception):
+    """The tool cannot run here (package missing, adapter not registered); the message says why."""
+
+
+@dataclass
+class Runner:
+    step: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+    counts: Callable[[], dict[str, int] | None] = lambda: None
+    dtype_note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """``kind`` is ``hqnn`` or ``peer``; ``native`` names the peer an hqnn adapter wraps (for overhead ratios)."""
+
+    key: str
+    label: str
+    kind: str
+    gradient: str
+    build: Callable[[Workload, torch.dtype, int | None], Runner]
+    circuits_per_sample: Callable[[Workload], int] = lambda w: 1
+    native: str | None = None
+    shots: bool = False
+
+
+def _quiet() -> contextlib.ExitStack:
+    """Silence vendor deprecation chatter while building (it is not what we measure)."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore")
+    stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+    return stack
+
+
+def _param_shift_circuits(w: Workload) -> int:
+    return 1 + 2 * w.n_weights
+
+
+# ---------------------------------------------------------------------------------------------- hqnn
+
+
+def _hqnn(backend: str, gradient: str, backend_options: dict[str, Any] | None = None) -> Callable[[Workload, torch.dtype, int | None], Runner]:
+    def build(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
+        try:
+            from hqnn_core import QuantumLayer
+        except ImportError as e:  # pragma: no cover - the harness lives in the hqnn repository
+            raise Unavailable(f"hqnn is not importable: {e}") from None
+        try:
+            with _quiet():
+                layer = QuantumLayer(w.n_qubits, encoder="angle", ansatz="hardware_efficient", layers=w.layers, backend=backend,
+                                     gradient=gradient, shots=shots, seed=0, backend_options=backend_options)
+        except Exception as e:  # noqa: BLE001 - any failure to build means "not available here", with the reason
+            raise Unavailable(f"{type(e).__name__}: {str(e).splitlines()[0][:160]}") from None
+        layer = layer.to(dtype)
+        _, weights, _ = w.data(dtype)
+        with torch.no_grad():
+            layer.weights.copy_(weights)
+        last: dict[str, int] = {}
+
+        def step(x: torch.Tensor, cot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            layer.weights.grad = None
+            before = layer.backend.accounting.copy()
+            out = layer(x)
+            (out * cot).sum().backward()
+            spent = layer.backend.accounting - before
+            last.update(jobs=spent.jobs, circuits=spent.circuits)
+            return out.detach().double(), layer.weights.grad.detach().double()
+
+        return Runner(step, counts=lambda: dict(last), dtype_note=str(dtype).replace("torch.", ""),
+                      extra={"gradient": layer.gradient.name, "circuit": layer.circuit})
+
+    return build
+
+
+# ---------------------------------------------------------------------------------------------- peers
+
+
+def _pennylane(device: str, diff_method: str) -> Callable[[Workload, torch.dtype, int | None], Runner]:
+    def build(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
+        try:
+            with _quiet():
+                import pennylane as qml
+
+                dev = qml.device(device, wires=w.n_qubits)
+        except Exception as e:  # noqa: BLE001
+            raise Unavailable(f"{type(e).__name__}: {str(e).splitlines()[0][:160]}") from None
+        n, ring = w.n_qubits, w.ring
+
+        @qml.qnode(dev, interface="torch", diff_method=diff_method)
+        def circuit(inputs: torch.Tensor, weights: torch.Tensor) -> list[Any]:
+            for i in range(n):
+                qml.RY(inputs[..., i], wires=i)
+            for layer in range(w.layers):
+                for i in range(n):
+                    qml.RY(weights[layer, 2 * i], wires=i)
+                    qml.RZ(weights[layer, 2 * i + 1], wires=i)
+                for a, b in ring:
+                    qml.CNOT(wires=[a, b])
+            return [qml.expval(qml.PauliZ(i)) for i in range(n)]
+
+        with _quiet():
+            model = qml.qnn.TorchLayer(circuit, {"weights": (w.layers, 2 * n)}).to(dtype)
+        _, weights, _ = w.data(dtype)
+        with torch.no_grad():
+            model.weights.copy_(weights)
+
+        def step(x: torch.Tensor, cot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            model.weights.grad = None
+            with _quiet():
+                out = model(x)
+                (out * cot).sum().backward()
+            return out.detach().double(), model.weights.grad.detach().double()
+
+        return Runner(step, dtype_note=str(dtype).replace("torch.", ""))
+
+    return build
+
+
+def _qiskit_ml(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
+    try:
+        with _quiet():
+            from qiskit.circuit import ParameterVector, QuantumCircuit
+            from qiskit.quantum_info import SparsePauliOp
+            from qiskit_machine_learning.connectors import TorchConnector
+            from qiskit_machine_learning.neural_networks import EstimatorQNN
+    except Exception as e:  # noqa: BLE001
+        raise Unavailable(f"{type(e).__name__}: {str(e).splitlines()[0][:160]}") from None
+    n = w.n_qubits
+    xs, ws = ParameterVector("x", n), ParameterVector("w", w.n_weights)
+    qc = QuantumCircuit(n)
+    for i in range(n):
+        qc.ry(xs[i], i)
+    for layer in range(w.layers):
+        for i in range(n):
+            qc.ry(ws[layer * 2 * n + 2 * i], i)
+            qc.rz(ws[layer * 2 * n + 2 * i + 1], i)
+        for a, b in w.ring:
+            qc.cx(a, b)
+    observables = [SparsePauliOp("I" * (n - 1 - i) + "Z" + "I" * i) for i in range(n)]  # Qiskit: qubit 0 is the last letter
+    _, weights, _ = w.data(torch.float64)
+    with _quiet():
+        qnn = EstimatorQNN(circuit=qc, observables=observables, input_params=list(xs), weight_params=list(ws))
+        model = TorchConnector(qnn, initial_weights=weights.flatten().numpy())
+
+    def step(x: torch.Tensor, cot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        model.weight.grad = None
+        with _quiet():
+            out = model(x)
+            (out * cot.to(out.dtype)).sum().backward()
+        return out.detach().double(), model.weight.grad.detach().double().reshape(w.layers, 2 * n)
+
+    return Runner(step, dtype_note="float32 (TorchConnector)")
+
+
+# ---------------------------------------------------------------------------------------------- the list
+
+TOOLS: list[Tool] = [
+    Tool("hqnn-torch-backprop", "hqnn torch (backprop)", "hqnn", "backprop", _hqnn("torch", "backprop", {"diff_method": "backprop"})),
+    Tool("hqnn-torch-adjoint", "hqnn torch (adjoint)", "hqnn", "adjoint", _hqnn("torch", "adjoint", {"diff_method": "adjoint"})),
+    Tool("hqnn-qiskit-aer", "hqnn qiskit.aer", "hqnn", "best", _hqnn("qiskit.aer", "best"), _param_shift_circuits, native="qiskit-ml"),
+    Tool("hqnn-pl-default", "hqnn pennylane:default.qubit", "hqnn", "best", _hqnn("pennylane:default.qubit", "best"), native="pl-default-backprop"),
+    Tool("hqnn-pl-lightning", "hqnn pennylane:lightning.qubit", "hqnn", "best", _hqnn("pennylane:lightning.qubit", "best"),
+         native="pl-lightning-adjoint"),
+    Tool("hqnn-braket-sv", "hqnn braket.local:sv", "hqnn", "best", _hqnn("braket.local:sv", "best"), _param_shift_circuits, native="pl-braket"),
+    Tool("pl-default-backprop", "PennyLane TorchLayer default.qubit", "peer", "backprop", _pennylane("default.qubit", "backprop")),
+    Tool("pl-lightning-adjoint", "PennyLane TorchLayer lightning.qubit", "peer", "adjoint", _pennylane("lightning.qubit", "adjoint")),
+    Tool("pl-param-shift", "PennyLane TorchLayer default.qubit", "peer", "parameter-shift", _pennylane("default.qubit", "parameter-shift"),
+         _param_shift_circuits),
+    Tool("qiskit-ml", "qiskit-machine-learning EstimatorQNN + TorchConnector", "peer", "parameter-shift", _qiskit_ml, _param_shift_circuits),
+    Tool("pl-braket", "PennyLane TorchLayer braket.local.qubit", "peer", "parameter-shift", _pennylane("braket.local.qubit", "parameter-shift"),
+         _param_shift_circuits),
+]
+
+#: hqnn backends timed again with shots (gradient: parameter-shift, the estimator that works with samples).
+SHOT_TOOLS: list[Tool] = [
+    Tool(f"{t}-shots", f"{label} shots", "hqnn", "parameter_shift", _hqnn(name, "parameter_shift"), _param_shift_circuits, shots=True)
+    for t, label, name in [
+        ("hqnn-torch", "hqnn torch", "torch"),
+        ("hqnn-qiskit-aer", "hqnn qiskit.aer", "qiskit.aer"),
+        ("hqnn-pl-default", "hqnn pennylane:default.qubit", "pennylane:default.qubit"),
+        ("hqnn-braket-sv", "hqnn braket.local:sv", "braket.local:sv"),
+    ]
+]
+
+TOOLS_BY_KEY = {t.key: t for t in TOOLS + SHOT_TOOLS}
