@@ -6,8 +6,12 @@ packs all bindings of the call into as few tasks as the device allows:
 * shots > 0 with program-set support: ``ProgramSet``s of ``CircuitBinding``s, each at most the
   device's ``maximumExecutables`` and ``maximumTotalShots`` (one executable per binding and
   measurement setting);
-* exact results (``shots=None``): Braket has no exact program sets, so ``run_batch`` with one
-  OpenQASM program and one input set per binding.
+* exact results (``shots=None``): Braket has no exact program sets, so one OpenQASM program and one
+  input set per binding (``run_batch`` locally; one created task per binding on AWS).
+
+On AWS every task is journalled before hqnn waits for it and created with a client token and an
+``hqnn-unit`` tag, so a lost create response or a killed run re-attaches instead of paying twice
+(:mod:`hqnn_braket.journal`, docs/adapters/braket.md "Managed execution").
 
 A *job* in :attr:`accounting` is one program set (or, on AWS, one billed task). Shot semantics
 are in :mod:`hqnn_braket.measurement` and match the embedded torch backend's.
@@ -37,7 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from hqnn_braket import engine, measurement
 from hqnn_braket import errors as braket_errors
 from hqnn_braket import hqnn_environment_info as sdk_versions
-from hqnn_braket.errors import map_exception, task_failure
+from hqnn_braket.errors import make_error, map_exception, task_failure
+from hqnn_braket.journal import TaskJournal, fingerprint
 from hqnn_braket.measurement import MeasurementPlan
 from hqnn_braket.translate import param_name, supported_gates, to_braket, with_basis_rotation, with_expectations
 from hqnn_core.circuit import Circuit
@@ -207,6 +212,10 @@ class _BraketBackend(Backend):
     def error_examples() -> list[tuple[BaseException, type]]:
         return braket_errors.error_examples()
 
+    def queue_info(self) -> dict[str, Any] | None:
+        """Queue expectations for ``hqnn estimate``; None: a local simulator has no queue."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info["versions"] = sdk_versions()
@@ -340,6 +349,39 @@ class BraketLocalBackend(_BraketBackend):
 # ---------------------------------------------------------------------------------------------
 
 
+def utc_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _source(spec: Any) -> str:
+    return str(spec.to_ir(ir_type=IRType.OPENQASM).source)
+
+
+def _run_source(translations: list[_Translation], rows: list[np.ndarray], t: int, s: int, idx: list[int]) -> tuple[str, Any]:
+    tr = translations[t]
+    return _source(tr.setting_circuits[s]), (tr.input_sets(rows[t][idx]) if tr.names else len(idx))
+
+
+class _TokenSession:
+    """The AwsSession, with one client token on CreateQuantumTask (AWS deduplicates a repeated token)."""
+
+    def __init__(self, session: Any, token: str) -> None:
+        self._session, self._token = session, token
+
+    def create_quantum_task(self, **kwargs: Any) -> str:
+        return self._session.create_quantum_task(clientToken=self._token, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
 class BraketAwsBackend(_BraketBackend):
     """Amazon Braket devices on AWS (managed simulators and QPUs): ``braket.aws:<device arn>``; costs money.
 
@@ -365,11 +407,17 @@ class BraketAwsBackend(_BraketBackend):
         retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
         connect_timeout_s: float = Field(10.0, gt=0)
         read_timeout_s: float = Field(60.0, gt=0)
+        task_journal: str | None = Field(None, description="file recording created tasks before waiting, so a killed run re-attaches (hqnn train sets it in the run directory)")
+        availability_refresh_s: float = Field(300.0, ge=0, description="re-read the device status and availability windows at most this often")
+        search_pages: int = Field(5, ge=1, le=100, description="SearchQuantumTasks pages read to find a task whose create response was lost")
 
     options: Options
 
     def __init__(self, target: str | None = None, *, aws_session: Any = None, **options: Any) -> None:
         super().__init__(target, **options)
+        self.journal: TaskJournal | None = TaskJournal(self.options.task_journal) if self.options.task_journal else None
+        self.reattached: list[str] = []  # task ARNs found again instead of created (journal or lost response)
+        self._checked_at = time.monotonic()
         if not target or not target.startswith("arn:aws:braket:"):
             raise ConfigError(
                 f"braket.aws needs a device ARN, got {target!r}; write e.g. 'braket.aws:arn:aws:braket:::device/quantum-simulator/amazon/sv1'."
@@ -433,6 +481,7 @@ class BraketAwsBackend(_BraketBackend):
         return kwargs
 
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[torch.Tensor]:
+        self._check_available()
         translations = [self.translation(c) for c, _ in tasks]
         rows = self._rows(tasks)
         units = self._units(translations, rows, shots)
@@ -444,16 +493,141 @@ class BraketAwsBackend(_BraketBackend):
         return self._as_tensors(self._run_shot_batch(translations, rows, units, shots, call_id))
 
     def _batch(self, specs: list[Any], inputs: list[dict[str, float]], shots: int, call_id: str) -> list[Any]:
-        """Create one task per spec with ``run_batch`` and return their results, raising on any failure."""
+        """Create one task per spec (or re-attach to a journalled one) and return their results."""
         if not specs:
             return []
+        keys = [fingerprint(str(self.target), shots, [(_source(s), i)]) for s, i in zip(specs, inputs)]
+        return self._collect(self._submit_all(list(zip(specs, inputs, keys)), shots, call_id), keys)
+
+    # -- submission: journalled, idempotent, never blindly resubmitted (RELIABILITY.md R4/R7) --------
+    def _submit_all(self, requests: list[tuple[Any, dict[str, float] | None, str]], shots: int, call_id: str) -> list[Any]:
+        workers = max(1, min(len(requests), self.options.max_parallel))
+        if workers == 1:
+            return [self._submit(spec, inputs, key, shots, call_id, i) for i, (spec, inputs, key) in enumerate(requests)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda a: self._submit(a[1][0], a[1][1], a[1][2], shots, call_id, a[0]), enumerate(requests)))
+
+    def _submit(self, spec: Any, inputs: dict[str, float] | None, key: str, shots: int, call_id: str, index: int) -> Any:
+        """One task for ``spec``: re-attached if the journal (or a tag search) knows it, else created once."""
+        from braket.aws import AwsQuantumTask
+
+        entry = self.journal.get(key) if self.journal is not None else None
+        if entry and entry.get("arn"):
+            return self._reattach(entry["arn"])
+        unit = entry["unit"] if entry else f"{call_id}-{index}"
+        token = entry["token"] if entry else uuid.uuid4().hex
+        if entry:  # killed between sending CreateQuantumTask and journalling its ARN: the task may exist
+            found = self._search(unit)
+            if found is not None:
+                self._journal(key, arn=found)
+                return self._reattach(found)
+        self._journal(key, token=token, unit=unit, arn=None, device=self.target, created=utc_iso())
+        destination = self._destination() or (self._session.default_bucket(), "tasks")
+        kwargs = self._task_kwargs(call_id)
+        kwargs.pop("s3_destination_folder", None)
+        kwargs["tags"] = {**kwargs["tags"], "hqnn-unit": unit}
         try:
-            batch = self.device.run_batch(specs, shots=shots, inputs=inputs, max_parallel=self.options.max_parallel,
-                                          **self._task_kwargs(call_id))
+            task = AwsQuantumTask.create(_TokenSession(self._session, token), str(self.target), spec, destination, shots,
+                                         inputs=inputs or {}, **kwargs)
+            arn = task.id
         except Exception as e:  # noqa: BLE001 - every vendor failure is mapped to a hqnn error
-            raise map_exception(e, self.full_name, f"submitting {len(specs)} tasks (hqnn-call {call_id})", submitting=True) from e
-        self._count_job(len(batch.tasks))
-        return self._await(batch.tasks)
+            err = map_exception(e, self.full_name, f"submitting a task (hqnn-call {call_id}, hqnn-unit {unit})", submitting=True)
+            if getattr(err, "kind", None) != "ambiguous_submit":
+                self._forget([key])
+                raise err from e
+            found = self._search(unit)  # the request was sent; the response was lost: look the task up by its tag
+            if found is None:
+                self._forget([key])
+                raise make_error("transient", f"{err} No task tagged hqnn-unit={unit} exists on {self.target}, so none was created; "
+                                 "retrying is safe.", code=getattr(err, "code", ""), vendor_error=type(e).__name__) from e
+            self._journal(key, arn=found)
+            return self._reattach(found)
+        self._journal(key, arn=arn)
+        self._count_job()
+        return self._attach(arn)
+
+    def attach_journal(self, path: Any) -> None:
+        """Journal this backend's tasks in ``path`` (hqnn train passes the run directory's pending_tasks.json)."""
+        if self.journal is None:
+            self.journal = TaskJournal(path)
+
+    def _attach(self, arn: str) -> Any:
+        from braket.aws import AwsQuantumTask
+
+        return AwsQuantumTask(arn, aws_session=self._session, poll_timeout_seconds=self.options.poll_timeout_s,
+                              poll_interval_seconds=self.options.poll_interval_s)
+
+    def _reattach(self, arn: str) -> Any:
+        self.reattached.append(arn)
+        self._count_job()  # the task is this call's job; it was paid once, by whichever process created it
+        return self._attach(arn)
+
+    def _search(self, unit: str) -> str | None:
+        """The ARN of the task tagged ``hqnn-unit=unit`` on this device (SearchQuantumTasks), or None."""
+        client = self._session.braket_client
+        token: str | None = None
+        for _ in range(self.options.search_pages):
+            kwargs: dict[str, Any] = {"filters": [{"name": "deviceArn", "operator": "EQUAL", "values": [str(self.target)]}], "maxResults": 100}
+            if token:
+                kwargs["nextToken"] = token
+            try:
+                page = client.search_quantum_tasks(**kwargs)
+            except Exception as e:  # noqa: BLE001
+                raise map_exception(e, self.full_name, f"searching for the task tagged hqnn-unit={unit}") from e
+            for item in page.get("quantumTasks", []):
+                if (item.get("tags") or {}).get("hqnn-unit") == unit:
+                    return str(item["quantumTaskArn"])
+            token = page.get("nextToken")
+            if not token:
+                return None
+        return None
+
+    def _journal(self, key: str, **fields: Any) -> None:
+        if self.journal is not None:
+            self.journal.put(key, **fields)
+
+    def _forget(self, keys: list[str]) -> None:
+        if self.journal is not None:
+            self.journal.remove(keys)
+
+    def _collect(self, tasks: list[Any], keys: list[str]) -> list[Any]:
+        """Results of ``tasks``; terminal tasks leave the journal, still-running ones stay for re-attaching."""
+        try:
+            results = self._await(tasks)
+        except BaseException as e:
+            if getattr(e, "kind", None) in ("permanent", "unavailable"):  # FAILED/CANCELLED: terminal, nothing to re-attach
+                self._forget(keys)
+            raise
+        self._forget(keys)
+        return results
+
+    # -- device status, availability windows, queue --------------------------------------------------
+    def _check_available(self) -> None:
+        """Raise UnavailableBackendError (fallback may take over) when the device is offline or outside its window."""
+        if time.monotonic() - self._checked_at >= self.options.availability_refresh_s:
+            try:
+                self.device.refresh_metadata()
+            except Exception as e:  # noqa: BLE001
+                raise map_exception(e, self.full_name, "reading the device status") from e
+            self._checked_at = time.monotonic()
+        status = self.device.status
+        if status != "ONLINE":
+            raise make_error("unavailable", f"{self.full_name}: device {self.target} is {status}; nothing was submitted. Fix: wait until it is "
+                             "ONLINE, or list another backend under backend.fallback.", status=status)
+        if not self._is_simulator and not self.device.is_available:
+            windows = [f"{w.executionDay.value} {w.windowStartHour}-{w.windowEndHour} UTC" for w in self.device.properties.service.executionWindows]
+            raise make_error("unavailable", f"{self.full_name}: device {self.target} is outside its availability windows ({'; '.join(windows)}); "
+                             "nothing was submitted. Fix: run inside a window, or list another backend under backend.fallback.", status=status)
+
+    def queue_info(self) -> dict[str, Any] | None:
+        """Queue expectations before submitting (GetDevice ``deviceQueueInfo``), for ``hqnn estimate``."""
+        try:
+            depth = self.device.queue_depth()
+        except Exception as e:  # noqa: BLE001
+            raise map_exception(e, self.full_name, "reading the device queue") from e
+        tasks = {str(getattr(k, "value", k)): _int(v) for k, v in (depth.quantum_tasks or {}).items()}
+        return {"device": self.target, "status": self.device.status, "available": bool(self.device.is_available),
+                "quantum_tasks": tasks, "jobs": _int(depth.jobs), "source": "GetDevice deviceQueueInfo"}
 
     def _await(self, tasks: list[Any]) -> list[Any]:
         """Poll ``tasks`` until all are terminal or ``poll_timeout_s`` passes, then download the results.
@@ -519,17 +693,17 @@ class BraketAwsBackend(_BraketBackend):
     def _run_program_sets(self, translations: list[_Translation], rows: list[np.ndarray], units: list[tuple[int, int, int]],
                           shots: int, call_id: str) -> list[np.ndarray]:
         bits = self._empty_bits(translations, rows, shots)
-        submitted = []
-        for chunk in _chunks(len(units), self._program_set_limit(shots)):
-            program_set, runs = self._program_set([units[k] for k in chunk], translations, rows, shots)
-            try:
-                task = self.device.run(program_set, shots=shots * program_set.total_executables, **self._task_kwargs(call_id))
-            except Exception as e:  # noqa: BLE001
-                raise map_exception(e, self.full_name, f"submitting a program set (hqnn-call {call_id})", submitting=True) from e
-            self._count_job()
-            submitted.append((task, runs))
-        results = self._await([task for task, _ in submitted])
-        for (_, runs), result in zip(submitted, results):
+        sets = [self._program_set([units[k] for k in chunk], translations, rows, shots) for chunk in _chunks(len(units), self._program_set_limit(shots))]
+        requests: list[tuple[Any, dict[str, float] | None, str]] = []
+        keys: list[str] = []
+        for program_set, runs in sets:
+            key = fingerprint(str(self.target), shots, [[_run_source(translations, rows, t, s, idx) for t, s, idx in runs]])
+            requests.append((program_set, None, key))
+            keys.append(key)
+        total = [shots * ps.total_executables for ps, _ in sets]
+        tasks = [self._submit(spec, None, key, n, call_id, i) for i, ((spec, _, key), n) in enumerate(zip(requests, total))]
+        results = self._collect(tasks, keys)
+        for (_, runs), result in zip(sets, results):
             self._program_set_bits(result, runs, translations, bits)
         return [measurement.expectations_from_bits(b, tr.plan, r.shape[0]) for tr, b, r in zip(translations, bits, rows)]
 
@@ -543,6 +717,6 @@ class BraketAwsBackend(_BraketBackend):
             "region": getattr(self._session, "region", None),
             "program_set_limits": {"maximumExecutables": self._max_executables, "maximumTotalShots": self._max_total_shots},
         }
-        info["botocore"] = {"retry_mode": self.options.retry_mode, "max_attempts": self.options.max_attempts,
-                            "note": "run_batch copies the session without this retry config (SDK behaviour)"}
+        info["botocore"] = {"retry_mode": self.options.retry_mode, "max_attempts": self.options.max_attempts}
+        info["task_journal"] = str(self.journal.path) if self.journal is not None else None
         return info

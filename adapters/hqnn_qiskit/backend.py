@@ -20,6 +20,7 @@ not used for shots). On Aer a given seed reproduces the samples exactly (``seed_
 from __future__ import annotations
 
 import difflib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -395,6 +396,9 @@ class IBMBackend(_DeviceBackend):
         account_name: str | None = Field(None, description="name of an account saved with QiskitRuntimeService.save_account")
         result_timeout: float = Field(3600.0, gt=0, description="seconds to wait for a job's result before giving up (the job keeps running)")
         max_execution_time: int | None = Field(None, ge=1, description="quantum seconds after which IBM cancels the job (cost cap)")
+        mode: Literal["job", "batch", "session"] = Field(
+            "job", description="job: each call its own job; batch: calls share a runtime Batch (parallel, queued once); "
+            "session: calls share a Session (exclusive device access between jobs, for iterative training)")
 
     options: Options
 
@@ -406,6 +410,7 @@ class IBMBackend(_DeviceBackend):
         if not target:
             raise ConfigError("backend 'qiskit.ibm' needs a device name: write e.g. 'qiskit.ibm:ibm_brisbane'.")
         self._service: Any = None
+        self._context: Any = None  # the runtime Batch or Session of mode batch/session, opened on first use
         self._local = False
         if type(self).service_factory is None:
             self._check_account()
@@ -452,7 +457,7 @@ class IBMBackend(_DeviceBackend):
         except ImportError:  # pragma: no cover - older qiskit-ibm-runtime
             from qiskit_ibm_runtime import SamplerV2 as Sampler
 
-        sampler = Sampler(mode=self.device)
+        sampler = Sampler(mode=self._execution_mode())
         if self.options.max_execution_time is not None:
             sampler.options.max_execution_time = self.options.max_execution_time
         sampler.options.environment.job_tags = ["hqnn", f"hqnn-call-{uuid.uuid4().hex[:12]}"]
@@ -460,14 +465,52 @@ class IBMBackend(_DeviceBackend):
             sampler.options.simulator.seed_simulator = seed  # local testing mode only; hardware has no seed
         return sampler
 
+    def _execution_mode(self) -> Any:
+        """The device (``mode: job``) or the Batch/Session this backend opened on first use and keeps open."""
+        if self.options.mode == "job":
+            return self.device
+        if self._context is None:
+            from qiskit_ibm_runtime import Batch, Session
+
+            try:
+                self._context = (Batch if self.options.mode == "batch" else Session)(backend=self.device)
+            except Exception as e:  # noqa: BLE001
+                raise map_error(e, self.full_name) from e
+        return self._context
+
+    def close(self) -> None:
+        """Close the runtime Batch/Session (queued jobs still finish); the next call opens a new one."""
+        context, self._context = self._context, None
+        if context is not None:
+            context.close()
+
     def _wait(self, job: Any) -> Any:
         from qiskit_ibm_runtime import RuntimeJobV2
 
         if isinstance(job, RuntimeJobV2):
             return job.result(timeout=self.options.result_timeout)
-        return job.result()  # local testing mode (a fake device): a plain PrimitiveJob
+        # local testing mode (a fake device): a plain PrimitiveJob, given the same explicit deadline
+        deadline = time.monotonic() + self.options.result_timeout
+        while not job.done():
+            if time.monotonic() >= deadline:
+                from qiskit.providers.exceptions import JobTimeoutError
+
+                raise JobTimeoutError(f"job {job.job_id()} had no result after result_timeout={self.options.result_timeout} s")
+            time.sleep(0.01)
+        return job.result()
+
+    def queue_info(self) -> dict[str, Any] | None:
+        """Queue expectations for ``hqnn estimate``: the device's ``status().pending_jobs``."""
+        self._connect()
+        try:
+            status = self.device.status()
+        except Exception as e:  # noqa: BLE001
+            raise map_error(e, self.full_name) from e
+        return {"device": self.device.name, "pending_jobs": int(status.pending_jobs), "operational": bool(status.operational),
+                "status_msg": status.status_msg, "local": self._local, "source": "backend.status().pending_jobs"}
 
     def _device_info(self) -> dict[str, Any]:
         info = super()._device_info()
-        info.update({"channel": self.options.channel, "instance": self.options.instance, "account_name": self.options.account_name})
+        info.update({"channel": self.options.channel, "instance": self.options.instance, "account_name": self.options.account_name,
+                     "mode": self.options.mode})
         return info

@@ -23,7 +23,6 @@ import boto3  # noqa: E402
 import torch  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ReadTimeoutError  # noqa: E402
 from botocore.stub import Stubber  # noqa: E402
 from braket.aws import AwsSession  # noqa: E402
 from braket.devices import LocalSimulator  # noqa: E402
@@ -63,7 +62,7 @@ def _device_response(device_type: str = "SIMULATOR", program_sets: bool = True) 
 class FakeBraket:
     """Answers CreateQuantumTask / GetQuantumTask on the client's event hooks and serves results.
 
-    Tasks are created concurrently by ``run_batch``'s threads, so answers are keyed by task ARN
+    Tasks may be created from several threads (``max_parallel``), so answers are keyed by task ARN
     (a queued Stubber would hand them out in arrival order). A task's result is what the local
     simulator returns for the exact action and shots that were submitted.
     """
@@ -295,18 +294,6 @@ def test_access_denied_at_lookup_is_permanent_and_names_the_fix(aws):
         stubber.add_client_error("get_device", service_error_code="AccessDeniedException", http_status_code=403)
         with pytest.raises(PermanentBackendError, match="AmazonBraketFullAccess"):
             BraketAwsBackend(SV1, aws_session=session)
-
-
-def test_read_timeout_while_submitting_is_ambiguous_not_retried(aws, monkeypatch):
-    backend = _backend(aws)
-
-    def timeout(*args, **kwargs):
-        raise ReadTimeoutError(endpoint_url="https://braket.us-east-1.amazonaws.com/quantum-task")
-
-    monkeypatch.setattr(backend.device, "run_batch", timeout)
-    with pytest.raises(PermanentBackendError, match="may exist") as info:
-        backend.expectations(_ry_circuit(), torch.tensor([[0.1]], dtype=torch.float64))
-    assert info.value.kind == "ambiguous_submit" and "hqnn-call" in str(info.value)
 
 
 def test_a_qpu_rejects_exact_mode_before_submitting(aws):
