@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pennylane import exceptions as plx
 
-from hqnn_core.errors import BackendError, PermanentBackendError, TransientBackendError
+from hqnn_core.errors import BackendError, PermanentBackendError, TransientBackendError, UnavailableBackendError
 
 #: (PennyLane exception class, hqnn error class, what it means for the user). First match in MRO order wins.
 ERROR_TABLE: tuple[tuple[type[BaseException], type[BackendError], str], ...] = (
@@ -38,8 +38,34 @@ TRANSIENT_NAMES: frozenset[str] = frozenset(
 )
 
 
+#: botocore ``ClientError`` codes (``braket.aws.qubit`` raises plain ``ClientError``; its class name says nothing).
+CLIENT_ERROR_CODES: dict[str, tuple[type[BackendError], str]] = {
+    **{code: (TransientBackendError, "a remote service is busy or unreachable") for code in (
+        "ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException", "InternalServiceException",
+        "ServiceUnavailableException")},
+    **{code: (UnavailableBackendError, "the remote device is offline, retired or out of quota; another backend can take over")
+       for code in ("DeviceOfflineException", "DeviceRetiredException", "ServiceQuotaExceededException")},
+}
+
+
+def _client_error(exc: BaseException) -> tuple[type[BackendError], str] | None:
+    if "ClientError" not in {cls.__name__ for cls in type(exc).__mro__}:
+        return None
+    response = getattr(exc, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    if code in CLIENT_ERROR_CODES:
+        return CLIENT_ERROR_CODES[code]
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if status == 429 or status >= 500:
+        return TransientBackendError, f"a remote service answered HTTP {status}"
+    return PermanentBackendError, f"the remote service refused the request ({code or 'no error code'})"
+
+
 def classify(exc: BaseException) -> tuple[type[BackendError], str] | None:
     """The hqnn error class and explanation for ``exc``, or ``None`` when it is not a known vendor failure."""
+    found = _client_error(exc)
+    if found is not None:
+        return found
     for cls in type(exc).__mro__:
         if cls.__name__ in TRANSIENT_NAMES:
             return TransientBackendError, "a remote service is busy or unreachable"
@@ -59,9 +85,8 @@ def map_error(exc: BaseException, backend: str) -> BackendError | None:
     if found is None:
         return None
     cls, meaning = found
-    fix = (
-        "This is usually temporary: retry later (the retry policy does so)."
-        if cls is TransientBackendError
-        else "Retrying will not help: change the circuit, the options or the device (see docs/adapters/pennylane.md)."
-    )
+    fix = {
+        TransientBackendError: "This is usually temporary: retry later (the retry policy does so).",
+        UnavailableBackendError: "Use another backend (backend.fallback) or try later.",
+    }.get(cls, "Retrying will not help: change the circuit, the options or the device (see docs/adapters/pennylane.md).")
     return cls(f"PennyLane backend {backend!r} failed: {meaning} ({type(exc).__name__}: {exc}). {fix}")

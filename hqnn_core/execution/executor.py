@@ -8,6 +8,7 @@ import torch
 
 from hqnn_core.circuit import Circuit
 from hqnn_core.interfaces import Backend, GradientEstimator, Mitigator
+from hqnn_core.interfaces.mitigator import SlotMap
 
 
 class Executor:
@@ -23,23 +24,37 @@ class Executor:
         self.mitigators = list(mitigators)
         self.shots = shots
         self._calibrated: set[int] = set()
+        if hasattr(gradient, "use_shots"):  # finite_diff's h: auto chooses its step from the shot count
+            gradient.use_shots(shots)
 
     def run_rows(self, circuit: Circuit, rows: torch.Tensor) -> torch.Tensor:
         """Mitigated expectations ``[M, K]`` for slot-value rows ``[M, n_slots]``, in one backend batch."""
         if not self.mitigators:
             return self.backend.expectations(circuit, rows, shots=self.shots)
+        plans, leaves = self._expand(circuit)
+        return self._run_expanded(plans, leaves, rows)
+
+    def _run_expanded(self, plans: list, leaves: list[tuple[Circuit, SlotMap | None]], rows: torch.Tensor) -> torch.Tensor:
+        results = self.backend.run_batch([(c, _read(rows, smap)) for c, smap in leaves], shots=self.shots)
+        return self._combine(plans, results)
+
+    def _expand(self, circuit: Circuit) -> tuple[list, list[tuple[Circuit, SlotMap | None]]]:
+        """Calibrate once, then expand outermost-first: the first mitigator listed sees the final results."""
         for m in self.mitigators:
             if id(m) not in self._calibrated:
                 m.calibrate(self.backend, circuit, self.shots)
                 self._calibrated.add(id(m))
-        # Expand outermost-first: the first mitigator listed sees the final, combined results.
-        circuits = [circuit]
+        leaves: list[tuple[Circuit, SlotMap | None]] = [(circuit, None)]
         plans = []
         for m in self.mitigators:
-            batches = [m.expand(c) for c in circuits]
+            batches = [m.expand(c) for c, _ in leaves]
             plans.append((m, batches))
-            circuits = [c for b in batches for c in b.circuits]
-        results = self.backend.run_batch([(c, rows) for c in circuits], shots=self.shots)
+            leaves = [(c, _compose(smap, (b.slot_maps or [None] * len(b.circuits))[i]))
+                      for (_, smap), b in zip(leaves, batches) for i, c in enumerate(b.circuits)]
+        return plans, leaves
+
+    @staticmethod
+    def _combine(plans: list, results: list[torch.Tensor]) -> torch.Tensor:
         for m, batches in reversed(plans):
             merged, start = [], 0
             for b in batches:
@@ -55,5 +70,52 @@ class Executor:
     def values_and_jacobian(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(values [N, K], d values / d slots [N, K, n_slots])`` from one expanded batch."""
         batch = self.gradient.expand(circuit, slot_values.detach(), trainable)
-        results = self.run_rows(circuit, batch.slot_values)
-        return self.gradient.combine(batch, results)
+        if not self.mitigators:
+            return self.gradient.combine(batch, self.run_rows(circuit, batch.slot_values))
+        plans, leaves = self._expand(circuit)
+        if all(smap is None for _, smap in leaves):
+            return self.gradient.combine(batch, self._run_expanded(plans, leaves, batch.slot_values))
+        return self._remapped_values_and_jacobian(plans, leaves, slot_values.detach(), trainable)
+
+    def _remapped_values_and_jacobian(self, plans: list, leaves: list[tuple[Circuit, SlotMap | None]], rows: torch.Tensor,
+                                      trainable: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gradient rules per expanded circuit when mitigation remaps slots (folded inverse gates).
+
+        A shift rule cannot shift an angle that several folded gates share, so each expanded circuit
+        gets its own gradient rows (still one backend batch); the chain rule then maps its Jacobian
+        back to the original slots and through the mitigators' ``combine``.
+        """
+        batches = [self.gradient.expand(c, _read(rows, smap), trainable if smap is None else trainable[list(smap.index)])
+                   for c, smap in leaves]
+        results = self.backend.run_batch([(c, b.slot_values) for (c, _), b in zip(leaves, batches)], shots=self.shots)
+        values, jacobians = [], []
+        for (_, smap), batch, result in zip(leaves, batches, results):
+            v, jac = self.gradient.combine(batch, result)
+            if smap is not None:  # d/d rows[:, index[i]] += sign[i] * d/d column i
+                jac = torch.zeros(*jac.shape[:2], rows.shape[1], dtype=jac.dtype, device=jac.device).index_add_(
+                    2, torch.tensor(smap.index, device=jac.device), jac * torch.tensor(smap.sign, dtype=jac.dtype, device=jac.device))
+            values.append(v.detach().requires_grad_(True))
+            jacobians.append(jac)
+        with torch.enable_grad():
+            out = self._combine(plans, values)
+            total = torch.zeros(*out.shape, rows.shape[1], dtype=out.dtype, device=out.device)
+            for k in range(out.shape[1]):  # combine is row-wise: one backward pass per output column
+                grads = torch.autograd.grad(out[:, k].sum(), values, retain_graph=True, allow_unused=True)
+                for g, jac in zip(grads, jacobians):
+                    if g is not None:
+                        total[:, k] += torch.einsum("nq,nqs->ns", g, jac.to(g.dtype))
+        return out.detach(), total
+
+
+def _read(rows: torch.Tensor, smap: SlotMap | None) -> torch.Tensor:
+    """The slot values an expanded circuit reads from the original rows."""
+    if smap is None:
+        return rows
+    return rows[:, list(smap.index)] * torch.tensor(smap.sign, dtype=rows.dtype, device=rows.device)
+
+
+def _compose(outer: SlotMap | None, inner: SlotMap | None) -> SlotMap | None:
+    """``inner`` reads ``outer``'s columns; the result reads the original rows."""
+    if outer is None or inner is None:
+        return inner or outer
+    return SlotMap(tuple(outer.index[i] for i in inner.index), tuple(outer.sign[i] * s for i, s in zip(inner.index, inner.sign)))

@@ -10,10 +10,12 @@ limit can never push work onto another paid device.
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import torch
@@ -23,6 +25,7 @@ from hqnn_core.errors import ConfigError, FallbackWarning, TransientBackendError
 from hqnn_core.execution.retry import Retrier, RetryPolicy
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 
+logger = logging.getLogger("hqnn.fallback")
 
 class CircuitBreaker:
     """Stops calls to a failing backend for ``reset_after`` seconds, then lets one call probe it."""
@@ -54,15 +57,22 @@ class CircuitBreaker:
 
 @dataclass
 class Switch:
-    """One move from one backend of the chain to another, for run records and progress bars."""
+    """One move from one backend of the chain to another, for run records and progress bars.
+
+    ``error`` is the class of the error that made the chain move on (empty when the primary
+    recovered); ``at`` is where the caller was (e.g. ``{"phase": "hybrid", "epoch": 3, "step": 9}``,
+    see :attr:`FallbackBackend.position`).
+    """
 
     call: int
     from_backend: str
     to_backend: str
     reason: str
+    error: str = ""
+    at: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**{k: v for k, v in self.__dict__.items() if k != "at"}, **self.at}
 
 
 @dataclass
@@ -134,6 +144,8 @@ class FallbackBackend(Backend):
         self.capabilities = _combined_capabilities(backends)  # type: ignore[misc]
         self.switches: list[Switch] = []
         self.active = 0
+        #: Where the caller is (a trainer sets phase/epoch/step); copied into each switch event.
+        self.position: dict[str, Any] = {}
 
     @property
     def full_name(self) -> str:
@@ -144,27 +156,35 @@ class FallbackBackend(Backend):
         for link in self.links:
             link.backend.validate(circuit, shots)
 
+    def configure_gradient(self, name: str) -> None:
+        for link in self.links:
+            link.backend.configure_gradient(name)
+
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[Any]:
         why: list[str] = []
+        last_error = ""
         for i, link in enumerate(self.links):
             if not link.breaker.allow():
                 why.append(f"{link.backend.full_name}: circuit breaker open")
                 continue
             jobs_before = link.backend.accounting.jobs
             try:
-                results = link.retrier.call(self._deadline(lambda b=link.backend: b.run_batch(tasks, shots=shots, seed=seed), link))
+                results = link.retrier.call(self._deadline(partial(link.backend.run_batch, tasks, shots=shots, seed=seed), link))
             except (TransientBackendError, UnavailableBackendError) as e:
                 self._count_job(link.backend.accounting.jobs - jobs_before)
                 link.breaker.record_failure()
                 link.failures.append(type(e).__name__)
+                last_error = getattr(e, "vendor_error", None) or type(e).__name__
                 why.append(f"{link.backend.full_name}: {type(e).__name__}: {e}")
                 continue
             self._count_job(link.backend.accounting.jobs - jobs_before)
             link.breaker.record_success()
             link.served += 1
             if i != self.active:
-                switch = Switch(self.accounting.calls, self.links[self.active].backend.full_name, link.backend.full_name, why[-1] if why else "recovered")
+                switch = Switch(self.accounting.calls, self.links[self.active].backend.full_name, link.backend.full_name,
+                                why[-1] if why else "recovered", last_error if why else "", dict(self.position))
                 self.switches.append(switch)
+                logger.warning("switched backend from %s to %s at %s: %s", switch.from_backend, switch.to_backend, switch.at or "-", switch.reason)
                 warnings.warn(f"switched backend from {switch.from_backend} to {switch.to_backend}: {switch.reason}", FallbackWarning, stacklevel=2)
                 self.active = i
             return results
@@ -202,20 +222,31 @@ class FallbackBackend(Backend):
         return bounded
 
     def report(self) -> dict[str, Any]:
-        """Retries, faults and switches per backend, for the run record."""
+        """Retries, faults and switches per backend, for the run record.
+
+        ``faults_injected`` counts what fault-injecting backends (``faulty:``) of the chain injected,
+        so a chaos run's record shows both sides: faults injected and retries made.
+        """
+        backends = []
+        for link in self.links:
+            entry = {
+                "name": link.backend.full_name,
+                "served_calls": link.served,
+                "breaker": link.breaker.state,
+                "failed_calls": list(link.failures),
+                "retry": link.retrier.stats.as_dict(),
+            }
+            injected = getattr(link.backend, "faults_injected", None)
+            if isinstance(injected, int):
+                entry["faults_injected"] = injected
+            backends.append(entry)
         return {
             "active": self.links[self.active].backend.full_name,
+            "retries": sum(link.retrier.stats.retries for link in self.links),
+            "attempts": sum(link.retrier.stats.attempts for link in self.links),
+            "faults_injected": sum(b.get("faults_injected", 0) for b in backends),
             "switches": [s.as_dict() for s in self.switches],
-            "backends": [
-                {
-                    "name": link.backend.full_name,
-                    "served_calls": link.served,
-                    "breaker": link.breaker.state,
-                    "failed_calls": link.failures,
-                    "retry": link.retrier.stats.as_dict(),
-                }
-                for link in self.links
-            ],
+            "backends": backends,
         }
 
     def describe(self) -> dict[str, Any]:

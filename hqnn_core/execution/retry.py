@@ -54,7 +54,10 @@ class RetryStats:
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"attempts": self.attempts, "retries": self.retries, "waited": self.waited, "errors": list(self.errors)}
+        counts: dict[str, int] = {}
+        for name in self.errors:  # counts per error class: a long chaos run retries thousands of times
+            counts[name] = counts.get(name, 0) + 1
+        return {"attempts": self.attempts, "retries": self.retries, "waited": self.waited, "errors": counts}
 
 
 class Retrier:
@@ -88,7 +91,7 @@ class Retrier:
             exc = state.outcome.exception() if state.outcome else None
             self.stats.retries += 1
             self.stats.waited += state.upcoming_sleep
-            self.stats.errors.append(type(exc).__name__)
+            self.stats.errors.append(getattr(exc, "vendor_error", None) or type(exc).__name__)
             logger.warning(
                 "%s: attempt %d/%d failed with %s; retrying in %.2fs",
                 self.name, state.attempt_number, policy.max_attempts, type(exc).__name__, state.upcoming_sleep,

@@ -1,9 +1,11 @@
 """Spending limits for a run: a pre-flight estimate, and a guard checked before every backend submission.
 
-The guard wraps one backend instance's ``run_batch`` (every execution path, including
-``expectations``, goes through it) and compares what the next submission needs with the backend's
-own accounting. Crossing ``limits.max_jobs`` or ``limits.max_shots`` raises
-:class:`BudgetExceededError` *before* the submission, so nothing is spent past the limit.
+The guard wraps ``run_batch`` of every backend that submits jobs (every execution path, including
+``expectations``, retries and fallbacks, goes through it) and compares what the next submission
+needs with the run's ledger. Crossing ``limits.max_jobs``, ``limits.max_shots`` or
+``limits.max_cost`` (USD, from :mod:`hqnn_core.pricing`) raises :class:`BudgetExceededError`
+*before* the submission, so nothing is spent past the limit; the error is never retried and never
+falls back to another backend.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 from hqnn_core.errors import BudgetExceededError
 from hqnn_core.interfaces import Backend
 from hqnn_core.layer import QuantumLayer
+from hqnn_core.pricing import Price, price_of, require_price
 
 
 @dataclass
@@ -37,47 +40,79 @@ class Usage:
         return {"jobs": self.jobs, "circuits": self.circuits, "shots": self.shots}
 
 
-class BudgetGuard:
-    """Refuses any submission that would take the run's jobs or shots past the limits.
+def leaves(backend: Backend) -> list[Backend]:
+    """The backends that actually submit: a fallback chain's members (recursively), else the backend itself."""
+    links = getattr(backend, "links", None)
+    if links:
+        return [leaf for link in links for leaf in leaves(link.backend)]
+    return [backend]
 
-    What the run has spent is ``spent_before`` (earlier sessions, from the run record) plus what the
-    backend's accounting has grown by in this session; the accounting itself is restored from the
-    checkpoint on resume (it drives shot seeds), so it cannot be the ledger on its own.
+
+class BudgetGuard:
+    """Refuses any submission that would take the run's jobs, shots or cost past the limits.
+
+    The guard wraps ``run_batch`` of every backend that submits (each member of a fallback chain),
+    so retries and fallbacks are checked one submission at a time: a retry that would cross a limit
+    is refused before it is sent. What the run has spent is ``spent_before`` (earlier sessions, from
+    the run record) plus this session's ledger, charged for every submission that reached the
+    vendor (a job was counted), answered or not: a lost response is billed all the same.
     """
 
     def __init__(self, backend: Backend, max_jobs: int | None, max_shots: int | None, resume_hint: str = "",
-                 spent_before: Usage | None = None) -> None:
+                 spent_before: Usage | None = None, max_cost: float | None = None, cost_before: float = 0.0) -> None:
         self.backend, self.max_jobs, self.max_shots, self.resume_hint = backend, max_jobs, max_shots, resume_hint
+        self.max_cost = max_cost
         self.spent_before = spent_before or Usage()
-        self._start: Usage | None = None
-        self._original = backend.run_batch
+        self.cost_before = float(cost_before)
+        self.ledger = Usage()
+        self.cost_spent = 0.0
+        self.submissions = 0
+        self._leaves = leaves(backend)
+        self._prices: dict[int, Price | None] = {
+            id(b): (require_price(b) if max_cost is not None else price_of(b)) for b in self._leaves
+        }
 
     def install(self) -> BudgetGuard:
-        self.backend.run_batch = self._guarded  # type: ignore[method-assign]
+        for leaf in self._leaves:
+            leaf.run_batch = self._wrap(leaf, leaf.run_batch)  # type: ignore[method-assign]
         return self
 
     def uninstall(self) -> None:
-        self.backend.__dict__.pop("run_batch", None)
-
-    def _now(self) -> Usage:
-        acc = self.backend.accounting
-        return Usage(acc.jobs, acc.circuits, acc.shots)
+        for leaf in self._leaves:
+            leaf.__dict__.pop("run_batch", None)
 
     def spent(self) -> Usage:
         """Jobs, circuits and shots this run has used over all its sessions."""
-        if self._start is None:
-            return self.spent_before
-        now, start = self._now(), self._start
-        return self.spent_before + Usage(now.jobs - start.jobs, now.circuits - start.circuits, now.shots - start.shots)
+        return self.spent_before + self.ledger
 
-    def _guarded(self, tasks: Sequence[Any], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
-        if self._start is None:
-            self._start = self._now()
-        rows = sum(int(values.shape[0]) for _, values in tasks)
-        self.check(self.backend.jobs_for(rows), rows * (shots or 0))
-        return self._original(tasks, shots=shots, seed=seed)
+    def cost(self) -> float:
+        """USD this run has spent over all its sessions (estimated from the price table)."""
+        return self.cost_before + self.cost_spent
 
-    def check(self, jobs: int, shots: int) -> None:
+    def _wrap(self, leaf: Backend, original: Any) -> Any:
+        price = self._prices[id(leaf)]
+
+        def guarded(tasks: Sequence[Any], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
+            rows = sum(int(values.shape[0]) for _, values in tasks)
+            jobs = leaf.jobs_for(rows)
+            self.check(jobs, rows * (shots or 0), price.cost(jobs, rows * (shots or 0)) if price else 0.0, leaf.full_name)
+            before = leaf.accounting.jobs
+            ok = False
+            try:
+                out = original(tasks, shots=shots, seed=seed)
+                ok = True
+                return out
+            finally:
+                submitted = leaf.accounting.jobs - before
+                if ok or submitted > 0:
+                    used = Usage(submitted, rows, rows * (shots or 0))
+                    self.ledger = self.ledger + used
+                    self.cost_spent += price.cost(used.jobs, used.shots) if price else 0.0
+                    self.submissions += 1
+
+        return guarded
+
+    def check(self, jobs: int, shots: int, cost: float = 0.0, backend: str = "the backend") -> None:
         spent = self.spent()
         for key, used, need, limit in (("max_jobs", spent.jobs, jobs, self.max_jobs), ("max_shots", spent.shots, shots, self.max_shots)):
             if limit is not None and used + need > limit:
@@ -86,6 +121,13 @@ class BudgetGuard:
                     f"It was not submitted; the run stopped with its last checkpoint kept. Raise limits.{key}"
                     f"{self.resume_hint or ' and run again'}."
                 )
+        if self.max_cost is not None and self.cost() + cost > self.max_cost + 1e-12:
+            raise BudgetExceededError(
+                f"limits.max_cost={self.max_cost:g} USD would be crossed: {self.cost():.4f} USD spent so far (estimated from list "
+                f"prices) and the next submission to {backend} ({jobs} job(s), {shots} shots) costs about {cost:.4f} USD. "
+                f"It was not submitted; the run stopped with its last checkpoint kept. Raise limits.max_cost"
+                f"{self.resume_hint.replace('KEY=N', 'max_cost=USD') if self.resume_hint else ' and run again'}."
+            )
 
 
 def _rows_per_training_forward(layer: QuantumLayer, batch: int, inputs_need_grad: bool) -> int:
@@ -101,20 +143,36 @@ def _rows_per_training_forward(layer: QuantumLayer, batch: int, inputs_need_grad
 
 
 def _circuits_factor(layer: QuantumLayer) -> int:
-    circuits = [layer.circuit]
+    """The mitigation multiplier: circuits run per circuit, asked of each mitigator in turn.
+
+    A mitigator that overrides ``Mitigator.circuits_per_circuit`` is asked; otherwise its
+    ``expand`` is (the default of 1 would undercount a mitigator that forgot to override it).
+    """
+    from hqnn_core.interfaces import Mitigator
+
+    factor = 1
     for mitigator in layer.mitigators:
-        try:
-            circuits = [c for base in circuits for c in mitigator.expand(base).circuits]
-        except Exception:  # noqa: BLE001 - an estimate; the guard is exact
-            return len(circuits)
-    return len(circuits)
+        if type(mitigator).circuits_per_circuit is not Mitigator.circuits_per_circuit:
+            factor *= int(mitigator.circuits_per_circuit())
+        else:
+            factor *= len(mitigator.expand(layer.circuit).circuits)
+    return factor
 
 
-def estimate_usage(
+def calibration_usage(layer: QuantumLayer) -> Usage:
+    """Jobs, circuits and shots the mitigators' calibration runs (once per session) will use."""
+    total, shots = Usage(), layer.shots or 0
+    for mitigator in layer.mitigators:
+        for rows in mitigator.calibration_batches(layer.circuit, layer.shots):
+            total = total + Usage(layer.backend.jobs_for(rows), rows, rows * shots)
+    return total
+
+
+def estimate_parts(
     layer: QuantumLayer, optimizer: str, n_train: int, n_test: int, batch_size: int, eval_batch_size: int, epochs: int,
     inputs_need_grad: bool, cobyla_maxiter: int = 0,
-) -> Usage:
-    """Jobs, circuits and shots that ``epochs`` epochs of training plus per-epoch evaluation will need."""
+) -> dict[str, Usage]:
+    """Usage of ``epochs`` epochs split into ``training`` (optimiser steps) and ``evaluation`` (per-epoch test pass)."""
     backend, shots, factor = layer.backend, layer.shots or 0, _circuits_factor(layer)
 
     def calls(batches: list[int], rows_of: Any) -> Usage:
@@ -136,8 +194,16 @@ def estimate_usage(
         per_epoch = calls(train_batches, lambda b: b).times(2)
     else:
         per_epoch = calls(train_eval_batches, lambda b: b).times(cobyla_maxiter + 1)
-    per_epoch = per_epoch + calls(test_batches, lambda b: b)
-    return per_epoch.times(epochs)
+    return {"training": per_epoch.times(epochs), "evaluation": calls(test_batches, lambda b: b).times(epochs)}
+
+
+def estimate_usage(
+    layer: QuantumLayer, optimizer: str, n_train: int, n_test: int, batch_size: int, eval_batch_size: int, epochs: int,
+    inputs_need_grad: bool, cobyla_maxiter: int = 0,
+) -> Usage:
+    """Jobs, circuits and shots that ``epochs`` epochs of training plus per-epoch evaluation will need."""
+    parts = estimate_parts(layer, optimizer, n_train, n_test, batch_size, eval_batch_size, epochs, inputs_need_grad, cobyla_maxiter)
+    return parts["training"] + parts["evaluation"]
 
 
 def check_preflight(estimate: Usage, used: Usage, max_jobs: int | None, max_shots: int | None, source: str, epochs: int) -> None:
@@ -151,4 +217,14 @@ def check_preflight(estimate: Usage, used: Usage, max_jobs: int | None, max_shot
             )
 
 
-__all__ = ["BudgetGuard", "Usage", "check_preflight", "estimate_usage"]
+def check_cost_preflight(cost: float, used: float, max_cost: float | None, source: str, epochs: int, device: str) -> None:
+    """Refuse to start a run whose estimated cost (USD) crosses ``limits.max_cost`` (nothing is submitted)."""
+    if max_cost is not None and used + cost > max_cost + 1e-12:
+        raise BudgetExceededError(
+            f"{source}: limits.max_cost: the remaining {epochs} epoch(s) on {device} are estimated at {cost:.2f} USD "
+            f"({used:.2f} USD already spent), over limits.max_cost={max_cost:g} USD. Nothing was submitted. See the breakdown with "
+            "`hqnn estimate PROFILE`; raise limits.max_cost, use fewer shots, epochs or samples, or a cheaper backend."
+        )
+
+
+__all__ = ["BudgetGuard", "Usage", "calibration_usage", "check_cost_preflight", "check_preflight", "estimate_parts", "estimate_usage", "leaves"]

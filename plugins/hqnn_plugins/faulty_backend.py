@@ -11,10 +11,15 @@ run after run. Faults raise the hqnn error class each vendor failure is classifi
   testing per-call deadlines.
 
 Every fault but ``lost`` is raised before delegating (no work done); ``lost`` runs the call first.
+Options in the name's query string win over ``backend_options`` (the name is the most specific
+place: a profile's derived seed does not replace ``?seed=1``). ``faults_injected`` counts what was
+injected, for the run record. Under ``HQNN_TEST_KILL_AT=call:N`` the process is killed inside its
+N-th call (a crash test hook, see :func:`hqnn_core.training.checkpoints.kill_point`).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 from typing import Any, Literal
@@ -65,7 +70,7 @@ class FaultyBackend(Backend):
         for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
             from_query[key] = value.split(",") if key == "kinds" else value
         try:
-            merged = self.Options.model_validate({**from_query, **options})
+            merged = self.Options.model_validate({**options, **from_query})
         except ValidationError as e:
             raise ConfigError(f"Invalid options for backend 'faulty': {describe_validation_error('faulty', e)}.") from None
         super().__init__(target=target, **merged.model_dump())
@@ -74,6 +79,7 @@ class FaultyBackend(Backend):
         self._rng = random.Random(self.options.seed)
         self._consecutive = 0
         self.injected: dict[str, int] = {}
+        self.calls = 0
         self._released = threading.Event()
 
     def release(self) -> None:
@@ -94,6 +100,11 @@ class FaultyBackend(Backend):
         return kind
 
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[Any]:
+        self.calls += 1
+        if os.environ.get("HQNN_TEST_KILL_AT"):
+            from hqnn_core.training.checkpoints import kill_point
+
+            kill_point("call", self.calls)
         fault = self._next_fault()
         if fault == "hang":
             self._released.wait(self.options.hang_seconds)

@@ -1,0 +1,154 @@
+"""``hqnn estimate``: the jobs, circuits, shots and cost of a whole run, predicted before it starts.
+
+The prediction is built from the same pieces the run uses (the gradient estimator's expansion, each
+mitigator's ``circuits_per_circuit`` and ``calibration_batches``, the backend's ``jobs_for``), so on
+a backend without faults it equals the run's accounting exactly. Cost comes from
+:mod:`hqnn_core.pricing`; retries and fallbacks are not forecast (the budget guard still checks
+every one of them before it is sent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+
+from hqnn_core.pricing import PRICES_CHECKED, Price, device_class, price_of, require_price
+from hqnn_core.training.budget import (
+    BudgetGuard,
+    Usage,
+    _circuits_factor,
+    _rows_per_training_forward,
+    check_cost_preflight,
+    leaves,
+)
+from hqnn_core.training.prepare import Prepared, estimate_parts
+
+PARTS = ("training", "evaluation", "calibration", "baseline")
+
+
+@dataclass
+class RunEstimate:
+    """A run's predicted usage by part, the multipliers behind it, and its cost at list prices."""
+
+    parts: dict[str, Usage]
+    multipliers: dict[str, Any]
+    backend: str
+    device_class: str | None
+    price: Price | None
+    limits: dict[str, Any]
+
+    @property
+    def total(self) -> Usage:
+        out = Usage()
+        for usage in self.parts.values():
+            out = out + usage
+        return out
+
+    def cost_of(self, usage: Usage) -> float | None:
+        return None if self.price is None else round(self.price.cost(usage.jobs, usage.shots), 6)
+
+    @property
+    def cost(self) -> float | None:
+        """Estimated USD of the whole run, or None when the device has no known price."""
+        return self.cost_of(self.total)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "device_class": self.device_class,
+            "price": self.price.as_dict() if self.price else None,
+            "multipliers": dict(self.multipliers),
+            "parts": {k: {**u.as_dict(), "cost_usd": self.cost_of(u)} for k, u in self.parts.items()},
+            "total": {**self.total.as_dict(), "cost_usd": self.cost},
+            "limits": dict(self.limits),
+        }
+
+
+def estimate_run(prepared: Prepared, epochs: int | None = None) -> RunEstimate:
+    """Predict the whole run (``epochs`` epochs, default all): training, evaluation, calibration, baseline."""
+    profile = prepared.loaded.profile
+    layer = prepared.layer
+    parts = estimate_parts(prepared, epochs)
+    parts["baseline"] = Usage()  # the classical baseline runs no circuits
+    kind = profile.train.optimizer.name
+    inputs_need_grad = any(p.requires_grad for p in prepared.model.front.parameters())
+    if kind in {"adam", "sgd"}:
+        per_sample: Any = _rows_per_training_forward(layer, 1, inputs_need_grad)
+    else:
+        per_sample = 2 if kind == "spsa" else "full passes"
+    multipliers = {
+        "epochs": profile.train.epochs if epochs is None else epochs,
+        "optimizer": kind,
+        "gradient": layer.gradient.name,
+        "circuits_per_training_sample": per_sample,
+        "mitigation_circuits_per_circuit": _circuits_factor(layer),
+        "shots_per_circuit": layer.shots,
+    }
+    limits = profile.limits.model_dump(mode="json")
+    return RunEstimate(parts, multipliers, layer.backend.full_name, device_class(layer.backend), price_of(layer.backend), limits)
+
+
+def preflight_cost(prepared: Prepared, record: dict[str, Any] | None, remaining_epochs: int) -> float:
+    """Before anything is submitted: check ``limits.max_cost`` can be priced and fits; returns USD already spent.
+
+    With a cost limit every backend of the run (each member of a fallback chain) must have a price
+    (ConfigError otherwise), and with ``limits.preflight`` the estimate of the remaining epochs
+    must fit under the limit (BudgetExceededError otherwise).
+    """
+    limits = prepared.loaded.profile.limits
+    used = float(((record or {}).get("cost") or {}).get("spent_usd") or 0.0)
+    if limits.max_cost is None:
+        return used
+    for leaf in leaves(prepared.layer.backend):
+        require_price(leaf)
+    if limits.preflight:
+        est = estimate_run(prepared, remaining_epochs)
+        price = require_price(prepared.layer.backend)
+        total = est.total
+        check_cost_preflight(price.cost(total.jobs, total.shots), used, limits.max_cost, prepared.loaded.source, remaining_epochs,
+                             f"{est.backend} ({est.device_class})")
+    return used
+
+
+def cost_record(guard: BudgetGuard, prepared: Prepared) -> dict[str, Any]:
+    """The run record's ``cost`` section: spent so far and the price it was computed with."""
+    backend = prepared.layer.backend
+    price = price_of(backend)
+    return {
+        "spent_usd": round(guard.cost(), 6),
+        "max_cost_usd": guard.max_cost,
+        "device_class": device_class(backend),
+        "price": price.as_dict() if price else None,
+        "prices_checked": PRICES_CHECKED,
+    }
+
+
+def _money(value: float | None) -> str:
+    return "unpriced" if value is None else f"${value:,.4f}"
+
+
+def render(est: RunEstimate, source: str) -> Table:
+    """The estimate as a rich table: one row per part, the total, and the limits beside it."""
+    m = est.multipliers
+    title = (
+        f"{source}: {est.backend} ({est.device_class or 'unknown device class'}); {m['epochs']} epochs, optimizer {m['optimizer']}, "
+        f"gradient {m['gradient']} ({m['circuits_per_training_sample']} circuits/sample), "
+        f"mitigation x{m['mitigation_circuits_per_circuit']}, shots {m['shots_per_circuit']}"
+    )
+    table = Table("part", "jobs", "circuits", "shots", "cost (USD)", title=title, title_justify="left")
+    for name in PARTS:
+        u = est.parts.get(name, Usage())
+        table.add_row(name, f"{u.jobs:,}", f"{u.circuits:,}", f"{u.shots:,}", _money(est.cost_of(u)))
+    t = est.total
+    table.add_row("total", f"{t.jobs:,}", f"{t.circuits:,}", f"{t.shots:,}", _money(est.cost), style="bold")
+    lim = est.limits
+    table.add_row(
+        "limits", str(lim.get("max_jobs") or "-"), "-", str(lim.get("max_shots") or "-"),
+        "-" if lim.get("max_cost") is None else f"${lim['max_cost']:,}",
+    )
+    return table
+
+
+__all__ = ["RunEstimate", "cost_record", "estimate_run", "preflight_cost", "render"]

@@ -1,0 +1,125 @@
+"""R12: whatever a profile or a --set string holds, loading it raises ConfigError or succeeds; never a raw pydantic/yaml/Key/TypeError."""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hqnn_core.config import check_components, parse_text, validate_profile
+from hqnn_core.errors import ConfigError
+
+VALID = {
+    "description": "fuzz base",
+    "data": {"source": "digits", "classes": [0, 1], "pca": 4, "max_train": 16, "max_test": 8, "angle_range": [0.0, 3.0]},
+    "model": {"quantum": {"n_qubits": 4, "encoder": {"name": "angle", "options": {"rotation": "Y"}}, "layers": 1}},
+    "backend": {"name": "torch", "shots": 100},
+    "limits": {"max_jobs": 100, "max_cost": 5.0},
+    "train": {"optimizer": "adam", "lr": 0.05, "epochs": 2, "batch_size": 8},
+}
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+
+# YAML 1.1 traps, numbers as strings, wrong types, huge and odd values
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["no", "yes", "on", "off", "1e3", "0o17", "~", "", "null", "torch", "angle", "adam", "nan", "-.inf", "${HOME}",
+                     "${HQNN_DATASETS}/x.npz", "faulty:torch?rate=2", "qiskit.aer", "../../etc/passwd", "x" * 300]),
+    st.text(max_size=20),
+)
+keys = st.one_of(st.sampled_from(["data", "model", "quantum", "backend", "train", "limits", "name", "options", "shots", "epochs", "token",
+                                  "api_key", "max_cost", "n_qubits", "source", "fallback", "retry", "extra"]), st.text(max_size=8))
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)), max_leaves=12)
+
+
+def _only_config_errors(fn) -> None:
+    try:
+        fn()
+    except ConfigError:
+        pass
+
+
+def _load_and_check(raw: dict) -> None:
+    loaded = validate_profile(raw, "<fuzz>")
+    check_components(loaded)
+
+
+def test_the_base_profile_is_valid():
+    _load_and_check(copy.deepcopy(VALID))
+
+
+@SETTINGS
+@given(st.dictionaries(keys, values, max_size=6))
+def test_random_structures_only_raise_config_errors(raw):
+    _only_config_errors(lambda: _load_and_check(raw))
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, (*prefix, i))
+
+
+ALL_PATHS = [p for p in _paths(VALID) if p]
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(ALL_PATHS), st.sampled_from(["replace", "delete", "add"]), keys, values), min_size=1, max_size=3))
+def test_mutations_of_a_valid_profile_only_raise_config_errors(mutations):
+    raw = copy.deepcopy(VALID)
+    for path, action, key, value in mutations:
+        parent = raw
+        try:
+            for part in path[:-1]:
+                parent = parent[part]
+            last = path[-1]
+            if action == "replace":
+                parent[last] = value
+            elif action == "delete":
+                del parent[last]
+            elif isinstance(parent[last], dict):
+                parent[last][key] = value
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed or retyped this path
+    _only_config_errors(lambda: _load_and_check(raw))
+
+
+override_keys = st.one_of(st.sampled_from([".".join(str(x) for x in p) for p in ALL_PATHS]), st.text(max_size=15))
+override_values = st.one_of(st.text(max_size=15), st.sampled_from(["[1, 2", "{a: 1}", "!!python/name:os.system", "&a x", "*a", "1e3", "no",
+                                                                    "null", "[]", "{}", "- x", "'unterminated", "? x", "|\n x"]))
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.text(max_size=30), st.builds(lambda k, v: f"{k}={v}", override_keys, override_values)), min_size=1, max_size=3))
+def test_random_set_strings_only_raise_config_errors(overrides):
+    _only_config_errors(lambda: _load_and_check_with(overrides))
+
+
+def _load_and_check_with(overrides):
+    check_components(validate_profile(copy.deepcopy(VALID), "<fuzz>", overrides=overrides))
+
+
+@SETTINGS
+@given(st.one_of(st.text(max_size=200), st.builds(lambda v: yaml.safe_dump(v), values), st.builds(lambda v: json.dumps(v), values)))
+def test_random_yaml_text_only_raises_config_errors(text):
+    _only_config_errors(lambda: parse_text(text, "<fuzz>", "yaml"))
+
+
+@SETTINGS
+@given(st.text(max_size=200))
+def test_random_toml_text_only_raises_config_errors(text):
+    _only_config_errors(lambda: parse_text(text, "<fuzz>", "toml"))
+
+
+@pytest.mark.parametrize("text", ["a = 1979-05-27T07:32:00Z", "[data]\nsource = 1979-05-27", "x = 1e3\ny = inf\nz = nan"])
+def test_toml_specials_are_config_errors_or_plain(text):
+    assert isinstance(tomllib.loads(text), dict)
+    _only_config_errors(lambda: _load_and_check(parse_text(text, "<fuzz>", "toml")))

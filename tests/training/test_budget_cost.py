@@ -1,0 +1,176 @@
+"""limits.max_cost (RELIABILITY.md R13): list prices, a refused pre-flight, and a guard in front of every submission, retries included."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+import torch
+from training_helpers import write_profile
+
+import hqnn_core
+from hqnn_core import BackendCapabilities, BudgetExceededError, ConfigError, QuantumLayer
+from hqnn_core.execution.fallback import FallbackBackend
+from hqnn_core.execution.retry import RetryPolicy
+from hqnn_core.hookspecs import hookimpl
+from hqnn_core.pricing import PRICES, Price, braket_device_class, device_class, price_of, register_price, reset_prices
+from hqnn_core.training import train
+from hqnn_core.training.budget import BudgetGuard
+from hqnn_plugins.torch_backend import TorchBackend
+
+FORTE = 0.30, 0.08  # Braket IonQ Forte list price: USD per task, per shot
+
+
+class PricedTorch(TorchBackend):
+    """The torch simulator billed like an IonQ Forte task: a fake paid device that records every submission."""
+
+    name = "priced"
+    price_class = "braket:qpu:ionq:forte"
+    submissions: list[int] = []
+
+    def _run(self, tasks, shots, seed):
+        type(self).submissions.append(sum(int(v.shape[0]) for _, v in tasks))
+        return super()._run(tasks, shots, seed)
+
+
+class MysteryRemote(TorchBackend):
+    """A remote device hqnn has no price for."""
+
+    name = "mystery"
+    capabilities = BackendCapabilities(max_qubits=8, remote=True)
+
+
+@pytest.fixture
+def priced():
+    PricedTorch.submissions = []
+    plugin = types.SimpleNamespace(hqnn_register_backends=hookimpl(lambda registry: (registry.add_family("priced", PricedTorch),
+                                                                                    registry.add_family("mystery", MysteryRemote))))
+    with hqnn_core.temporary_plugin(plugin, name="priced-test"):
+        yield PricedTorch.submissions
+    reset_prices()
+
+
+# -- the price table -----------------------------------------------------------------------------------
+def test_braket_arns_map_to_their_price_class():
+    assert braket_device_class("arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1") == "braket:qpu:ionq:forte"
+    assert braket_device_class("arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1") == "braket:qpu:ionq:forte"
+    assert braket_device_class("arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet") == "braket:qpu:iqm:garnet"
+    assert braket_device_class("arn:aws:braket:us-west-1::device/qpu/rigetti/Ankaa-3") == "braket:qpu:rigetti:ankaa"
+    assert braket_device_class("arn:aws:braket:::device/quantum-simulator/amazon/sv1") == "braket:simulator:sv1"
+    assert braket_device_class("not-an-arn") is None
+    for cls in ("braket:qpu:ionq:forte", "braket:qpu:iqm:garnet", "braket:qpu:rigetti:ankaa", "braket:qpu:quera:aquila", "braket:simulator:sv1"):
+        assert cls in PRICES
+
+
+def test_list_prices_give_the_hand_computed_costs():
+    # 10 Forte tasks of 100 shots: 10 * 0.30 + 1000 * 0.08 = 83.00 USD
+    assert PRICES["braket:qpu:ionq:forte"].cost(10, 1000) == pytest.approx(83.0)
+    # Rigetti Ankaa: 2 tasks, 2000 shots: 0.60 + 2000 * 0.0009 = 2.40 USD
+    assert PRICES["braket:qpu:rigetti:ankaa"].cost(2, 2000) == pytest.approx(2.4)
+    # SV1 bills 0.075 USD/min with a 3 s minimum per task: 4 tasks = 12 s = 0.015 USD, whatever the shots
+    assert PRICES["braket:simulator:sv1"].cost(4, 0) == pytest.approx(0.015)
+    assert PRICES["braket:simulator:tn1"].cost(1, 0) == pytest.approx(3 * 0.275 / 60)
+    # IBM pay-as-you-go, 96 USD/min; one job of 1000 shots ~ 2 s + 1000 * 250 us = 2.25 s = 3.60 USD
+    assert PRICES["ibm:qpu"].cost(1, 1000) == pytest.approx(3.6)
+    assert PRICES["local"].cost(10**6, 10**9) == 0.0 and PRICES["local"].free
+
+
+def test_device_classes_see_through_wrappers(priced):
+    from hqnn_core import get_backend
+
+    assert device_class(get_backend("torch")) == "local"
+    assert device_class(get_backend("faulty:torch")) == "local"
+    assert device_class(get_backend("faulty:priced:forte?rate=0.5")) == "braket:qpu:ionq:forte"
+    assert price_of(get_backend("mystery:qpu")) is None
+    register_price(Price("custom:qpu", per_task=1.0))
+    assert PRICES["custom:qpu"].cost(3, 10**6) == 3.0
+
+
+# -- pre-flight ----------------------------------------------------------------------------------------
+def _priced_profile(tmp_path, **limits):
+    return write_profile(tmp_path, backend={"name": "priced:forte", "shots": 10}, train={"epochs": 1}, limits=limits)
+
+
+# One epoch: 4 steps of 16 samples x (1 + 2 * 8 parameter shifts) circuits, then 40 test circuits; 5 jobs.
+JOBS, SHOTS = 5, 10 * (64 * 17 + 40)
+EPOCH_COST = JOBS * FORTE[0] + SHOTS * FORTE[1]  # 903.90 USD
+STEP_COST = FORTE[0] + 10 * 16 * 17 * FORTE[1]  # 217.90 USD
+
+
+def test_estimate_over_max_cost_submits_nothing_and_writes_nothing(tmp_path, priced):
+    budget = round(EPOCH_COST / 1.5, 2)
+    with pytest.raises(BudgetExceededError, match=r"limits\.max_cost: the remaining 1 epoch\(s\) on priced:forte \(braket:qpu:ionq:forte\) are "
+                       r"estimated at 903\.90 USD .* over limits\.max_cost=602\.6 USD\. Nothing was submitted.*hqnn estimate"):
+        train(_priced_profile(tmp_path, max_cost=budget), out=tmp_path / "out", quiet=True)
+    assert priced == [] and not (tmp_path / "out").exists()
+
+
+def test_run_stops_before_the_submission_that_would_cross_max_cost(tmp_path, priced):
+    with pytest.raises(BudgetExceededError, match=r"limits\.max_cost=500 USD would be crossed: 435\.8000 USD spent so far .* costs about 217\.9000"):
+        train(_priced_profile(tmp_path, max_cost=500, preflight=False), out=tmp_path / "run", quiet=True)
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert priced == [16 * 17, 16 * 17]  # two steps went out, the third never did
+    assert record["status"] == "stopped" and record["ledger"] == {"jobs": 2, "circuits": 2 * 272, "shots": 2 * 2720}
+    assert record["cost"]["spent_usd"] == pytest.approx(2 * STEP_COST) and record["cost"]["spent_usd"] <= 500
+    assert record["cost"]["device_class"] == "braket:qpu:ionq:forte" and record["cost"]["price"]["per_shot"] == FORTE[1]
+
+
+def test_an_unpriced_remote_device_with_max_cost_is_a_config_error_before_any_call(tmp_path, priced):
+    profile = write_profile(tmp_path, backend={"name": "mystery:qpu", "shots": 10}, train={"epochs": 1}, limits={"max_cost": 5})
+    with pytest.raises(ConfigError, match=r"no price is known for backend 'mystery:qpu'.*register_price.*remove limits\.max_cost"):
+        train(profile, out=tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run").exists()
+
+
+def test_cost_limit_is_kept_across_resume(tmp_path, priced):
+    run_dir = tmp_path / "run"
+    with pytest.raises(BudgetExceededError):
+        train(_priced_profile(tmp_path, max_cost=500, preflight=False), out=run_dir, quiet=True)
+    # a resume with a higher limit starts from the 435.80 USD already spent, so 700 allows exactly one more step
+    with pytest.raises(BudgetExceededError, match=r"max_cost=700 USD would be crossed: 653\.7000 USD spent so far"):
+        train(resume=run_dir, overrides=["limits.max_cost=700"], quiet=True)
+    assert json.loads((run_dir / "run.json").read_text())["cost"]["spent_usd"] == pytest.approx(3 * STEP_COST)
+
+
+# -- retries are checked one submission at a time ------------------------------------------------------
+def test_retries_that_would_cross_max_cost_stop_before_the_crossing_submission(priced):
+    """Lost responses are billed and retried; the guard refuses the retry that would cross the limit, and never falls back."""
+    from hqnn_core import get_backend
+
+    faulty = get_backend("faulty:priced:forte?rate=0.5&seed=3&kinds=lost")
+    spare = get_backend("torch")
+    chain = FallbackBackend([faulty, spare], RetryPolicy(max_attempts=5, initial_wait=0.0, jitter=0.0), sleep=lambda s: None)
+    layer = QuantumLayer(2, backend=chain, shots=10, seed=0)
+    per_call = FORTE[0] + 10 * FORTE[1]  # 1 row of 10 shots: 1.10 USD per submission, answered or lost
+    budget = 10 * per_call  # 8 forward passes need 8.80 USD without faults: the estimate fits
+    guard = BudgetGuard(layer.backend, None, None, max_cost=budget).install()
+    done = 0
+    with pytest.raises(BudgetExceededError, match=r"limits\.max_cost=11 USD would be crossed"), torch.no_grad():
+        for _ in range(8):
+            layer(torch.zeros(1, 2))
+            done += 1
+    assert faulty.faults_injected > 0 and done < 8  # retries inflated the spend past the forecast
+    assert len(priced) == 10 == guard.ledger.jobs  # every billed submission, lost ones included, and not one more
+    assert guard.cost() == pytest.approx(budget) and guard.cost() <= budget + 1e-9
+    assert spare.accounting.calls == 0  # a budget error never falls back to another backend
+    assert "BudgetExceededError" not in chain.links[0].retrier.stats.errors  # nor is it retried
+    guard.uninstall()
+    assert "run_batch" not in faulty.__dict__
+
+
+def test_the_guard_sits_on_every_member_of_a_chain(priced):
+    from hqnn_core import get_backend
+
+    chain = FallbackBackend([get_backend("faulty:priced:forte?rate=1&kinds=unavailable"), get_backend("priced:forte")], RetryPolicy(initial_wait=0, jitter=0),
+                            sleep=lambda s: None)
+    layer = QuantumLayer(2, backend=chain, shots=10, seed=0)
+    guard = BudgetGuard(layer.backend, max_jobs=2, max_shots=None).install()
+    with torch.no_grad(), pytest.warns(hqnn_core.FallbackWarning):
+        layer(torch.zeros(1, 2))
+        layer(torch.zeros(1, 2))
+    with torch.no_grad(), pytest.raises(BudgetExceededError, match=r"max_jobs=2 would be crossed: 2 used"):
+        layer(torch.zeros(1, 2))
+    assert guard.spent().jobs == 2 == len(priced)
+    guard.uninstall()
+
