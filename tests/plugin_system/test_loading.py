@@ -31,7 +31,8 @@ def test_builtins_register_through_the_same_hooks():
     assert plugins.encoders.names() == ["amplitude", "angle", "basis", "iqp", "reuploading"]
     assert plugins.ansatze.names() == ["basic_entangler", "hardware_efficient", "strongly_entangling"]
     assert plugins.gradients.names() == ["adjoint", "backprop", "finite_diff", "parameter_shift", "spsa"]
-    assert plugins.backends.names() == ["faulty", "torch"]
+    assert plugins.backends.names() == ["faulty", "torch", "torch.noisy"]
+    assert plugins.mitigators.names() == ["readout", "zne"]
     entry = plugins.encoders.entry("angle")
     assert (entry.plugin, entry.distribution) == ("hqnn_plugins.encoders", "hqnn")
 

@@ -1,0 +1,127 @@
+"""``hqnn diagnose`` (barren-plateau check) and ``hqnn compare`` (sim-to-hardware gap) commands.
+
+The work is in :mod:`hqnn_core.diagnostics` and :mod:`hqnn_core.training.compare`; this module only
+parses options and prints rich tables.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from hqnn_core.errors import ConfigError
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{option} {text!r}: give comma-separated positive integers, e.g. 2,4,6,8.") from None
+    if not values or any(v < 1 for v in values):
+        raise ConfigError(f"{option} {text!r}: give comma-separated positive integers, e.g. 2,4,6,8.")
+    return values
+
+
+def _shots_option(text: str | None) -> object:
+    from hqnn_core.training.compare import DEFAULT
+
+    if text is None:
+        return DEFAULT
+    if text.lower() in {"none", "null", "exact"}:
+        return None
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise ConfigError(f"--shots {text!r}: give a positive integer, or 'none' for exact expectations.")
+
+
+@click.command()
+@click.argument("profile", required=False, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a profile key (repeatable).")
+@click.option("--ansatz", help="Ansatz to check instead of the profile's (a registered name); needed without a PROFILE unless hardware_efficient.")
+@click.option("--qubits", default="2,4,6,8", show_default=True, help="Comma-separated qubit counts.")
+@click.option("--layers", "depths", default=None, help="Comma-separated depths: integers or multiples of the qubit count (n, 2n). "
+              "Default: the profile's layers and n.")
+@click.option("--cost", "costs", default="local,global", show_default=True,
+              help="Comma-separated costs: local (Z on wire 1), global (Z on every wire), or Pauli strings such as 'Z0 Z1'.")
+@click.option("--samples", default=50, show_default=True, type=click.IntRange(min=2), help="Random initialisations per setting.")
+@click.option("--seed", type=int, default=None, help="Seed of the initialisations (default: the profile's train.seed, else 0).")
+@click.option("--out", type=click.Path(file_okay=False), default="diagnostics", show_default=True, help="Folder for diagnose.json and the plot.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
+def diagnose(profile: str | None, overrides: tuple[str, ...], ansatz: str | None, qubits: str, depths: str | None, costs: str, samples: int,
+             seed: int | None, out: str, as_json: bool) -> None:
+    """Barren-plateau check: variance of cost gradients per layer as qubits and depth grow, with the fitted decay rate."""
+    from hqnn_core.diagnostics import gradient_variance, write_report
+
+    ansatz_spec: Any = ansatz or "hardware_efficient"
+    default_depths = ["1", "n"]
+    if profile is not None:
+        from hqnn_core.config import load_profile
+
+        p = load_profile(profile, overrides).profile
+        if ansatz is None:
+            ansatz_spec = p.model.quantum.ansatz.spec()
+        default_depths = [str(p.model.quantum.layers), "n"]
+        seed = p.train.seed if seed is None else seed
+    depth_list = [d.strip() for d in depths.split(",") if d.strip()] if depths else list(dict.fromkeys(default_depths))
+    report = gradient_variance(ansatz_spec, _int_list(qubits, "--qubits"), depth_list, [c.strip() for c in costs.split(",") if c.strip()],
+                               samples, seed or 0)
+    files = write_report(report, out)
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "files": files}, indent=2))
+        return
+    console = Console()
+    table = Table("cost", "depth", "qubits", "layers", "Var first layer", "Var last layer", "Var mean", "mean |dC/dθ|",
+                  title=f"gradient variance, {report.ansatz['name']}, {report.samples} samples")
+    for pt in report.points:
+        table.add_row(pt.cost, pt.depth, str(pt.n_qubits), str(pt.layers), f"{pt.var_first:.3e}", f"{pt.var_last:.3e}", f"{pt.var_mean:.3e}",
+                      f"{pt.mean_abs_grad:.3e}")
+    console.print(table)
+    fits = Table("cost", "depth", "slope first layer", "slope last layer", "slope mean", "verdict",
+                 title="fit ln Var = a + b·qubits (b per qubit; -ln 2 = -0.69 is a 2-design's decay)")
+    for f in report.fits:
+        verdict = "barren plateau" if f.slope_first < -0.4 else ("decaying" if f.slope_first < -0.15 else "no plateau")  # rules of thumb
+        fits.add_row(f.cost, f.depth, f"{f.slope_first:+.3f}", f"{f.slope_last:+.3f}", f"{f.slope_mean:+.3f}", verdict)
+    console.print(fits)
+    console.print(f"wrote {files['json']} and {files['plot']}", highlight=False, soft_wrap=True)
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--backends", "backend_list", help="Comma-separated backends, each NAME or NAME?key=value&... "
+              "(reserved keys: shots, mitigation (names joined by +), label), e.g. torch,'torch.noisy?readout_error=0.05'.")
+@click.option("--backend", "backend_items", multiple=True, help="One backend in the same syntax (repeatable; for values with commas).")
+@click.option("--backends-file", type=click.Path(exists=True, dir_okay=False), help="YAML list of backends: names or {name, options, shots, mitigation, label}.")
+@click.option("--shots", help="Shots for backends that do not set their own: a positive integer, or 'none' (default: exact where possible).")
+@click.option("--mitigation", help="Comma-separated mitigators: adds, for every backend, a row with them applied.")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder for compare.json and compare.png (default: RUN_DIR/compare).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
+def compare(run_dir: str, backend_list: str | None, backend_items: tuple[str, ...], backends_file: str | None, shots: str | None,
+            mitigation: str | None, out: str | None, as_json: bool) -> None:
+    """Evaluate a run's trained model on several backends side by side: accuracy and output error against exact."""
+    from hqnn_core.training.compare import compare_run, load_specs_file, parse_backend_spec
+
+    specs = [parse_backend_spec(t) for t in (backend_list or "").split(",") if t.strip()]
+    specs += [parse_backend_spec(t) for t in backend_items]
+    if backends_file:
+        specs += load_specs_file(backends_file)
+    if not specs:
+        raise click.UsageError("give backends to compare: --backends torch,'torch.noisy?readout_error=0.05' (or --backend, --backends-file).")
+    mitigators = [m.strip() for m in (mitigation or "").split(",") if m.strip()]
+    report = compare_run(Path(run_dir), specs, _shots_option(shots), mitigators, out)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    recorded = report["recorded_test_accuracy"]
+    table = Table("backend", "shots", "test accuracy", "output error", "logit error", "shot noise", "jobs", "shots used",
+                  title=f"{report['n_test']} test samples; recorded test accuracy {'-' if recorded is None else f'{recorded:.4f}'}")
+    for r in report["rows"]:
+        table.add_row(r["label"], str(r["shots"]), f"{r['test_accuracy']:.4f}", f"{r['output_error']:.4f}", f"{r['logit_error']:.4f}",
+                      f"{r['shot_noise']:.4f}", str(r["jobs"]), str(r["shots_used"]))
+    console = Console()
+    console.print(table)
+    console.print(f"wrote {report['files']['json']} and {report['files']['plot']}", highlight=False, soft_wrap=True)

@@ -1,0 +1,276 @@
+"""``hqnn compare``: one trained model evaluated on several backends, side by side (the sim-to-hardware gap).
+
+The reference is always the noiseless ``torch`` backend with exact expectations and no mitigation.
+For every other backend the report gives the test accuracy, the mean absolute error of the quantum
+layer's outputs against the reference (over every test sample and observable), the same for the
+logits, and the jobs and shots spent. Every backend is built and validated before any circuit
+runs, so a misspelt name or an impossible shot setting fails before anything is spent.
+
+A backend is written ``NAME`` or ``NAME?key=value&...``: keys are the backend's own options (values
+read as YAML scalars, so ``readout_error=0.05`` is a number), plus three reserved keys: ``shots``
+(an integer or ``none``), ``mitigation`` (mitigator names joined by ``+``) and ``label``. A YAML
+file can list the same as mappings ``{name, options, shots, mitigation, label}`` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import torch
+import yaml
+
+from hqnn_core.errors import CheckpointError, ConfigError
+from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
+from hqnn_core.training.model import HybridModel, build_model
+from hqnn_core.training.prepare import Prepared, _build_layer, layer_kwargs, prepare
+from hqnn_core.training.run import load_run_profile
+from hqnn_core.training.shots import layer_standard_error
+
+#: ``shots`` not given for a backend: use ``--shots``, else the run's own shots on its backend, else exact.
+DEFAULT = "default"
+REFERENCE = "exact (torch)"
+_RESERVED = {"shots", "mitigation", "label"}
+
+
+@dataclass
+class BackendSpec:
+    """One column of the comparison: a backend with options, shots and mitigation."""
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+    shots: Any = DEFAULT
+    mitigation: list[Any] = field(default_factory=list)
+    label: str = ""
+
+    def title(self) -> str:
+        if self.label:
+            return self.label
+        text = self.name + ("?" + "&".join(f"{k}={v}" for k, v in self.options.items()) if self.options else "")
+        return text + (" + " + "+".join(m if isinstance(m, str) else m["name"] for m in self.mitigation) if self.mitigation else "")
+
+
+def _shots_value(value: Any, where: str) -> Any:
+    if value is None or (isinstance(value, str) and value.lower() in {"none", "null", "exact"}):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise ConfigError(f"{where}: shots must be a positive integer or 'none' (exact), got {value!r}.")
+
+
+def parse_backend_spec(text: str) -> BackendSpec:
+    """``torch.noisy?readout_error=0.05&shots=2000&mitigation=readout`` -> :class:`BackendSpec`."""
+    name, _, query = text.strip().partition("?")
+    if not name:
+        raise ConfigError(f"backend {text!r}: give a backend name, e.g. torch or 'torch.noisy?readout_error=0.05'.")
+    spec = BackendSpec(name)
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True) if query else []
+    except ValueError:
+        raise ConfigError(f"backend {text!r}: write options as NAME?key=value&key=value.") from None
+    for key, raw in pairs:
+        value = yaml.safe_load(raw) if raw else None
+        if key == "shots":
+            spec.shots = _shots_value(value, f"backend {text!r}")
+        elif key == "mitigation":
+            spec.mitigation = [m for m in re.split(r"[+\s]+", raw) if m]  # parse_qsl reads '+' as a space
+        elif key == "label":
+            spec.label = raw
+        else:
+            spec.options[key] = value
+    return spec
+
+
+def load_specs_file(path: str | Path) -> list[BackendSpec]:
+    """A YAML list of backends: names, or mappings ``{name, options, shots, mitigation, label}``."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such backends file.") from None
+    if not isinstance(data, list) or not data:
+        raise ConfigError(f"{path}: expected a YAML list of backends, e.g. '- torch' and '- {{name: torch.noisy, options: {{readout_error: 0.05}}}}'.")
+    specs = []
+    for i, item in enumerate(data):
+        if isinstance(item, str):
+            specs.append(parse_backend_spec(item))
+            continue
+        if not isinstance(item, dict) or "name" not in item or set(item) - {"name", "options", *_RESERVED}:
+            raise ConfigError(f"{path}: entry {i} must be a name or a mapping with keys name, options, shots, mitigation, label; got {item!r}.")
+        shots = _shots_value(item["shots"], f"{path}: entry {i}") if "shots" in item else DEFAULT
+        specs.append(BackendSpec(item["name"], dict(item.get("options") or {}), shots, list(item.get("mitigation") or []), item.get("label", "")))
+    return specs
+
+
+def trained_state(run_dir: Path, record: Any) -> tuple[dict[str, Any], float | None, str]:
+    """The run's trained weights (``model.pt`` checked against its sha256, else the newest checkpoint)."""
+    hybrid = record.data.get("hybrid") or {}
+    weights = hybrid.get("weights")
+    if weights:
+        path = run_dir / weights["file"]
+        blob = path.read_bytes() if path.exists() else b""
+        if sha256_bytes(blob) != weights["sha256"]:
+            raise CheckpointError(f"{path} is missing or does not match the sha256 in run.json; the saved model is damaged.")
+        return load_weights_only(blob, str(path)), hybrid["final"]["test_accuracy"], weights["file"]
+    latest = CheckpointManager(run_dir / "checkpoints" / "hybrid").load_latest()
+    if latest is None:
+        raise CheckpointError(f"{run_dir} has no trained model yet (no model.pt and no checkpoint); train or resume it first.")
+    full, entry = latest
+    recorded = next((e["test_accuracy"] for e in hybrid.get("epochs", []) if e["epoch"] == entry["epoch"]), None)
+    return full["model"], recorded, f"checkpoints/hybrid/{entry['file']}"
+
+
+def _resolve_shots(spec: BackendSpec, default_shots: Any, prepared: Prepared) -> Any:
+    from hqnn_core.plugin_manager import get_plugins
+
+    caps = get_plugins().backends.get(spec.name).capabilities
+    shots = spec.shots
+    if shots == DEFAULT:
+        profile_backend = prepared.loaded.profile.backend
+        if default_shots != DEFAULT:
+            shots = default_shots
+        elif spec.name == profile_backend.name:
+            shots = profile_backend.shots
+        else:
+            shots = None
+    if shots is not None and not caps.shots:
+        return None  # an exact-only backend ignores --shots
+    if shots is None and not caps.analytic:
+        raise ConfigError(f"backend {spec.name!r} only samples; give --shots N or write '{spec.name}?shots=N'.")
+    return shots
+
+
+def _build(prepared: Prepared, spec: BackendSpec, shots: Any, state: dict[str, Any]) -> HybridModel:
+    loaded, d = prepared.loaded, prepared.dataset
+    kwargs, _ = layer_kwargs(loaded.profile, prepared.seeds, spec.name, shots, spec.options)
+    kwargs["mitigation"] = list(spec.mitigation)
+    kwargs["gradient"] = "best"  # evaluation only: no gradient is computed, so none can be unsupported
+    where = f"compare backend {spec.title()!r}"
+    layer = _build_layer(kwargs, where)
+    model = build_model(loaded.profile, d.n_features, d.n_classes, d.image_shape, layer, where)
+    model.load_state_dict(state)
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def _outputs(model: HybridModel, x: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Quantum-layer outputs, their shot noise and the logits for every test sample."""
+    captured: list[torch.Tensor] = []
+    layer = model.quantum
+    assert layer is not None
+    handle = layer.register_forward_hook(lambda module, inputs, output: captured.append(output.detach()))
+    try:
+        logits = torch.cat([model(x[i : i + batch]) for i in range(0, len(x), batch)])
+    finally:
+        handle.remove()
+    quantum = torch.cat(captured)
+    return quantum, layer_standard_error(layer, quantum), logits
+
+
+def _row(label: str, model: HybridModel, shots: Any, x: torch.Tensor, y: torch.Tensor, batch: int,
+         reference: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[dict[str, Any], tuple[torch.Tensor, torch.Tensor]]:
+    layer = model.quantum
+    assert layer is not None
+    began = time.perf_counter()
+    with torch.random.fork_rng(devices=[]):
+        quantum, noise, logits = _outputs(model, x, batch)
+    ref_q, ref_logits = reference if reference is not None else (quantum, logits)
+    row = {
+        "label": label,
+        "backend": layer.backend.describe(),
+        "shots": shots,
+        "mitigation": [m.config() for m in layer.mitigators],
+        "test_accuracy": float((logits.argmax(dim=1) == y).double().mean()),
+        "test_loss": float(torch.nn.functional.cross_entropy(logits, y)),
+        "output_error": float((quantum - ref_q).abs().mean()),
+        "logit_error": float((logits - ref_logits).abs().mean()),
+        "shot_noise": float(noise.mean()),
+        "jobs": layer.backend.accounting.jobs,
+        "shots_used": layer.backend.accounting.shots,
+        "wall_time_s": round(time.perf_counter() - began, 3),
+    }
+    return row, (quantum, logits)
+
+
+def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFAULT, mitigation: list[Any] | None = None,
+                out: str | Path | None = None) -> dict[str, Any]:
+    """Evaluate the run's trained model on the exact reference and every backend in ``specs``; write ``compare/``.
+
+    ``mitigation`` adds, for every backend, a second row with those mitigators applied.
+    """
+    run_dir = Path(run_dir)
+    record, loaded = load_run_profile(run_dir)
+    if not specs:
+        raise ConfigError("give at least one backend to compare, e.g. --backends torch,'torch.noisy?readout_error=0.05'.")
+    state, recorded, origin = trained_state(run_dir, record)
+    prepared = prepare(loaded, backend="torch", shots=None, backend_options={})
+    rows_specs = list(specs)
+    if mitigation:
+        rows_specs += [BackendSpec(s.name, s.options, s.shots, [*s.mitigation, *mitigation], f"{s.title()} + {'+'.join(map(str, mitigation))}")
+                       for s in specs]
+    # build and validate everything before any circuit runs
+    reference = _build(prepared, BackendSpec("torch"), None, state)
+    models = []
+    for spec in rows_specs:
+        spec_shots = _resolve_shots(spec, shots, prepared)
+        models.append((spec, spec_shots, _build(prepared, spec, spec_shots, state)))
+    x, y = torch.from_numpy(prepared.dataset.x_test), torch.from_numpy(prepared.dataset.y_test)
+    batch = loaded.profile.train.eval_batch_size
+    ref_row, ref = _row(REFERENCE, reference, None, x, y, batch, None)
+    rows = [ref_row]
+    for spec, spec_shots, model in models:
+        label = spec.title() + ("" if spec.label or spec_shots is None else f" ({spec_shots} shots)")
+        rows.append(_row(label, model, spec_shots, x, y, batch, ref)[0])
+    report = {
+        "run_dir": str(run_dir),
+        "weights": origin,
+        "recorded_test_accuracy": recorded,
+        "trained_on": {"backend": loaded.profile.backend.name, "shots": loaded.profile.backend.shots},
+        "n_test": len(y),
+        "reference": REFERENCE,
+        "rows": rows,
+    }
+    folder = Path(out) if out is not None else run_dir / "compare"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "compare.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    report["files"] = {"json": str(folder / "compare.json"), "plot": str(write_plot(report, folder / "compare.png"))}
+    return report
+
+
+def write_plot(report: dict[str, Any], path: Path) -> Path:
+    """Bars per backend: test accuracy (left) and mean |output - exact| of quantum outputs and logits (right)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = report["rows"]
+    labels = [r["label"] for r in rows]
+    xs = list(range(len(rows)))
+    fig = Figure(figsize=(max(7.0, 1.6 * len(rows) + 3), 4.5))
+    FigureCanvasAgg(fig)
+    acc, err = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    acc.bar(xs, [r["test_accuracy"] for r in rows], color="tab:blue")
+    if report.get("recorded_test_accuracy") is not None:
+        acc.axhline(report["recorded_test_accuracy"], color="black", linestyle="--", linewidth=1, label="recorded in run.json")
+        acc.legend(fontsize=8, loc="lower left")
+    acc.set_ylim(0, 1.05)
+    acc.set_ylabel("test accuracy")
+    width = 0.4
+    err.bar([i - width / 2 for i in xs], [r["output_error"] for r in rows], width, label="quantum outputs", color="tab:orange")
+    err.bar([i + width / 2 for i in xs], [r["logit_error"] for r in rows], width, label="logits", color="tab:green")
+    err.set_ylabel("mean |value - exact value|")
+    err.legend(fontsize=8)
+    for ax in (acc, err):
+        ax.set_xticks(xs, labels, rotation=20, ha="right", fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(f"{report['run_dir']}: {report['n_test']} test samples")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    return path
+
+
+__all__ = ["BackendSpec", "compare_run", "load_specs_file", "parse_backend_spec", "trained_state"]

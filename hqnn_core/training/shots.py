@@ -1,0 +1,101 @@
+"""Shot-aware training: the shot noise of each output, and a per-step shot budget.
+
+Shot noise. One shot of a Pauli term ``c P`` returns ``+-c``, so its variance is ``c^2 - <cP>^2`` and
+the mean of ``S`` shots has standard error ``sqrt(c^2 - <cP>^2) / sqrt(S)`` (estimated by plugging in
+the measured value). For an observable with several terms the single-shot value lies in
+``[-sum|c|, sum|c|]`` however the terms are grouped, so ``sum|c| / sqrt(S)`` bounds its standard
+error. Exact backends (``shots`` None) have none. Mitigated outputs are noisier than this raw figure.
+
+Shot budget. ``train.shots_per_step`` caps the shots one optimiser step may spend. A step runs a
+known number of circuits (batch x gradient evaluations x mitigation circuits, or two forward passes
+for SPSA, or one full-training-set pass per COBYLA evaluation), so the shots per circuit become
+``min(backend.shots, shots_per_step // circuits_per_step)``; evaluation uses the same count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from hqnn_core.circuit import Observable
+from hqnn_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hqnn_core.layer import QuantumLayer
+    from hqnn_core.training.prepare import Prepared
+
+
+def standard_error(values: torch.Tensor, observables: Sequence[Observable], shots: int | None) -> torch.Tensor:
+    """Standard error ``[N, K]`` of each sampled output ``values [N, K]`` from ``shots`` per circuit (zeros if exact)."""
+    values = values.detach().to(torch.float64)
+    if shots is None:
+        return torch.zeros_like(values)
+    out = torch.empty_like(values)
+    for k, obs in enumerate(observables):
+        terms = [t for t in obs.terms if t.paulis]  # identity terms are constants: no noise
+        if len(terms) == 1 and len(obs.terms) == 1:
+            c2 = terms[0].coeff ** 2
+            out[:, k] = torch.sqrt(torch.clamp(c2 - values[:, k] ** 2, min=0.0) / shots)
+        else:
+            out[:, k] = sum(abs(t.coeff) for t in terms) / math.sqrt(shots)
+    return out
+
+
+def layer_standard_error(layer: QuantumLayer, outputs: torch.Tensor) -> torch.Tensor:
+    """The shot noise of ``layer``'s ``outputs`` (``[N, K]``) at the layer's shots per circuit."""
+    return standard_error(outputs, layer.circuit.observables, layer.shots)
+
+
+def circuits_per_step(layer: QuantumLayer, optimizer: str, batch_size: int, n_train: int, inputs_need_grad: bool) -> int:
+    """Circuits one optimiser step runs: what the shot budget is divided by."""
+    from hqnn_core.training.budget import _circuits_factor, _rows_per_training_forward
+
+    batch = min(batch_size, n_train)
+    if optimizer == "spsa":
+        rows = 2 * batch
+    elif optimizer == "cobyla":
+        rows = n_train  # one loss evaluation on the whole training set
+    else:
+        rows = _rows_per_training_forward(layer, batch, inputs_need_grad)
+    return rows * _circuits_factor(layer)
+
+
+def set_layer_shots(layer: QuantumLayer, shots: int | None) -> None:
+    """Change the shots per circuit of a built layer (and tell its gradient, for ``finite_diff`` ``h: auto``)."""
+    layer.backend.validate(layer.circuit, shots)
+    layer.shots = shots
+    layer.executor.shots = shots
+    if hasattr(layer.gradient, "use_shots"):
+        layer.gradient.use_shots(shots)
+
+
+def apply_shot_budget(prepared: Prepared) -> dict[str, Any] | None:
+    """Cap the layer's shots per circuit so a step spends at most ``train.shots_per_step``; returns what was set.
+
+    Raises ConfigError (before anything runs) when the budget cannot give every circuit one shot.
+    """
+    profile, source = prepared.loaded.profile, prepared.loaded.source
+    budget = profile.train.shots_per_step
+    if budget is None or prepared.model.quantum is None:
+        return None
+    layer = prepared.layer
+    inputs_need_grad = any(p.requires_grad for p in prepared.model.front.parameters())
+    t = profile.train
+    circuits = circuits_per_step(layer, t.optimizer.name, t.batch_size, len(prepared.dataset.y_train), inputs_need_grad)
+    per_circuit = budget // circuits
+    if per_circuit < 1:
+        raise ConfigError(
+            f"{source}: train.shots_per_step: {budget} shots cannot cover one step, which runs {circuits} circuits "
+            f"(batch, gradient and mitigation circuits); set train.shots_per_step to at least {circuits}, or lower train.batch_size."
+        )
+    requested = layer.shots
+    shots = per_circuit if requested is None else min(requested, per_circuit)
+    set_layer_shots(layer, shots)
+    return {"shots_per_step": budget, "circuits_per_step": circuits, "shots_per_circuit": shots, "backend_shots": requested,
+            "step_shots": shots * circuits}
+
+
+__all__ = ["apply_shot_budget", "circuits_per_step", "layer_standard_error", "set_layer_shots", "standard_error"]
