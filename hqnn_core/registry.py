@@ -237,7 +237,7 @@ class BackendRegistry(ComponentRegistry[Any]):
         and ``extra`` the pip extra that installs them.
         """
         if isinstance(name, type):  # registry.add(MyBackend): the class carries its own name
-            name, target = name.name, name  # type: ignore[attr-defined]
+            name, target = name.name, name
         self._add(name, target, extra, requires, aliases, family=False)
 
     def add_family(self, prefix: str, target: type | str, *, extra: str | None = None, requires: Iterable[str] = ()) -> None:

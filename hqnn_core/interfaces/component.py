@@ -34,6 +34,7 @@ class Component:
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "component"
     Options: ClassVar[type[BaseModel]] = NoOptions
+    options: Any  # an instance of the subclass's own Options model (Any, so subclasses read their fields typed)
 
     def __init__(self, **options: Any) -> None:
         try:
@@ -54,7 +55,7 @@ class Component:
         return f"{type(self).__name__}({opts})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.options == other.options  # type: ignore[attr-defined]
+        return type(self) is type(other) and self.options == other.options
 
     def __hash__(self) -> int:
         return hash((type(self), tuple(sorted(self.options.model_dump(mode="json").items(), key=str))))

@@ -22,7 +22,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from hqnn_core.config import DataConfig, resolve_path
 from hqnn_core.errors import ConfigError
 
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_DTYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 @dataclass
@@ -130,7 +130,7 @@ def _load_raw(cfg: DataConfig, base_dir: Path, source: str) -> _Raw:
         raise ConfigError(
             f"{source}: data: IDX images {images.shape} and labels {labels.shape} do not match; need (N, H, W) images and N labels."
         )
-    return _Raw(images.reshape(len(images), -1).astype(np.float64) / 255.0, labels, image_shape=images.shape[1:], files=files)  # type: ignore[arg-type]
+    return _Raw(images.reshape(len(images), -1).astype(np.float64) / 255.0, labels, image_shape=images.shape[1:], files=files)
 
 
 def _read_csv(path: Path, source: str, key: str) -> np.ndarray:

@@ -133,6 +133,7 @@ def check_ansatz_gradients_match_finite_difference(ansatz: Ansatz, settings: Con
     loss_weights = torch.linspace(-1.0, 1.5, k, dtype=torch.float64)
     layer.zero_grad()
     (layer(x) * loss_weights).sum().backward()
+    assert layer.weights.grad is not None  # the weights require grad and reach the loss
     grad = layer.weights.grad.reshape(-1)
 
     base = layer.weights.detach().clone()

@@ -348,7 +348,7 @@ def check_backend_backprop_claim_truthful(backend: Backend, settings: Conformanc
 _ANSATZE = ("strongly_entangling", "hardware_efficient", "basic_entangler")
 
 
-def _fitting_layer(backend: Backend, n_qubits: int, seed: int, *, ansatze: tuple[str, ...] = _ANSATZE, **kwargs: Any):  # type: ignore[no-untyped-def]
+def _fitting_layer(backend: Backend, n_qubits: int, seed: int, *, ansatze: tuple[str, ...] = _ANSATZE, **kwargs: Any):
     """A float64 ``QuantumLayer`` (angle encoder) with the first of ``ansatze`` whose gates the backend runs."""
     from hqnn_core.layer import QuantumLayer
 
@@ -384,6 +384,7 @@ def check_backend_in_quantum_layer(backend: Backend, settings: ConformanceSettin
         with torch.no_grad():
             exact = reference(x)
         _compare("QuantumLayer forward", out.detach(), exact, layer.circuit, shots, FIX_CONVENTIONS)
+    assert layer.weights.grad is not None and xg.grad is not None  # expect() above raised otherwise
     if shots is not None:
         expect(bool(torch.isfinite(layer.weights.grad).all() and torch.isfinite(xg.grad).all()),
                "parameter-shift gradients through the layer are not finite with shots.", "map failed results to a BackendError.")

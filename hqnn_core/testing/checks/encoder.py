@@ -30,7 +30,7 @@ def _qubit_range(encoder: Encoder) -> list[int]:
     return widths
 
 
-def _encoder_circuit(encoder: Encoder, n: int):  # type: ignore[no-untyped-def]
+def _encoder_circuit(encoder: Encoder, n: int):
     builder = CircuitBuilder(n)
     try:
         encoder.add_ops(builder, list(range(n)))
@@ -40,7 +40,7 @@ def _encoder_circuit(encoder: Encoder, n: int):  # type: ignore[no-untyped-def]
     return builder.build()
 
 
-def _layer(encoder: Encoder, n: int, gradient: str = "backprop"):  # type: ignore[no-untyped-def]
+def _layer(encoder: Encoder, n: int, gradient: str = "backprop"):
     from hqnn_core.layer import QuantumLayer
 
     return QuantumLayer(n, encoder=encoder, ansatz={"name": "hardware_efficient", "options": {}}, layers=1,
@@ -145,6 +145,7 @@ def check_encoder_input_gradients_flow(encoder: Encoder, settings: ConformanceSe
         (gl(xg) * loss_weights).sum().backward()
         expect(xg.grad is not None, f"with gradient={gradient!r} no gradient reached the inputs (x.grad is None).",
                "compute transform in differentiable torch operations (no .detach(), numpy or .item()).")
+        assert xg.grad is not None  # expect() above raised otherwise
         err, where = max_error(xg.grad, expected)
         expect(err <= 1e-5, f"with gradient={gradient!r} x.grad differs from finite differences by {err:.3g} at {where} "
                f"(x.grad={xg.grad.tolist()}, expected {expected.tolist()}).",

@@ -78,7 +78,7 @@ def check_gradient_matches_finite_difference(gradient: GradientEstimator, settin
     reference = reference_backend()
     for label, circuit, values in _fd_cases():
         _, jac = estimate(gradient, reference, circuit, values)
-        fd = fd_jacobian(lambda v, c=circuit: reference.expectations(c, v), values)
+        fd = fd_jacobian(lambda v, c=circuit: reference.expectations(c, v), values)  # type: ignore[misc]  # mypy cannot type default-bound lambdas
         err, where = max_error(jac, fd)
         expect(err <= ATOL, f"on circuit {label!r} the Jacobian differs from finite differences by {err:.3g} at {where}.", _FIX_RULE)
 

@@ -17,7 +17,7 @@ from hqnn_core.testing.checks.reference import golden, random_layer_cases, refer
 ATOL = 1e-6
 
 
-def _mitigated(mitigator: Mitigator, backend, circuit, rows, shots=None):  # type: ignore[no-untyped-def]
+def _mitigated(mitigator: Mitigator, backend, circuit, rows, shots=None):
     from hqnn_core.components import get_gradient
 
     return Executor(backend, get_gradient("parameter_shift"), [mitigator], shots).run_rows(circuit, rows)
@@ -58,6 +58,7 @@ def check_mitigator_composes_with_gradient(mitigator: Mitigator, settings: Confo
         x = torch.rand(3, 2, generator=torch.Generator().manual_seed(settings.seed), dtype=torch.float64).requires_grad_(True)
         out = layer(x)
         (out * torch.tensor([1.0, -0.5], dtype=torch.float64)).sum().backward()
+        assert layer.weights.grad is not None and x.grad is not None  # both require grad and reach the loss
         results.append((out.detach(), layer.weights.grad.clone(), x.grad.clone()))
     for label, a, b in zip(("outputs", "weight gradients", "input gradients"), results[0], results[1]):
         err, where = max_error(a, b)

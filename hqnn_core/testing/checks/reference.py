@@ -51,7 +51,7 @@ def detached_backend() -> Backend:
         name = "conformance.detached"
         capabilities = BackendCapabilities(max_qubits=30, backprop=False)
 
-        def _run(self, tasks, shots, seed):  # type: ignore[no-untyped-def]
+        def _run(self, tasks, shots, seed):
             return [r.detach().to(torch.float64) for r in super()._run(tasks, shots, seed)]
 
     return DetachedReference(precision="complex128")
@@ -144,7 +144,7 @@ def layer_case(n_qubits: int, encoder: Encoder, ansatz: Ansatz, *, layers: int =
 
 def random_layer_cases(n_qubits: int, seed: int, *, layers: int = 2, batch: int = 3) -> list[LayerCase]:
     """One random layer for every built-in encoder x ansatz that fits ``n_qubits``."""
-    cases = []
+    cases: list[LayerCase] = []
     for _, e_cls in builtin_classes("encoder"):
         for _, a_cls in builtin_classes("ansatz"):
             encoder, ansatz = e_cls(), a_cls()
