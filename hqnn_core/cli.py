@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 from rich.console import Console
@@ -72,7 +73,9 @@ def backends(as_json: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False), help="Write the run here instead of output.runs_dir/<name>.")
 @click.option("--force", is_flag=True, help="Resume even though the profile differs from the run's.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, out: str | None, force: bool, quiet: bool) -> None:
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Data-parallel training on N local processes (torch.distributed; train.batch_size is the global batch).")
+def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, out: str | None, force: bool, quiet: bool, nproc: int) -> None:
     """Train PROFILE (YAML or TOML) and write a run directory; or continue one with --resume RUN_DIR."""
     from hqnn_core.training import train as run_training
 
@@ -86,7 +89,19 @@ def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, o
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _terminate)
-    result = run_training(profile, overrides=overrides, out=out, resume=resume, force=force, quiet=quiet)
+    result: Any
+    if nproc > 1:  # see docs/distributed.md
+        from types import SimpleNamespace
+
+        from hqnn_core.training.distributed import launch
+
+        result = SimpleNamespace(**launch(nproc, profile=profile, overrides=overrides, out=out, resume=resume, force=force, quiet=quiet))
+    else:
+        result = run_training(profile, overrides=overrides, out=out, resume=resume, force=force, quiet=quiet)
+    import os
+
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 prints the summary
+        return
     record = result.record
     table = Table("model", "test accuracy", "test loss", "parameters", "jobs", "shots", "wall time (s)")
     for name in ("hybrid", "baseline"):
@@ -163,6 +178,23 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
     click.echo(f"  config hash {loaded.config_hash[:16]}")
 
 
+@cli.command()
+@click.argument("profile", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a profile key (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def estimate(profile: str, overrides: tuple[str, ...], as_json: bool) -> None:
+    """Predict the jobs, circuits, shots and cost (USD, list prices) of training PROFILE, without running anything."""
+    from hqnn_core.config import load_profile
+    from hqnn_core.training.estimate import estimate_run, render
+    from hqnn_core.training.prepare import prepare
+
+    est = estimate_run(prepare(load_profile(profile, overrides)))
+    if as_json:
+        click.echo(json.dumps(est.as_dict(), indent=2))
+        return
+    Console().print(render(est, profile))
+
+
 def _print_entries(rows: list[dict[str, object]], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -174,9 +206,12 @@ def _print_entries(rows: list[dict[str, object]], as_json: bool) -> None:
 
 
 def _attach_builtin_commands() -> None:
+    from hqnn_core.cli_diagnostics import compare, diagnose
     from hqnn_core.testing.cli import conformance
 
     cli.add_command(conformance)
+    cli.add_command(diagnose)
+    cli.add_command(compare)
 
 
 _attach_builtin_commands()
@@ -202,5 +237,7 @@ def main() -> None:
         e.show()
         sys.exit(e.exit_code)
     except HQNNError as e:
-        click.echo(f"Error: {e}", err=True)
+        from hqnn_core.redaction import redact_text
+
+        click.echo(f"Error: {redact_text(str(e))}", err=True)  # vendor messages may echo a credential
         sys.exit(2)

@@ -162,12 +162,29 @@ def _shots(value: Any) -> Any:
     return value
 
 
+class RetryConfig(_Section):
+    """How hard to retry one backend on transient errors (throttling, timeouts, lost responses)."""
+
+    attempts: int = Field(5, ge=1, le=100, description="attempts per call on one backend, the first included")
+    deadline_s: float = Field(600.0, gt=0, description="seconds for all attempts of one call; the check includes the coming sleep")
+    backoff_s: float = Field(1.0, ge=0, description="first backoff in seconds, doubled on each retry (0: retry at once)")
+    max_backoff_s: float = Field(60.0, ge=0, description="longest single backoff")
+    jitter_s: float = Field(1.0, ge=0, description="up to this many seconds added to each backoff, from a private seeded RNG")
+
+
 class BackendConfig(_Section):
     """Where the circuits run; one name swaps the vendor (``--set backend.name=qiskit.aer``)."""
 
     name: str = Field("torch", description="backend name (see `hqnn backends`), e.g. torch, qiskit.aer, pennylane:default.qubit")
     options: dict[str, Any] = Field(default_factory=dict, description="the backend's own options, validated by it")
     shots: int | None = Field(None, description="samples per circuit, or null for exact expectations")
+    fallback: list[ComponentRef] = Field(
+        default_factory=list, description="backends to move to, in order, when this one is unavailable or keeps failing (see docs/reliability.md)"
+    )
+    retry: RetryConfig = Field(default_factory=lambda: RetryConfig(), description="retry policy for transient errors on each backend of the chain")
+    call_timeout_s: float | None = Field(None, gt=0, description="abandon one backend call after this many seconds (counts as transient)")
+    breaker_reset_s: float = Field(300.0, gt=0, description="seconds a failed backend of the chain is skipped before one call probes it again")
+    allow_cost_escalation: bool = Field(False, description="allow backend.fallback to move work from a local backend to a remote (paid) one")
 
     @model_validator(mode="before")
     @classmethod
@@ -185,6 +202,7 @@ class LimitsConfig(_Section):
 
     max_jobs: int | None = Field(None, ge=1, description="vendor jobs this run may submit (training, evaluation, baseline excluded)")
     max_shots: int | None = Field(None, ge=1, description="shots this run may use in total")
+    max_cost: float | None = Field(None, gt=0, description="USD this run may spend at list prices (see `hqnn estimate` and docs/budgets.md)")
     preflight: bool = Field(True, description="refuse to start when the estimated usage of the whole run exceeds a limit")
 
 
@@ -202,6 +220,9 @@ class TrainConfig(_Section):
     baseline: bool = Field(False, description="also train the classical baseline (the quantum layer replaced by Linear + tanh)")
     checkpoint_every: int = Field(1, ge=1, description="write a checkpoint every this many epochs (and after the last)")
     keep_checkpoints: int = Field(3, ge=2, le=100, description="checkpoints kept per model; older ones are deleted")
+    shots_per_step: int | None = Field(
+        None, ge=1, description="most shots one optimiser step may use: shots per circuit become min(backend.shots, this // circuits per step)"
+    )
 
 
 class OutputConfig(_Section):
@@ -223,6 +244,15 @@ class Profile(_Section):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _shot_budget_needs_shots(self) -> Profile:
+        if self.train.shots_per_step is not None and self.backend.shots is None:
+            raise ValueError(
+                f"train.shots_per_step ({self.train.shots_per_step}) budgets sampled runs, but backend.shots is null (exact); "
+                "set backend.shots to the most shots per circuit (e.g. 1000), or remove train.shots_per_step"
+            )
+        return self
 
 
 #: Sections that do not change what is computed: a checkpoint stays valid when only these change.
@@ -535,7 +565,7 @@ def format_validation_error(error: ValidationError, source: str, overrides: Sequ
         path = _loc_text(e["loc"])
         problem = _problem(e)
         # section-level checks already name their key (``data.path``): do not prefix the section again
-        line = problem if problem.startswith(f"{path}.") else f"{path}: {problem}"
+        line = problem if path == "<top>" or problem.startswith(f"{path}.") else f"{path}: {problem}"
         line += _origin(path, overrides)
         if line not in seen:
             seen.add(line)
@@ -666,6 +696,9 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
         raise ConfigError(f"{src}: backend.shots: backend {p.backend.name!r} is exact only; set backend.shots: null.")
     if shots is not None and caps.max_shots is not None and shots > caps.max_shots:
         raise ConfigError(f"{src}: backend.shots: {shots} exceeds backend {p.backend.name!r}'s maximum of {caps.max_shots}; lower it.")
+    from hqnn_core.training.resilience import check_fallback
+
+    check_fallback(loaded, backend_cls)
     check_optimizer(p.train.optimizer, loaded)
     if p.train.optimizer.name in {"adam", "sgd"} and q.gradient.name == "backprop" and shots is not None:
         raise ConfigError(f"{src}: model.quantum.gradient: backprop cannot differentiate sampled results (backend.shots={shots}); use 'best'.")

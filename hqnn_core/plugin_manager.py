@@ -41,6 +41,8 @@ DEFAULT_PLUGINS = (
     "hqnn_plugins.gradients",
     "hqnn_plugins.torch_backend",
     "hqnn_plugins.faulty_backend",
+    "hqnn_plugins.noisy_torch_backend",
+    "hqnn_plugins.mitigators",
 )
 
 REGISTRATION_HOOKS = {

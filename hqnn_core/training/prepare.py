@@ -17,7 +17,8 @@ import torch
 from hqnn_core.config import LoadedProfile, Profile, check_components
 from hqnn_core.errors import CapabilityError, ConfigError, UnsupportedError
 from hqnn_core.layer import QuantumLayer
-from hqnn_core.training.budget import Usage, estimate_usage
+from hqnn_core.training.budget import Usage, calibration_usage
+from hqnn_core.training.budget import estimate_parts as budget_parts
 from hqnn_core.training.data import Dataset, load_dataset
 from hqnn_core.training.model import HybridModel, build_model
 from hqnn_core.training.optimizers import OPTIONS
@@ -122,12 +123,20 @@ def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "pro
     return Prepared(loaded, dataset, seeds, kwargs, model, injected)
 
 
-def estimate(prepared: Prepared, epochs: int | None = None) -> Usage:
-    """Estimated jobs, circuits and shots of training the hybrid model for ``epochs`` (default: all) epochs."""
+def estimate_parts(prepared: Prepared, epochs: int | None = None) -> dict[str, Usage]:
+    """Estimated usage of the hybrid model's run split into training, evaluation and calibration."""
     t, d = prepared.loaded.profile.train, prepared.dataset
     maxiter = OPTIONS["cobyla"](**t.optimizer.options).maxiter if t.optimizer.name == "cobyla" else 0  # type: ignore[attr-defined]
     inputs_need_grad = any(p.requires_grad for p in prepared.model.front.parameters())
-    return estimate_usage(
+    parts = budget_parts(
         prepared.layer, t.optimizer.name, len(d.y_train), len(d.y_test), t.batch_size, t.eval_batch_size,
         t.epochs if epochs is None else epochs, inputs_need_grad, maxiter,
     )
+    parts["calibration"] = calibration_usage(prepared.layer)
+    return parts
+
+
+def estimate(prepared: Prepared, epochs: int | None = None) -> Usage:
+    """Estimated jobs, circuits and shots of training the hybrid model for ``epochs`` (default: all) epochs."""
+    parts = estimate_parts(prepared, epochs)
+    return parts["training"] + parts["evaluation"] + parts["calibration"]

@@ -27,7 +27,8 @@ from hqnn_core.training.checkpoints import atomic_write
 RUN_JSON = "run.json"
 METRICS_CSV = "metrics.csv"
 FORMAT = "hqnn-run/1"
-METRIC_COLUMNS = ["model", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "jobs", "circuits", "shots", "wall_time_s"]
+METRIC_COLUMNS = ["model", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "jobs", "circuits", "shots", "wall_time_s",
+                  "grad_norm_quantum", "grad_norm_classical", "shot_noise"]  # the last three: hqnn_core.training.monitor
 _PACKAGES = ("torch", "numpy", "scikit-learn", "scipy", "pydantic", "pluggy", "matplotlib", "pyyaml")
 
 
@@ -40,7 +41,7 @@ def environment() -> dict[str, Any]:
     import hqnn_core
     from hqnn_core.plugin_manager import get_plugins, hqnn_version
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in _PACKAGES:
         try:
             versions[name] = md.version(name)
@@ -78,8 +79,11 @@ class RunRecord:
         return cls(run_dir, data)
 
     def save(self) -> None:
-        blob = json.dumps(self.data, indent=2, allow_nan=False, sort_keys=False).encode()
-        atomic_write(self.run_dir / RUN_JSON, blob, mode=0o644)
+        from hqnn_core.redaction import redact
+
+        blob = json.dumps(redact(self.data), indent=2, allow_nan=False, sort_keys=False).encode()  # errors may echo credentials
+        # crash-test hook (HQNN_TEST_KILL_AT=record:N): killed mid-write of the record holding N hybrid epochs
+        atomic_write(self.run_dir / RUN_JSON, blob, mode=0o644, kill=("record", len((self.data.get("hybrid") or {}).get("epochs") or [])))
         self._write_metrics()
 
     def phase(self, name: str) -> dict[str, Any]:

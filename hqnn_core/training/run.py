@@ -22,9 +22,12 @@ from hqnn_core.config import LoadedProfile, load_profile, validate_profile
 from hqnn_core.errors import BudgetExceededError, CheckpointError, ConfigError
 from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
 from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
+from hqnn_core.training.estimate import cost_record, preflight_cost
 from hqnn_core.training.model import HybridModel, build_baseline, describe_model
 from hqnn_core.training.prepare import Prepared, derive_seed, estimate, prepare
 from hqnn_core.training.records import FORMAT, RunRecord, environment, utc_now
+from hqnn_core.training.resilience import RunResilience, install_chain, start_run_log, stop_run_log
+from hqnn_core.training.shots import apply_shot_budget
 from hqnn_core.training.trainer import Display, Phase, Trainer, call_hook, confusion_matrix, evaluate
 
 
@@ -77,7 +80,7 @@ def _profile_section(loaded: LoadedProfile) -> dict[str, Any]:
 def _new_record(run_dir: Path, prepared: Prepared) -> RunRecord:
     loaded = prepared.loaded
     layer = prepared.layer
-    data = {
+    data: dict[str, Any] = {
         "format": FORMAT,
         "status": "running",
         "created": utc_now(),
@@ -125,7 +128,10 @@ def train(
             checkpoint is kept and ``--resume`` continues it).
         CheckpointError: ``resume`` has no usable checkpoint or was written for another profile.
     """
-    display = Display(console, quiet)
+    from hqnn_core.training import distributed
+
+    ctx = distributed.from_environment()  # torchrun / --nproc: this rank's place, else None
+    display = Display(console, quiet or (ctx is not None and not ctx.is_main))
     if resume is not None:
         record, stored = load_run_profile(resume, overrides if profile is None else ())
         loaded = stored if profile is None else (profile if isinstance(profile, LoadedProfile) else load_profile(profile, overrides))
@@ -137,42 +143,64 @@ def train(
         run_dir = Path(resume)
     else:
         loaded = profile if isinstance(profile, LoadedProfile) else load_profile(_require(profile), overrides)
-        record, run_dir = None, None  # type: ignore[assignment]
-    prepared = prepare(loaded)
+        record, run_dir = None, None
+    distributed.check_profile(ctx, loaded.profile.train.optimizer.name)
+    # under torchrun/--nproc each rank gets its own derived shot seed (recorded in run.json's distributed section)
+    prepared = prepare(loaded) if ctx is None else prepare(loaded, backend_options=distributed.rank_backend_options(ctx, loaded))
+    install_chain(prepared)  # backend.fallback / retry / call_timeout_s: before the record, estimate and budget guard see the backend
+    shot_budget = apply_shot_budget(prepared)  # train.shots_per_step caps shots per circuit, before the estimate and the guard
     limits = loaded.profile.limits
     used = Usage(**record.data.get("ledger", {})) if record else Usage()
     done = len((record.data.get("hybrid") or {}).get("epochs") or []) if record else 0
     if limits.preflight and (limits.max_jobs is not None or limits.max_shots is not None):
         remaining = max(0, loaded.profile.train.epochs - done)
         check_preflight(estimate(prepared, remaining), used, limits.max_jobs, limits.max_shots, loaded.source, remaining)
+    cost_used = preflight_cost(prepared, record.data if record else None, max(0, loaded.profile.train.epochs - done))
     if record is None:
-        run_dir = _new_run_dir(loaded, out)
-        record = _new_record(run_dir, prepared)
-        if loaded.source and Path(loaded.source).is_file():
-            shutil.copyfile(loaded.source, run_dir / f"profile{Path(loaded.source).suffix}")
+        if ctx is None or ctx.is_main:
+            run_dir = _new_run_dir(loaded, out)
+            record = _new_record(run_dir, prepared)
+            if loaded.source and Path(loaded.source).is_file():
+                shutil.copyfile(loaded.source, run_dir / f"profile{Path(loaded.source).suffix}")
+        if ctx is not None:  # rank 0 made the folder; the others learn where
+            run_dir = Path(ctx.broadcast(str(run_dir) if ctx.is_main else None))
+            record = record or _new_record(run_dir, prepared)
     else:
         if record.data.get("status") == "completed":
             display.note(f"{run_dir} is already complete; nothing to do.")
-            return RunResult(run_dir, record.data, prepared.model)
+            return RunResult(Path(str(run_dir)), record.data, prepared.model)
         record.data["status"] = "running"
         record.data["error"] = None
         record.data["limits"] = limits.model_dump(mode="json")
         record.data["forced"] = bool(force and loaded.config_hash != stored.config_hash)
         record.data["profile"]["overrides"] = list(loaded.overrides)
+    assert record is not None and run_dir is not None  # both set above, on every path
+    if ctx is not None:
+        record = ctx.local_record(record)  # only rank 0 writes run.json
     session = {"started": utc_now(), "hqnn": record.data["environment"]["hqnn"]}
     record.data["sessions"].append(session)
+    record.data["shot_budget"] = shot_budget
     record.save()
     call_hook("hqnn_run_started", run=record.data)
     began = time.perf_counter()
     resume_hint = f" and continue with: hqnn train --resume {run_dir} --set limits.KEY=N"
-    guard = BudgetGuard(prepared.layer.backend, limits.max_jobs, limits.max_shots, resume_hint, used).install()
+    share = ctx.share if ctx is not None else (lambda limit: limit)  # each rank gets an equal share of the limits
+    guard = BudgetGuard(prepared.layer.backend, share(limits.max_jobs), share(limits.max_shots), resume_hint, used,
+                        max_cost=share(limits.max_cost), cost_before=cost_used).install()  # type: ignore[arg-type]
     error: BaseException | None = None
     baseline_model = None
+    resilience = RunResilience(prepared.layer.backend, record.data.get("resilience"), display)
+    run_log = start_run_log(run_dir) if ctx is None or ctx.is_main else None
     try:
         with torch.random.fork_rng(devices=[]):
             trainer = Trainer(prepared, record, run_dir, display, loaded.config_hash, guard)
+            trainer.dist = ctx
+            distributed.attach_task_journals(prepared.layer.backend, run_dir, ctx)  # remote task ids persisted before waiting (R7)
+            trainer.resilience = resilience
             seeds = prepared.seeds
             trainer.fit(Phase("hybrid", prepared.model, CheckpointManager(run_dir / "checkpoints" / "hybrid", loaded.profile.train.keep_checkpoints), seeds))
+            if ctx is not None:
+                ctx.merge_into(record, prepared.layer.backend)
             if loaded.profile.train.baseline:
                 torch.manual_seed(seeds["baseline_init"])
                 d = prepared.dataset
@@ -206,6 +234,11 @@ def train(
     finally:
         guard.uninstall()
         record.data["ledger"] = guard.spent().as_dict()
+        record.data["cost"] = cost_record(guard, prepared)
+        record.data["resilience"] = resilience.report()
+        record.data["mitigation"] = [m.describe() for m in prepared.layer.mitigators]  # calibrations with timestamps
+        if run_log is not None:
+            stop_run_log(run_log)
         session["finished"] = utc_now()
         session["wall_time_s"] = round(time.perf_counter() - began, 3)
         record.data["wall_time_s"] = round(sum(s.get("wall_time_s", 0.0) for s in record.data["sessions"]), 3)
@@ -250,6 +283,8 @@ def evaluate_run(run_dir: str | Path, backend: str | None = None, shots: Any = "
     if backend is not None and backend_options is None:
         backend_options = {} if backend != loaded.profile.backend.name else None
     prepared = prepare(loaded, backend=backend, shots=shots, backend_options=backend_options)
+    if backend is None and shots == "profile":
+        apply_shot_budget(prepared)  # evaluate with the shots per circuit the run trained with
     model = prepared.model
     model.load_state_dict(state)
     with torch.random.fork_rng(devices=[]):

@@ -25,6 +25,7 @@ from hqnn_core.interfaces import Accounting
 from hqnn_core.training.budget import BudgetGuard
 from hqnn_core.training.checkpoints import CheckpointManager, atomic_write, kill_point, sha256_bytes
 from hqnn_core.training.model import HybridModel
+from hqnn_core.training.monitor import EpochMonitor
 from hqnn_core.training.optimizers import GRADIENT_FREE, OPTIONS, COBYLAOptimizer, SPSAOptimizer, make_torch_optimizer
 from hqnn_core.training.prepare import Prepared
 from hqnn_core.training.records import RunRecord, utc_now
@@ -83,23 +84,25 @@ class Display:
         self.live = not quiet and self.console.is_terminal
         self.progress: Progress | None = None
         self.task: Any = None
+        self.backend = "-"  # the backend serving calls now (set by the run's RunResilience)
 
     def start(self, phase: str, epochs: int, first: int, total_batches: int) -> None:
         if not self.live:
             return
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}  jobs {task.fields[jobs]}  shots {task.fields[shots]}"),
+            TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}  jobs {task.fields[jobs]}  shots {task.fields[shots]}  on {task.fields[backend]}"),
             TimeElapsedColumn(), console=self.console, transient=False,
         )
         self.progress.start()
-        self.task = self.progress.add_task(f"{phase} epoch {first}/{epochs}", total=total_batches, loss="-", acc="-", jobs=0, shots=0)
+        self.task = self.progress.add_task(f"{phase} epoch {first}/{epochs}", total=total_batches, loss="-", acc="-", jobs=0, shots=0,
+                                          backend=self.backend)
 
     def batch(self, phase: str, epoch: int, epochs: int, done: int, loss: float, acc: float, usage: dict[str, Any]) -> None:
         if self.progress is not None:
             self.progress.update(
                 self.task, completed=done, description=f"{phase} epoch {epoch}/{epochs}", loss=f"{loss:.4f}", acc=f"{acc:.3f}",
-                jobs=usage.get("jobs", 0), shots=usage.get("shots", 0),
+                jobs=usage.get("jobs", 0), shots=usage.get("shots", 0), backend=self.backend,
             )
 
     def epoch(self, phase: str, metrics: dict[str, Any], epochs: int) -> None:
@@ -134,6 +137,11 @@ class Phase:
 
 class Trainer:
     """Trains one model of a run with the profile's optimiser, checkpointing at epoch boundaries."""
+
+    #: this rank's :class:`~hqnn_core.training.distributed.DistContext` under torchrun/--nproc, else None
+    dist: Any = None
+    #: the run's :class:`~hqnn_core.training.resilience.RunResilience` (fallback chain bookkeeping), else None
+    resilience: Any = None
 
     def __init__(self, prepared: Prepared, record: RunRecord, run_dir: Path, display: Display, config_hash: str,
                  guard: BudgetGuard | None = None) -> None:
@@ -182,6 +190,10 @@ class Trainer:
                     generators[key].set_state(gen_state)
             if model.quantum is not None and state.get("accounting"):
                 model.quantum.backend.accounting = Accounting(**state["accounting"])
+                if state.get("accounting_ranks"):  # written by a data-parallel run: this rank's share, or the total on one process
+                    from hqnn_core.training.distributed import restore_accounting
+
+                    restore_accounting(state, model.quantum.backend, self.dist)
             start, elapsed, history = int(state["epoch"]), float(state["elapsed"]), list(state["history"])
             done = self.record.phase(name)
             if start >= t.epochs and done.get("status") == "completed" and done.get("final"):
@@ -195,11 +207,14 @@ class Trainer:
         n, batches = len(self.y_train), _batches(len(self.y_train), t.batch_size)
         steps_per_epoch = 1 if kind == "cobyla" else len(batches)
         pred = None
+        self._forward = model if self.dist is None else self.dist.wrap(model)  # DDP all-reduces gradients across ranks
+        self._monitor = EpochMonitor(model)  # gradient norms and shot noise per epoch
         try:
             self.display.start(name, t.epochs, start + 1, steps_per_epoch)
             for epoch in range(start + 1, t.epochs + 1):
                 began = time.perf_counter()
                 model.train()
+                self._monitor.start()
                 perm = torch.randperm(n, generator=shuffle)
                 if kind == "cobyla":
                     train_loss, train_acc = self._cobyla_epoch(model, optimizer)
@@ -211,20 +226,27 @@ class Trainer:
                 elapsed += time.perf_counter() - began
                 metrics = {
                     "epoch": epoch, "train_loss": train_loss, "train_accuracy": train_acc, "test_loss": test_loss, "test_accuracy": test_acc,
-                    **self._usage(model), "wall_time_s": round(elapsed, 3),
+                    **self._usage(model), "wall_time_s": round(elapsed, 3), **self._monitor.metrics(),
                 }
                 history.append(metrics)
                 if epoch % t.checkpoint_every == 0 or epoch == t.epochs:
-                    entry = phase.checkpoints.save(self._state(model, optimizer, shuffle, generators, epoch, elapsed, history, name), epoch)
-                    metrics["checkpoint"] = {"file": f"checkpoints/{name}/{entry['file']}", "sha256": entry["sha256"]}
+                    state = self._state(model, optimizer, shuffle, generators, epoch, elapsed, history, name)
+                    if self.dist is not None and model.quantum is not None:  # collective; then rank 0 alone writes
+                        state["accounting_ranks"] = self.dist.checkpoint_accounting(model.quantum.backend)
+                    if self.dist is None or self.dist.is_main:
+                        entry = phase.checkpoints.save(state, epoch)
+                        metrics["checkpoint"] = {"file": f"checkpoints/{name}/{entry['file']}", "sha256": entry["sha256"]}
                 if self.guard is not None:
                     self.record.data["ledger"] = self.guard.spent().as_dict()
+                if self.resilience is not None:
+                    self.record.data["resilience"] = self.resilience.report()
                 self.record.add_epoch(name, metrics)
                 self.display.epoch(name, metrics, t.epochs)
                 call_hook("hqnn_epoch_finished", run=self.record.data, epoch=epoch, metrics=metrics)
                 kill_point("epoch", epoch)
         finally:
             self.display.stop()
+            self._monitor.close()
         if pred is None:  # resumed a finished phase: recompute the final predictions
             _, _, pred = evaluate(model, self.x_test, self.y_test, t.eval_batch_size)
         return self._finish(phase, history, pred, elapsed)
@@ -234,7 +256,14 @@ class Trainer:
         total_loss, correct, seen = 0.0, 0, 0
         for i, s in enumerate(batches):
             kill_point("step", (epoch - 1) * steps + i + 1)
+            if self.resilience is not None and model.quantum is not None:
+                self.resilience.at(name, epoch, (epoch - 1) * steps + i + 1)
             idx = perm[s]
+            if self.dist is not None:  # this rank's shard of the global batch; the step is the distributed module's
+                loss, hits, seen_here = self.dist.train_step(self._forward, optimizer, self.x_train, self.y_train, idx)
+                total_loss, correct, seen = total_loss + loss, correct + hits, seen + seen_here
+                self.display.batch(name, epoch, epochs, i + 1, total_loss / max(seen, 1), correct / max(seen, 1), self._usage(model))
+                continue
             xb, yb = self.x_train[idx], self.y_train[idx]
             if kind in GRADIENT_FREE:  # SPSA: two forward passes, no gradients
                 with torch.no_grad():
@@ -246,12 +275,15 @@ class Trainer:
                 logits = model(xb)
                 loss_t = nn.functional.cross_entropy(logits, yb)
                 loss_t.backward()
+                self._monitor.after_backward()
                 optimizer.step()
                 loss, hits = float(loss_t.detach()), int((logits.detach().argmax(dim=1) == yb).sum())
             total_loss += loss * len(yb)
             correct += hits
             seen += len(yb)
             self.display.batch(name, epoch, epochs, i + 1, total_loss / seen, correct / seen, self._usage(model))
+        if self.dist is not None:  # the epoch's metrics over every rank's shards
+            total_loss, correct, seen = self.dist.all_sum(total_loss, correct, seen)
         return total_loss / seen, correct / seen
 
     def _cobyla_epoch(self, model: HybridModel, optimizer: COBYLAOptimizer) -> tuple[float, float]:
@@ -293,7 +325,8 @@ class Trainer:
         last = history[-1]
         buffer = _state_bytes(model)
         weights = self.run_dir / f"{'model' if name == 'hybrid' else name}.pt"
-        atomic_write(weights, buffer, mode=0o600)
+        if self.dist is None or self.dist.is_main:  # one writer under torchrun/--nproc
+            atomic_write(weights, buffer, mode=0o600)
         final = {
             "epochs": len(history),
             "train_loss": last["train_loss"],
