@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+import hqnn_plugins.statevector_plan as sp
 import hqnn_plugins.torch_backend as tb
 from hqnn_core import CapabilityError, CircuitBuilder, ConfigError, Observable, QuantumLayer, get_backend
 from hqnn_core.circuit import GATES
@@ -377,7 +378,7 @@ def test_table_free_paths_for_large_circuits_agree_with_the_tables(monkeypatch, 
     values = torch.tensor(np.random.default_rng(3).uniform(-2, 2, (4, circuit.n_slots)))
     results = []
     for limit, low_bits in ((1 << 24, 16), (1, 2)):
-        monkeypatch.setattr(tb, "_TABLE_LIMIT", limit)
+        monkeypatch.setattr(sp, "_TABLE_LIMIT", limit)
         monkeypatch.setattr(tb._ZMeasure, "LOW_BITS", low_bits)
         tb._PLANS.clear()
         v = values.clone().requires_grad_(True)
