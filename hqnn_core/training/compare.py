@@ -25,11 +25,10 @@ from urllib.parse import parse_qsl
 import torch
 import yaml
 
-from hqnn_core.errors import CheckpointError, ConfigError
-from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
+from hqnn_core.errors import ConfigError
 from hqnn_core.training.model import HybridModel, build_model
 from hqnn_core.training.prepare import Prepared, _build_layer, layer_kwargs, prepare
-from hqnn_core.training.run import load_run_profile
+from hqnn_core.training.run import load_run_profile, trained_state
 from hqnn_core.training.shots import layer_standard_error
 
 #: ``shots`` not given for a backend: use ``--shots``, else the run's own shots on its backend, else exact.
@@ -104,24 +103,6 @@ def load_specs_file(path: str | Path) -> list[BackendSpec]:
         shots = _shots_value(item["shots"], f"{path}: entry {i}") if "shots" in item else DEFAULT
         specs.append(BackendSpec(item["name"], dict(item.get("options") or {}), shots, list(item.get("mitigation") or []), item.get("label", "")))
     return specs
-
-
-def trained_state(run_dir: Path, record: Any) -> tuple[dict[str, Any], float | None, str]:
-    """The run's trained weights (``model.pt`` checked against its sha256, else the newest checkpoint)."""
-    hybrid = record.data.get("hybrid") or {}
-    weights = hybrid.get("weights")
-    if weights:
-        path = run_dir / weights["file"]
-        blob = path.read_bytes() if path.exists() else b""
-        if sha256_bytes(blob) != weights["sha256"]:
-            raise CheckpointError(f"{path} is missing or does not match the sha256 in run.json; the saved model is damaged.")
-        return load_weights_only(blob, str(path)), hybrid["final"]["test_accuracy"], weights["file"]
-    latest = CheckpointManager(run_dir / "checkpoints" / "hybrid").load_latest()
-    if latest is None:
-        raise CheckpointError(f"{run_dir} has no trained model yet (no model.pt and no checkpoint); train or resume it first.")
-    full, entry = latest
-    recorded = next((e["test_accuracy"] for e in hybrid.get("epochs", []) if e["epoch"] == entry["epoch"]), None)
-    return full["model"], recorded, f"checkpoints/hybrid/{entry['file']}"
 
 
 def _resolve_shots(spec: BackendSpec, default_shots: Any, prepared: Prepared) -> Any:
@@ -273,4 +254,4 @@ def write_plot(report: dict[str, Any], path: Path) -> Path:
     return path
 
 
-__all__ = ["BackendSpec", "compare_run", "load_specs_file", "parse_backend_spec", "trained_state"]
+__all__ = ["BackendSpec", "compare_run", "load_specs_file", "parse_backend_spec"]

@@ -258,10 +258,8 @@ def _require(profile: str | Path | None) -> str | Path:
 
 
 # -- evaluating a saved run --------------------------------------------------------------------
-def evaluate_run(run_dir: str | Path, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Rebuild a run's model, load its saved weights, and evaluate the test set (on another backend if asked)."""
-    record, loaded = load_run_profile(run_dir)
-    run_dir = Path(run_dir)
+def trained_state(run_dir: Path, record: Any) -> tuple[dict[str, Any], float | None, str]:
+    """The run's trained weights (``model.pt`` checked against its sha256, else the newest checkpoint)."""
     hybrid = record.data.get("hybrid") or {}
     weights = hybrid.get("weights")
     if weights:
@@ -269,17 +267,20 @@ def evaluate_run(run_dir: str | Path, backend: str | None = None, shots: Any = "
         blob = path.read_bytes() if path.exists() else b""
         if sha256_bytes(blob) != weights["sha256"]:
             raise CheckpointError(f"{path} is missing or does not match the sha256 in run.json; the saved model is damaged.")
-        state = load_weights_only(blob, str(path))
-        recorded = hybrid["final"]["test_accuracy"]
-        origin = weights["file"]
-    else:
-        latest = CheckpointManager(run_dir / "checkpoints" / "hybrid").load_latest()
-        if latest is None:
-            raise CheckpointError(f"{run_dir} has no trained model yet (no model.pt and no checkpoint); train or resume it first.")
-        full, entry = latest
-        state = full["model"]
-        recorded = next((e["test_accuracy"] for e in hybrid.get("epochs", []) if e["epoch"] == entry["epoch"]), None)
-        origin = f"checkpoints/hybrid/{entry['file']}"
+        return load_weights_only(blob, str(path)), hybrid["final"]["test_accuracy"], weights["file"]
+    latest = CheckpointManager(run_dir / "checkpoints" / "hybrid").load_latest()
+    if latest is None:
+        raise CheckpointError(f"{run_dir} has no trained model yet (no model.pt and no checkpoint); train or resume it first.")
+    full, entry = latest
+    recorded = next((e["test_accuracy"] for e in hybrid.get("epochs", []) if e["epoch"] == entry["epoch"]), None)
+    return full["model"], recorded, f"checkpoints/hybrid/{entry['file']}"
+
+
+def evaluate_run(run_dir: str | Path, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rebuild a run's model, load its saved weights, and evaluate the test set (on another backend if asked)."""
+    record, loaded = load_run_profile(run_dir)
+    run_dir = Path(run_dir)
+    state, recorded, origin = trained_state(run_dir, record)
     if backend is not None and backend_options is None:
         backend_options = {} if backend != loaded.profile.backend.name else None
     prepared = prepare(loaded, backend=backend, shots=shots, backend_options=backend_options)

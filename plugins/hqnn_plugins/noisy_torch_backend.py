@@ -38,6 +38,7 @@ from hqnn_core.errors import CapabilityError, ConfigError
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.registry import BackendRegistry
+from hqnn_plugins.torch_backend import pauli_expectations
 
 SMALL_QUBITS = 6  # up to here a density matrix is too small to gain from intra-op threads
 MAX_QUBITS = 10  # a density matrix of 10 qubits is 16 MiB per binding in complex128
@@ -158,14 +159,6 @@ def _single_thread(enabled: bool) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
-def _z_signs(wires: list[int], n: int, device: torch.device) -> torch.Tensor:
-    index = torch.arange(2**n, device=device)
-    parity = torch.zeros_like(index)
-    for w in wires:
-        parity ^= (index >> (n - 1 - w)) & 1
-    return 1 - 2 * parity
-
-
 class NoisyTorchBackend(Backend):
     """Embedded density-matrix simulator with readout, depolarizing and amplitude-damping noise; backprop."""
 
@@ -279,33 +272,7 @@ class NoisyTorchBackend(Backend):
 
     def _evaluate(self, circuit: Circuit, values: torch.Tensor, shots: int | None, generator: torch.Generator | None) -> torch.Tensor:
         rho = self.simulate(circuit, values)
-        n = circuit.n_qubits
-        probs: dict[tuple[tuple[int, str], ...], torch.Tensor] = {}
-        samples: dict[tuple[tuple[int, str], ...], torch.Tensor] = {}
-        outputs = []
-        for obs in circuit.observables:
-            total: torch.Tensor | float = 0.0
-            for term in obs.terms:
-                if not term.paulis:
-                    total = total + term.coeff
-                    continue
-                basis = tuple((w, p) for w, p in term.paulis if p != "Z")
-                if basis not in probs:
-                    probs[basis] = self._probabilities(rho, basis, n)
-                signs = _z_signs([w for w, _ in term.paulis], n, rho.device)
-                if shots is None:
-                    value = probs[basis] @ signs.to(probs[basis].dtype)
-                else:
-                    if basis not in samples:
-                        p = probs[basis].detach().to(torch.float64).clamp_min(0)
-                        samples[basis] = torch.multinomial(p, shots, replacement=True, generator=generator)
-                    value = signs.to(torch.float64)[samples[basis]].mean(dim=1)
-                total = total + term.coeff * value
-            if not torch.is_tensor(total):
-                total = torch.full((rho.shape[0],), float(total), dtype=rho.real.dtype, device=rho.device)
-            outputs.append(total)
-        out = torch.stack(outputs, dim=1)
-        return out.detach().to(torch.float64) if shots is not None else out
+        return pauli_expectations(circuit, lambda basis: self._probabilities(rho, basis, circuit.n_qubits), rho, shots, generator)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import torch
@@ -475,32 +475,7 @@ class TorchBackend(Backend):
         return term_means @ weights + torch.as_tensor(measure.const, dtype=torch.float64, device=out.device)
 
     def _measure_state(self, circuit: Circuit, state: torch.Tensor, shots: int | None, generator: torch.Generator | None) -> torch.Tensor:
-        n = circuit.n_qubits
-        outputs: list[torch.Tensor] = []
-        basis_probs: dict[tuple[tuple[int, str], ...], torch.Tensor] = {}
-        basis_samples: dict[tuple[tuple[int, str], ...], torch.Tensor] = {}
-        for obs in circuit.observables:
-            total: torch.Tensor | float = 0.0
-            for term in obs.terms:
-                if not term.paulis:
-                    total = total + term.coeff
-                    continue
-                basis = tuple((w, p) for w, p in term.paulis if p != "Z")
-                if basis not in basis_probs:
-                    basis_probs[basis] = self._probabilities(state, basis, n)
-                signs = _z_signs([w for w, _ in term.paulis], n, state.device)
-                if shots is None:
-                    value = basis_probs[basis] @ signs.to(basis_probs[basis].dtype)
-                else:
-                    if basis not in basis_samples:
-                        basis_samples[basis] = _sample(basis_probs[basis], shots, generator)
-                    value = signs.to(torch.float64)[basis_samples[basis]].mean(dim=1)
-                total = total + term.coeff * value
-            if not torch.is_tensor(total):
-                total = torch.full((state.shape[0],), float(total), dtype=state.real.dtype, device=state.device)
-            outputs.append(total)
-        out = torch.stack(outputs, dim=1)
-        return out.detach().to(torch.float64) if shots is not None else out
+        return pauli_expectations(circuit, lambda basis: self._probabilities(state, basis, circuit.n_qubits), state, shots, generator)
 
     @staticmethod
     def _probabilities(state: torch.Tensor, basis: tuple[tuple[int, str], ...], n: int) -> torch.Tensor:
@@ -517,6 +492,41 @@ class TorchBackend(Backend):
         info = super().describe()
         info["versions"] = {"torch": torch.__version__}
         return info
+
+
+def pauli_expectations(circuit: Circuit, probabilities: Callable[[tuple[tuple[int, str], ...]], torch.Tensor], state: torch.Tensor,
+                       shots: int | None, generator: torch.Generator | None) -> torch.Tensor:
+    """``[N, K]`` expectations of the circuit's observables from measurement-basis probabilities.
+
+    ``probabilities(basis)`` gives ``[N, 2**n]`` after rotating the non-Z wires of ``basis`` to Z
+    (shared by this backend and ``torch.noisy``). Terms in the same basis share one set of samples.
+    """
+    n = circuit.n_qubits
+    outputs: list[torch.Tensor] = []
+    basis_probs: dict[tuple[tuple[int, str], ...], torch.Tensor] = {}
+    basis_samples: dict[tuple[tuple[int, str], ...], torch.Tensor] = {}
+    for obs in circuit.observables:
+        total: torch.Tensor | float = 0.0
+        for term in obs.terms:
+            if not term.paulis:
+                total = total + term.coeff
+                continue
+            basis = tuple((w, p) for w, p in term.paulis if p != "Z")
+            if basis not in basis_probs:
+                basis_probs[basis] = probabilities(basis)
+            signs = _z_signs([w for w, _ in term.paulis], n, state.device)
+            if shots is None:
+                value = basis_probs[basis] @ signs.to(basis_probs[basis].dtype)
+            else:
+                if basis not in basis_samples:
+                    basis_samples[basis] = _sample(basis_probs[basis], shots, generator)
+                value = signs.to(torch.float64)[basis_samples[basis]].mean(dim=1)
+            total = total + term.coeff * value
+        if not torch.is_tensor(total):
+            total = torch.full((state.shape[0],), float(total), dtype=state.real.dtype, device=state.device)
+        outputs.append(total)
+    out = torch.stack(outputs, dim=1)
+    return out.detach().to(torch.float64) if shots is not None else out
 
 
 def _z_signs(wires: list[int], n: int, device: torch.device) -> torch.Tensor:
