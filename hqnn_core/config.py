@@ -641,13 +641,14 @@ def options_error(owner: str, key: str, options: type[BaseModel], error: Validat
     return ConfigError(f"{loaded.source}: " + "; ".join(lines) + _origin(key, loaded.overrides) + ".")
 
 
-def _check_ref(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile) -> type:
+def _check_ref(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile, origin_key: str | None = None) -> Any:
+    """The registered class for ``ref``, with its options validated; ``origin_key`` names the --set that may have set it."""
     from hqnn_core.plugin_manager import get_plugins
 
     try:
         cls = get_plugins().registry(kind).get(ref.name)
     except UnknownComponentError as e:
-        raise ConfigError(f"{loaded.source}: {key}.name: {e}{_origin(key, loaded.overrides)}") from None
+        raise ConfigError(f"{loaded.source}: {key}.name: {e}{_origin(origin_key or key, loaded.overrides)}") from None
     except MissingExtraError as e:
         raise MissingExtraError(f"{loaded.source}: {key}.name: {e}") from None
     try:

@@ -16,9 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from hqnn_core.errors import CapabilityError, ConfigError, MissingExtraError, UnknownComponentError
+from hqnn_core.errors import CapabilityError, ConfigError
 from hqnn_core.execution.fallback import FallbackBackend
 from hqnn_core.execution.retry import RetryPolicy
 from hqnn_core.redaction import HTTP_LOGGERS, RedactingFilter, redact
@@ -49,25 +47,12 @@ def check_fallback(loaded: LoadedProfile, primary_cls: type[Backend]) -> None:
     Raises ConfigError (unknown name, bad options, shots the backend cannot take, or a move from a
     local to a remote backend without ``backend.allow_cost_escalation``) or MissingExtraError.
     """
-    from hqnn_core.config import _origin, options_error
-    from hqnn_core.plugin_manager import get_plugins
+    from hqnn_core.config import _check_ref
 
     b, src = loaded.profile.backend, loaded.source
-    registry = get_plugins().backends
     for i, ref in enumerate(b.fallback):
         key = f"backend.fallback[{i}]"
-        try:
-            registry.resolve(ref.name)
-            cls = registry.get(ref.name)
-        except UnknownComponentError as e:
-            raise ConfigError(f"{src}: {key}.name: {e}{_origin('backend.fallback', loaded.overrides)}") from None
-        except MissingExtraError as e:
-            raise MissingExtraError(f"{src}: {key}.name: {e}") from None
-        try:
-            cls.Options(**ref.options)
-        except ValidationError as e:
-            raise options_error(f"backend {ref.name!r}", key, cls.Options, e, loaded) from None
-        caps = cls.capabilities
+        caps = _check_ref("backend", ref, key, loaded, origin_key="backend.fallback").capabilities
         if b.shots is None and not caps.analytic:
             raise ConfigError(f"{src}: {key}: backend {ref.name!r} only samples, but backend.shots is null; use an exact backend or set shots.")
         if b.shots is not None and not caps.shots:
