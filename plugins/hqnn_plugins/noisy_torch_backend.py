@@ -38,62 +38,21 @@ from hqnn_core.errors import CapabilityError, ConfigError
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.registry import BackendRegistry
+from hqnn_plugins.statevector_plan import _angle_gate, _fixed_gate
 from hqnn_plugins.torch_backend import pauli_expectations
 
 SMALL_QUBITS = 6  # up to here a density matrix is too small to gain from intra-op threads
 MAX_QUBITS = 10  # a density matrix of 10 qubits is 16 MiB per binding in complex128
 _LETTERS = string.ascii_letters
 
-_R = 1 / math.sqrt(2)
-_FIXED: dict[str, list[list[complex]]] = {
-    "I": [[1, 0], [0, 1]],
-    "H": [[_R, _R], [_R, -_R]],
-    "X": [[0, 1], [1, 0]],
-    "Y": [[0, -1j], [1j, 0]],
-    "Z": [[1, 0], [0, -1]],
-    "S": [[1, 0], [0, 1j]],
-    "Sdg": [[1, 0], [0, -1j]],
-    "T": [[1, 0], [0, complex(_R, _R)]],
-    "Tdg": [[1, 0], [0, complex(_R, -_R)]],
-    "SX": [[0.5 + 0.5j, 0.5 - 0.5j], [0.5 - 0.5j, 0.5 + 0.5j]],
-    "CNOT": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]],
-    "CZ": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, -1]],
-    "SWAP": [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]],
-}
-
-
 def gate_matrix(op: Op, values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``[d, d]`` for fixed gates, ``[N, d, d]`` for parametrised ones (PennyLane conventions, as GATES)."""
+    """``[d, d]`` for fixed gates, ``[N, d, d]`` for parametrised ones (the statevector plan's matrices)."""
     if not op.slots:
-        return torch.tensor(_FIXED[op.name], dtype=dtype, device=values.device)
+        return _fixed_gate(op.name, dtype, values.device)
     if op.name == "Rot":
         a, b, c = (values[:, s] for s in op.slots)
-        return _angle("RZ", c, dtype) @ _angle("RY", b, dtype) @ _angle("RZ", a, dtype)
-    return _angle(op.name, values[:, op.slots[0]], dtype)
-
-
-def _angle(name: str, theta: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    half = theta.to(dtype) / 2
-    c, s = torch.cos(half), torch.sin(half)
-    one, zero = torch.ones_like(c), torch.zeros_like(c)
-    j = torch.tensor(1j, dtype=dtype, device=theta.device)
-    if name in ("CRX", "CRY", "CRZ", "CPhase"):
-        inner = _angle({"CPhase": "PhaseShift"}.get(name, name[1:]), theta, dtype)
-        out = torch.zeros(theta.shape[0], 4, 4, dtype=dtype, device=theta.device)
-        out[:, 0, 0], out[:, 1, 1] = 1, 1
-        out[:, 2:, 2:] = inner
-        return out
-    m, p = torch.exp(-j * half), torch.exp(j * half)
-    rows = {
-        "RX": [[c, -j * s], [-j * s, c]],
-        "RY": [[c, -s], [s, c]],
-        "RZ": [[m, zero], [zero, p]],
-        "PhaseShift": [[one, zero], [zero, p * p]],
-        "RXX": [[c, zero, zero, -j * s], [zero, c, -j * s, zero], [zero, -j * s, c, zero], [-j * s, zero, zero, c]],
-        "RYY": [[c, zero, zero, j * s], [zero, c, -j * s, zero], [zero, -j * s, c, zero], [j * s, zero, zero, c]],
-        "RZZ": [[m, zero, zero, zero], [zero, p, zero, zero], [zero, zero, p, zero], [zero, zero, zero, m]],
-    }[name]
-    return torch.stack([torch.stack(r, dim=-1) for r in rows], dim=-2)
+        return _angle_gate("RZ", c, dtype) @ _angle_gate("RY", b, dtype) @ _angle_gate("RZ", a, dtype)
+    return _angle_gate(op.name, values[:, op.slots[0]], dtype)
 
 
 def _on_axes(rho: torch.Tensor, matrix: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
@@ -257,8 +216,8 @@ class NoisyTorchBackend(Backend):
             r = rho.reshape((rows,) + (2,) * (2 * n))
             for w, p in basis:
                 if p == "Y":
-                    r = conjugate(r, torch.tensor(_FIXED["Sdg"], dtype=rho.dtype, device=rho.device), (w,), n)
-                r = conjugate(r, torch.tensor(_FIXED["H"], dtype=rho.dtype, device=rho.device), (w,), n)
+                    r = conjugate(r, _fixed_gate("Sdg", rho.dtype, rho.device), (w,), n)
+                r = conjugate(r, _fixed_gate("H", rho.dtype, rho.device), (w,), n)
             rho = r.reshape(rows, 2**n, 2**n)
         probs = rho.diagonal(dim1=1, dim2=2).real
         pairs = self.readout_pairs(n)
