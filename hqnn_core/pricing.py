@@ -141,9 +141,9 @@ def device_class(backend: Backend) -> str | None:
     inner = getattr(backend, "inner", None)
     if inner is not None:
         return device_class(inner)
-    links = getattr(backend, "links", None)
-    if links:
-        return device_class(links[0].backend)
+    members = backend.members()
+    if members != [backend]:  # a fallback chain prices as its primary
+        return device_class(members[0])
     if not backend.capabilities.remote:
         return "local"
     if backend.name == "braket.aws" and backend.target:

@@ -24,8 +24,7 @@ class Executor:
         self.mitigators = list(mitigators)
         self.shots = shots
         self._calibrated: set[int] = set()
-        if hasattr(gradient, "use_shots"):  # finite_diff's h: auto chooses its step from the shot count
-            gradient.use_shots(shots)
+        gradient.use_shots(shots)  # finite_diff's h: auto chooses its step from the shot count
 
     def run_rows(self, circuit: Circuit, rows: torch.Tensor) -> torch.Tensor:
         """Mitigated expectations ``[M, K]`` for slot-value rows ``[M, n_slots]``, in one backend batch."""

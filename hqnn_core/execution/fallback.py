@@ -156,6 +156,9 @@ class FallbackBackend(Backend):
         for link in self.links:
             link.backend.validate(circuit, shots)
 
+    def members(self) -> list[Backend]:
+        return [m for link in self.links for m in link.backend.members()]
+
     def configure_gradient(self, name: str) -> None:
         for link in self.links:
             link.backend.configure_gradient(name)

@@ -138,6 +138,10 @@ class Backend(Component):
             entropy.append(int(torch.randint(0, 2**31 - 1, (1,)).item()))
         return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
+    def members(self) -> list[Backend]:
+        """The backends that actually submit jobs: itself, or a chain's members (for budgets and journals)."""
+        return [self]
+
     def configure_gradient(self, name: str) -> None:
         """Told which gradient estimator drives it, so it can pick its own fastest path (default: ignore)."""
 

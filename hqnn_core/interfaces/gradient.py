@@ -45,6 +45,9 @@ class GradientEstimator(Component):
     def unsupported_reason(self, backend: Backend, circuit: Circuit, shots: int | None) -> str:
         return f"gradient {self.name!r} does not support backend {backend.name!r}"
 
+    def use_shots(self, shots: int | None) -> None:
+        """Told the shots per circuit it will see, so a step size can follow them (default: ignore)."""
+
     @abstractmethod
     def expand(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> GradientBatch:
         """Rows to evaluate for ``slot_values`` ``[N, n_slots]``; ``trainable`` is a bool mask ``[n_slots]``."""

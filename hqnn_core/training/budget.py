@@ -40,14 +40,6 @@ class Usage:
         return {"jobs": self.jobs, "circuits": self.circuits, "shots": self.shots}
 
 
-def leaves(backend: Backend) -> list[Backend]:
-    """The backends that actually submit: a fallback chain's members (recursively), else the backend itself."""
-    links = getattr(backend, "links", None)
-    if links:
-        return [leaf for link in links for leaf in leaves(link.backend)]
-    return [backend]
-
-
 class BudgetGuard:
     """Refuses any submission that would take the run's jobs, shots or cost past the limits.
 
@@ -67,7 +59,7 @@ class BudgetGuard:
         self.ledger = Usage()
         self.cost_spent = 0.0
         self.submissions = 0
-        self._leaves = leaves(backend)
+        self._leaves = backend.members()
         self._prices: dict[int, Price | None] = {
             id(b): (require_price(b) if max_cost is not None else price_of(b)) for b in self._leaves
         }
@@ -227,4 +219,4 @@ def check_cost_preflight(cost: float, used: float, max_cost: float | None, sourc
         )
 
 
-__all__ = ["BudgetGuard", "Usage", "calibration_usage", "check_cost_preflight", "check_preflight", "estimate_parts", "estimate_usage", "leaves"]
+__all__ = ["BudgetGuard", "Usage", "calibration_usage", "check_cost_preflight", "check_preflight", "estimate_parts", "estimate_usage"]

@@ -163,7 +163,7 @@ def attach_task_journals(backend: Any, run_dir: Any, ctx: DistContext | None) ->
     from pathlib import Path
 
     name = "pending_tasks.json" if ctx is None or ctx.rank == 0 else f"pending_tasks.rank{ctx.rank}.json"
-    for b in [backend, *(getattr(link, "backend", None) for link in getattr(backend, "links", []))]:
+    for b in backend.members():
         attach = getattr(b, "attach_journal", None)
         if callable(attach):
             attach(Path(run_dir) / name)

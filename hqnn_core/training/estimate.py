@@ -21,7 +21,6 @@ from hqnn_core.training.budget import (
     _circuits_factor,
     _rows_per_training_forward,
     check_cost_preflight,
-    leaves,
 )
 from hqnn_core.training.prepare import Prepared, estimate_parts
 
@@ -101,7 +100,7 @@ def preflight_cost(prepared: Prepared, record: dict[str, Any] | None, remaining_
     used = float(((record or {}).get("cost") or {}).get("spent_usd") or 0.0)
     if limits.max_cost is None:
         return used
-    for leaf in leaves(prepared.layer.backend):
+    for leaf in prepared.layer.backend.members():
         require_price(leaf)
     if limits.preflight:
         est = estimate_run(prepared, remaining_epochs)

@@ -68,8 +68,7 @@ def set_layer_shots(layer: QuantumLayer, shots: int | None) -> None:
     layer.backend.validate(layer.circuit, shots)
     layer.shots = shots
     layer.executor.shots = shots
-    if hasattr(layer.gradient, "use_shots"):
-        layer.gradient.use_shots(shots)
+    layer.gradient.use_shots(shots)
 
 
 def apply_shot_budget(prepared: Prepared) -> dict[str, Any] | None:
