@@ -387,6 +387,8 @@ class TorchBackend(Backend):
             return torch.complex128
         return torch.complex128 if values.dtype == torch.float64 else torch.complex64
 
+    _requested: str | None = None  # set by configure_gradient
+
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[torch.Tensor]:
         self._count_job()
         generator = None
@@ -409,9 +411,8 @@ class TorchBackend(Backend):
             return "forward"
         if self.options.diff_method != "auto":
             return self.options.diff_method
-        requested: str | None = getattr(self, "_requested", None)
-        if requested:
-            return requested
+        if self._requested:
+            return self._requested
         available = _available_memory()
         budget = min(2**30, available // 4) if available is not None else 2**30
         needed = memory_needed(plan.n, values.shape[0], self._complex_dtype(values), "backprop", len(plan.steps))
