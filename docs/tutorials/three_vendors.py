@@ -4,7 +4,8 @@ Run it with ``python docs/tutorials/three_vendors.py`` (needs ``pip install "hqn
 trains the same model, from the same initial weights, on Qiskit Aer, PennyLane's default.qubit
 and Braket's local state-vector simulator, with exact expectations, and checks that the three
 agree with each other and with hqnn's embedded simulator. The sizes are kept small so that it
-runs in CI in seconds: every vendor step is one job with parameter-shift circuits.
+runs in CI in seconds. ``gradient="best"`` picks each backend's gradient: backprop on torch and
+default.qubit, parameter-shift on Aer and Braket (one Aer job per step, ceil(circuits/100) Braket tasks).
 """
 
 from __future__ import annotations

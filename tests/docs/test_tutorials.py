@@ -10,9 +10,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+import torch
+
+import hqnn_core
 
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIALS = ROOT / "docs" / "tutorials"
@@ -52,6 +56,50 @@ def test_three_vendors_tutorial_trains_the_same_model_on_each():
     assert all(acc >= 0.9 for acc in accuracies.values()), accuracies
     assert len(set(accuracies.values())) == 1, f"the same model on exact simulators should classify identically: {accuracies}"
     assert float(out["largest difference from the torch backend"]) < 1e-4
+
+
+@pytest.mark.vendor
+def test_three_vendors_page_states_each_backends_gradient_and_jobs():
+    """The page's table is what the script's layers do: gradient chosen and jobs for one step of 16."""
+    for module in ("qiskit_aer", "pennylane", "braket.default_simulator"):
+        pytest.importorskip(module)
+    sys.path.insert(0, str(TUTORIALS))
+    try:
+        from digits_classifier import hybrid_model
+    finally:
+        sys.path.remove(str(TUTORIALS))
+    import hqnn_braket
+    import hqnn_pennylane
+    import hqnn_qiskit
+
+    page = (TUTORIALS / "three-vendors.md").read_text()
+    expected = {"torch": ("backprop", 1), "qiskit.aer": ("parameter_shift", 1),
+                "pennylane:default.qubit": ("backprop", 1), "braket.local:sv": ("parameter_shift", 10)}
+    with ExitStack() as stack:  # the suite runs without entry-point autoload
+        for name, plugin in (("qiskit", hqnn_qiskit), ("pennylane", hqnn_pennylane), ("braket", hqnn_braket)):
+            stack.enter_context(hqnn_core.temporary_plugin(plugin, name=name, distribution="hqnn"))
+        _check_vendor_rows(page, expected, hybrid_model)
+
+
+def _check_vendor_rows(page, expected, hybrid_model):
+    for backend, (gradient, jobs) in expected.items():
+        model = hybrid_model(backend=backend, classes=2)
+        layer = model[2]
+        model(torch.rand(16, 64)).sum().backward()
+        assert (layer.gradient.name, layer.backend.accounting.jobs) == (gradient, jobs), backend
+        row = next(line for line in page.splitlines() if line.startswith(f"| `{backend}` |"))
+        assert gradient.replace("_", "-") in row and (f"{jobs} tasks" in row if jobs > 1 else "one " in row), row
+
+
+def test_digits_page_describes_how_the_example_profile_differs():
+    import yaml
+
+    profile = yaml.safe_load((ROOT / "examples" / "digits.yaml").read_text())
+    page = (TUTORIALS / "digits.md").read_text()
+    assert profile["data"]["classes"] == [0, 1] and "digits 0 and 1 only" in page
+    assert profile["model"]["quantum"]["ansatz"] == "hardware_efficient" and "`hardware_efficient` ansatz" in page
+    assert profile["model"]["front_end"]["kind"] == "none" and "PCA to 4 features" in page
+    assert "The same model as a profile" not in page
 
 
 def test_mnist_cnn_tutorial_reaches_95_percent():
