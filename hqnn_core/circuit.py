@@ -15,9 +15,13 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from hqnn_core import drawing
 from hqnn_core.errors import CapabilityError, ConfigError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SlotSource = Literal["input", "weight", "const"]
 ShiftRule = Literal["two_term", "four_term"]
@@ -216,6 +220,18 @@ class Circuit:
             for w in op.wires:
                 level[w] = d
         return max(level, default=0)
+
+    def draw(self, max_width: int | None = None) -> str:
+        """A text diagram, one line per wire, wrapped to ``max_width`` columns (default: the terminal's)."""
+        return drawing.draw_text(self, max_width)
+
+    def draw_figure(self) -> Figure:
+        """The diagram as a matplotlib figure (for notebooks and run directories)."""
+        return drawing.draw_figure(self)
+
+    def specs(self) -> dict[str, Any]:
+        """Qubits, depth, gate counts by name, slots by source and trainable parameters."""
+        return drawing.specs(self)
 
 
 @dataclass(frozen=True)

@@ -236,6 +236,33 @@ class QuantumLayer(nn.Module):
             "n_slots": self.circuit.n_slots,
         }
 
+    def draw(self, max_width: int | None = None) -> str:
+        """The layer's circuit as a text diagram (``x[i]`` are encoded inputs, ``w[i]`` the layer's weights)."""
+        return self.circuit.draw(max_width)
+
+    def specs(self, batch_size: int = 32, inputs_need_grad: bool = False) -> dict[str, Any]:
+        """The circuit's specs plus what one training step of ``batch_size`` costs on this layer's backend.
+
+        ``circuits`` counts every gradient shift and mitigation circuit the executor sends in the
+        step's single backend call; ``jobs`` is how many vendor jobs the backend splits that into.
+        """
+        trainable = self._slot_source == 1
+        if inputs_need_grad:
+            trainable = trainable | (self._slot_source == 0)
+        circuits = self.executor.circuits_per_call(self.circuit, batch_size, trainable.cpu())
+        return {
+            **self.circuit.specs(),
+            "backend": self.backend.full_name,
+            "gradient": self.gradient.name,
+            "shots": self.shots,
+            "per_training_step": {
+                "batch_size": batch_size,
+                "circuits": circuits,
+                "shots": circuits * (self.shots or 0),
+                "jobs": self.backend.jobs_for(circuits),
+            },
+        }
+
     def extra_repr(self) -> str:
         return (
             f"n_qubits={self.n_qubits}, encoder={self.encoder.name!r}, ansatz={self.ansatz.name!r}, layers={self.layers}, "

@@ -43,6 +43,9 @@ class Executor:
             if id(m) not in self._calibrated:
                 m.calibrate(self.backend, circuit, self.shots)
                 self._calibrated.add(id(m))
+        return self._leaves(circuit)
+
+    def _leaves(self, circuit: Circuit) -> tuple[list, list[tuple[Circuit, SlotMap | None]]]:
         leaves: list[tuple[Circuit, SlotMap | None]] = [(circuit, None)]
         plans = []
         for m in self.mitigators:
@@ -61,6 +64,21 @@ class Executor:
                 start += len(b.circuits)
             results = merged
         return results[0]
+
+    def circuits_per_call(self, circuit: Circuit, n_rows: int, trainable: torch.Tensor | None = None) -> int:
+        """How many circuits one call for ``n_rows`` rows sends (``trainable``: the slots differentiated).
+
+        Mirrors :meth:`values` and :meth:`values_and_jacobian` without running anything, so specs and
+        estimates count exactly what a step submits (calibration jobs are not part of a call).
+        """
+        zeros = torch.zeros(n_rows, circuit.n_slots, dtype=torch.float64)
+        _, leaves = self._leaves(circuit) if self.mitigators else ([], [(circuit, None)])
+        if trainable is None or self.gradient.through_backend or not bool(trainable.any()):
+            return n_rows * len(leaves)
+        if all(smap is None for _, smap in leaves):
+            return int(self.gradient.expand(circuit, zeros, trainable).slot_values.shape[0]) * len(leaves)
+        return sum(int(self.gradient.expand(c, _read(zeros, smap), trainable if smap is None else trainable[list(smap.index)])
+                       .slot_values.shape[0]) for c, smap in leaves)
 
     def values(self, circuit: Circuit, slot_values: torch.Tensor) -> torch.Tensor:
         """Expectations ``[N, K]``; differentiable when the gradient is ``through_backend``."""
