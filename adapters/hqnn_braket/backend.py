@@ -43,11 +43,11 @@ from hqnn_braket import errors as braket_errors
 from hqnn_braket import hqnn_environment_info as sdk_versions
 from hqnn_braket.errors import make_error, map_exception, task_failure
 from hqnn_braket.journal import TaskJournal, fingerprint
-from hqnn_braket.measurement import MeasurementPlan
 from hqnn_braket.translate import param_name, supported_gates, to_braket, with_basis_rotation, with_expectations
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import ConfigError
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
+from hqnn_core.measurement import MeasurementPlan, plan_measurements
 
 _LOCAL_DEVICES = {"sv": "braket_sv", "dm": "braket_dm"}
 _CACHE_SIZE = 32
@@ -74,7 +74,7 @@ class _Translation:
 
     @cached_property
     def setting_circuits(self) -> list[BraketCircuit]:
-        return [with_basis_rotation(self.body, s) for s in self.plan.settings]
+        return [with_basis_rotation(self.body, s.basis) for s in self.plan.settings]
 
     @cached_property
     def engine_plan(self) -> engine.EnginePlan:
@@ -121,7 +121,7 @@ class _BraketBackend(Backend):
             self._translations.move_to_end(circuit)
             return found
         body = to_braket(circuit, **self._noise())
-        t = _Translation(circuit, body, measurement.plan_measurements(circuit), [param_name(i) for i in range(circuit.n_slots)])
+        t = _Translation(circuit, body, plan_measurements(circuit), [param_name(i) for i in range(circuit.n_slots)])
         self._translations[circuit] = t
         if len(self._translations) > _CACHE_SIZE:
             self._translations.popitem(last=False)

@@ -27,6 +27,7 @@ from braket.circuits.gates import I as IdentityGate
 
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import CapabilityError
+from hqnn_core.measurement import BASIS_ROTATIONS
 
 PARAM_PREFIX = "hqnn_s"
 
@@ -156,11 +157,14 @@ def with_expectations(bc: BraketCircuit, terms: Sequence[Basis]) -> BraketCircui
     return out
 
 
+#: Braket's instruction for each neutral gate of :data:`hqnn_core.measurement.BASIS_ROTATIONS`.
+_ROTATION_GATES = {"H": "h", "Sdg": "si"}
+
+
 def with_basis_rotation(bc: BraketCircuit, basis: Basis) -> BraketCircuit:
-    """A copy of ``bc`` rotated so that measuring Z reads ``basis`` (X: H; Y: S† then H)."""
+    """A copy of ``bc`` rotated so that measuring Z reads ``basis`` (the core plan's rotations)."""
     out = bc.copy()
     for w, p in basis:
-        if p == "Y":
-            out.si(w)
-        out.h(w)
+        for gate in BASIS_ROTATIONS[p]:
+            getattr(out, _ROTATION_GATES[gate])(w)
     return out

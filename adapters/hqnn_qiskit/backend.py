@@ -40,17 +40,16 @@ from qiskit_aer.primitives import SamplerV2 as AerSampler
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import BackendError, CapabilityError, ConfigError, HQNNError, PermanentBackendError, TransientBackendError
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
+from hqnn_core.measurement import Basis, plan_measurements
 from hqnn_qiskit import errors, hqnn_environment_info
 from hqnn_qiskit.errors import map_error
 from hqnn_qiskit.translate import (
     SUPPORTED_GATES,
-    Basis,
     ParameterMap,
     measured_circuit,
-    measurement_groups,
     parameter_map,
     term_means_from_bits,
-    term_table,
+    term_paulis,
     to_quantum_circuit,
 )
 
@@ -119,7 +118,7 @@ class _QiskitBackend(Backend):
             term_values = self._exact_terms([c for c, _ in tasks], arrays)
         else:
             term_values = self._sampled_terms([c for c, _ in tasks], arrays, shots, seed)
-        return [torch.from_numpy(term_table(c).combine(t)) for (c, _), t in zip(tasks, term_values)]
+        return [torch.from_numpy(plan_measurements(c).combine(t)) for (c, _), t in zip(tasks, term_values)]
 
     def _submit(self, primitive: Any, pubs: list[Any], **kwargs: Any) -> Any:
         """Run all PUBs as one job, count it, and map vendor failures to hqnn errors."""
@@ -140,15 +139,15 @@ class _QiskitBackend(Backend):
     def _exact_terms(self, circuits: list[Circuit], arrays: list[np.ndarray]) -> list[np.ndarray]:
         """``[N, T]`` exact Pauli-term expectations per task from one EstimatorV2 job."""
         pubs, where = [], []
-        out = [np.zeros((a.shape[0], len(term_table(c).terms))) for c, a in zip(circuits, arrays)]
+        out = [np.zeros((a.shape[0], len(plan_measurements(c).terms))) for c, a in zip(circuits, arrays)]
         for i, (circuit, values) in enumerate(zip(circuits, arrays)):
-            table = term_table(circuit)
-            if not table.terms or values.shape[0] == 0:
+            plan = plan_measurements(circuit)
+            if not plan.terms or values.shape[0] == 0:
                 continue
             qc, params = self.prepared(circuit, None)
             # Aer returns one row for a parameter-free circuit whatever the bindings: evaluate once, broadcast.
             bound = params.bind(values[:1] if qc.num_parameters == 0 else values)
-            pubs.append((qc, [table.paulis(circuit.n_qubits)], bound[:, None, :]))
+            pubs.append((qc, [term_paulis(plan)], bound[:, None, :]))
             where.append(i)
         if pubs:
             result = self._submit(self._estimator(), pubs)
@@ -159,25 +158,25 @@ class _QiskitBackend(Backend):
 
     def _sampled_terms(self, circuits: list[Circuit], arrays: list[np.ndarray], shots: int, seed: int | None) -> list[np.ndarray]:
         """``[N, T]`` sampled Pauli-term means per task from one SamplerV2 job (one PUB per basis)."""
-        pubs, plan = [], []
-        out = [np.zeros((a.shape[0], len(term_table(c).terms))) for c, a in zip(circuits, arrays)]
+        pubs, where = [], []
+        out = [np.zeros((a.shape[0], len(plan_measurements(c).terms))) for c, a in zip(circuits, arrays)]
         for i, (circuit, values) in enumerate(zip(circuits, arrays)):
             if values.shape[0] == 0:
                 continue
-            for group in measurement_groups(circuit):
-                qc, params = self.prepared(circuit, group.basis)
+            for setting in plan_measurements(circuit).settings:
+                qc, params = self.prepared(circuit, setting.basis)
                 if qc.num_parameters == 0:
                     # Aer samples only the first binding of a parameter-free circuit: take N*S shots, split them.
                     pubs.append((qc, params.bind(values[:1]), shots * values.shape[0]))
                 else:
                     pubs.append((qc, params.bind(values), shots))
-                plan.append((i, group, values.shape[0]))
+                where.append((i, setting, values.shape[0]))
         if pubs:
             result = self._submit(self._sampler(seed), pubs)
-            for (i, group, rows), pub_result in zip(plan, result):
+            for (i, setting, rows), pub_result in zip(where, result):
                 bits = pub_result.data.meas
                 packed = bits.array.reshape(rows, shots, -1)
-                out[i][:, list(group.term_rows)] = term_means_from_bits(packed, bits.num_bits, group.term_wires)
+                out[i][:, list(setting.terms)] = term_means_from_bits(packed, bits.num_bits, setting.term_wires)
         return out
 
     # -- errors (the conformance suite's protocol) ------------------------------------------------

@@ -31,6 +31,7 @@ from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import Pauli, SparsePauliOp
 
 from hqnn_core.circuit import Circuit, Observable
+from hqnn_core.measurement import BASIS_ROTATIONS, Basis, MeasurementPlan
 
 PARAMETER_NAME = "s"
 
@@ -65,10 +66,6 @@ _EMIT: dict[str, Callable[[QuantumCircuit, tuple[int, ...], list[Any]], object]]
 
 #: Every neutral gate this module translates (the adapter's ``native_gates``; a test keeps it equal to ``GATES``).
 SUPPORTED_GATES: frozenset[str] = frozenset(_EMIT)
-
-#: A measurement basis: the wires measured in X or Y (all others in Z), e.g. ``((0, "X"),)``.
-Basis = tuple[tuple[int, str], ...]
-
 
 #: Controlled rotations written with CNOTs and half-angle rotations (Qiskit's own definitions). Aer
 #: 0.18 ignores or misbinds parameters of controlled gates in primitives (qiskit-aer issues #2323,
@@ -138,80 +135,18 @@ def observable_to_sparse_pauli_op(observable: Observable, n_qubits: int) -> Spar
     return SparsePauliOp.sum(ops).simplify(atol=0)
 
 
-@dataclass(frozen=True)
-class TermTable:
-    """The distinct non-identity Pauli terms of a circuit's observables and how they combine.
-
-    ``values[N, K] = term_values[N, T] @ coeffs[T, K] + constant[K]``.
-    """
-
-    terms: tuple[tuple[tuple[int, str], ...], ...]
-    coeffs: np.ndarray
-    constant: np.ndarray
-
-    def paulis(self, n_qubits: int) -> list[Pauli]:
-        return [Pauli(pauli_term_operator(t, n_qubits).paulis[0]) for t in self.terms]
-
-    def combine(self, term_values: np.ndarray) -> np.ndarray:
-        return term_values @ self.coeffs + self.constant
-
-
-@lru_cache(maxsize=256)
-def term_table(circuit: Circuit) -> TermTable:
-    """Collect the observables' Pauli terms once, so each is estimated once per binding."""
-    index: dict[tuple[tuple[int, str], ...], int] = {}
-    entries: list[tuple[int, int, float]] = []
-    constant = np.zeros(len(circuit.observables))
-    for k, obs in enumerate(circuit.observables):
-        for term in obs.terms:
-            if not term.paulis:
-                constant[k] += term.coeff
-                continue
-            t = index.setdefault(term.paulis, len(index))
-            entries.append((t, k, term.coeff))
-    coeffs = np.zeros((len(index), len(circuit.observables)))
-    for t, k, c in entries:
-        coeffs[t, k] += c
-    return TermTable(tuple(index), coeffs, constant)
-
-
-def measurement_basis(paulis: tuple[tuple[int, str], ...]) -> Basis:
-    """The basis a term is read in: its X and Y factors (Z factors are read in the Z basis)."""
-    return tuple((w, p) for w, p in paulis if p != "Z")
-
-
-@dataclass(frozen=True)
-class MeasurementGroup:
-    """One measured circuit: its basis and the term-table rows it yields (and their wires)."""
-
-    basis: Basis
-    term_rows: tuple[int, ...]
-    term_wires: tuple[tuple[int, ...], ...]
-
-
-@lru_cache(maxsize=256)
-def measurement_groups(circuit: Circuit) -> tuple[MeasurementGroup, ...]:
-    """Group the distinct terms by measurement basis, as the embedded torch backend does.
-
-    Terms diagonal in Z share one measured circuit; each distinct X/Y pattern gets its own.
-    """
-    groups: dict[Basis, list[int]] = {}
-    table = term_table(circuit)
-    for t, paulis in enumerate(table.terms):
-        groups.setdefault(measurement_basis(paulis), []).append(t)
-    return tuple(
-        MeasurementGroup(basis, tuple(rows), tuple(tuple(w for w, _ in table.terms[t]) for t in rows)) for basis, rows in groups.items()
-    )
+def term_paulis(plan: MeasurementPlan) -> list[Pauli]:
+    """The plan's distinct Pauli terms as Qiskit ``Pauli`` objects, for one EstimatorV2 PUB."""
+    return [Pauli(pauli_term_operator(t, plan.n_qubits).paulis[0]) for t in plan.terms]
 
 
 @lru_cache(maxsize=256)
 def measured_circuit(circuit: Circuit, basis: Basis, expand_controlled: bool = False) -> QuantumCircuit:
-    """The circuit, basis rotations (X: H; Y: S† then H), and every qubit measured into clbit ``w``."""
+    """The circuit, the core plan's basis rotations, and every qubit measured into clbit ``w``."""
     qc = to_quantum_circuit(circuit, expand_controlled).copy()
     for w, p in basis:
-        if p == "Y":
-            qc.sdg(w)
-        qc.h(w)
+        for gate in BASIS_ROTATIONS[p]:
+            _EMIT[gate](qc, (w,), [])
     qc.measure_all()
     return qc
 

@@ -19,7 +19,6 @@ from braket.circuits import Noise  # noqa: E402
 from braket.circuits.serialization import IRType  # noqa: E402
 from braket.devices import LocalSimulator  # noqa: E402
 
-from hqnn_braket.measurement import plan_measurements  # noqa: E402
 from hqnn_braket.translate import (  # noqa: E402
     BRAKET_OPERATIONS,
     GATE_WRITERS,
@@ -31,6 +30,7 @@ from hqnn_braket.translate import (  # noqa: E402
 )
 from hqnn_core import CircuitBuilder, Observable  # noqa: E402
 from hqnn_core.circuit import GATES  # noqa: E402
+from hqnn_core.measurement import plan_measurements  # noqa: E402
 
 pytestmark = pytest.mark.vendor
 
@@ -171,15 +171,3 @@ def test_supported_gates_follow_a_devices_operations():
     gates = supported_gates(ionq_like)
     assert {"RX", "Rot", "CRX", "CRY", "CRZ", "RXX", "RZZ", "SX"} <= gates
     assert "CPhase" not in gates and "CZ" not in gates and "PhaseShift" not in gates and "I" not in gates
-
-
-def test_measurement_plan_groups_terms_by_setting():
-    b = CircuitBuilder(2)
-    b.add("H", [0])
-    obs = [Observable.parse(o) for o in ("Z0", "X1", "Z0X1", "0.5*Z0Z1 + 2*I0", "Y0 - X1")]
-    plan = plan_measurements(b.build(obs))
-    assert plan.terms == (((0, "Z"),), ((1, "X"),), ((0, "Z"), (1, "X")), ((0, "Z"), (1, "Z")), ((0, "Y"),))
-    assert plan.settings == ((), ((1, "X"),), ((0, "Y"),))
-    assert plan.term_setting == (0, 1, 1, 0, 2)
-    np.testing.assert_allclose(plan.constants, [0, 0, 0, 2, 0])
-    assert plan.coeffs[1, 4] == -1 and plan.coeffs[4, 4] == 1 and plan.coeffs[3, 3] == 0.5

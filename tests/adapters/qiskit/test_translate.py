@@ -19,6 +19,7 @@ from qiskit.quantum_info import Operator, SparsePauliOp, Statevector  # noqa: E4
 
 from hqnn_core import CircuitBuilder, Observable, get_backend  # noqa: E402
 from hqnn_core.circuit import GATES  # noqa: E402
+from hqnn_core.measurement import plan_measurements
 from hqnn_qiskit import translate  # noqa: E402
 
 pytestmark = pytest.mark.vendor
@@ -138,24 +139,11 @@ def test_x_on_wire_0_flips_qubit_0():
     assert [state.expectation_value(o).real for o in ops] == pytest.approx([-1.0, 1.0])
 
 
-def test_term_table_collects_distinct_terms_and_constants():
+def test_term_paulis_follow_qiskit_little_endian_labels():
     b = CircuitBuilder(2)
     obs = [Observable.parse(t) for t in ("Z0", "0.5*Z0 + 2*X0X1", "-X0X1 + 0.25*I0", "Z1")]
-    table = translate.term_table(b.build(obs))
-    assert table.terms == (((0, "Z"),), ((0, "X"), (1, "X")), ((1, "Z"),))
-    np.testing.assert_allclose(table.coeffs, [[1, 0.5, 0, 0], [0, 2, -1, 0], [0, 0, 0, 1]])
-    np.testing.assert_allclose(table.constant, [0, 0, 0.25, 0])
-    np.testing.assert_allclose(table.combine(np.array([[0.1, 0.2, 0.3]])), [[0.1, 0.45, 0.05, 0.3]])
-    assert [str(p) for p in table.paulis(2)] == ["IZ", "XX", "ZI"]
-
-
-def test_measurement_groups_follow_torch_backend_bases():
-    b = CircuitBuilder(3)
-    obs = [Observable.parse(t) for t in ("Z0", "Z1Z2", "X0", "X0Z1", "X0X1", "Y2")]
-    groups = translate.measurement_groups(b.build(obs))
-    assert [g.basis for g in groups] == [(), ((0, "X"),), ((0, "X"), (1, "X")), ((2, "Y"),)]
-    assert [g.term_rows for g in groups] == [(0, 1), (2, 3), (4,), (5,)]
-    assert groups[1].term_wires == ((0,), (0, 1))
+    plan = plan_measurements(b.build(obs))
+    assert [str(p) for p in translate.term_paulis(plan)] == ["IZ", "XX", "ZI"]
 
 
 def test_measured_circuit_rotates_then_measures_every_qubit_into_its_clbit():
