@@ -157,22 +157,55 @@ class Observable:
         return " + ".join(str(t) for t in self.terms)
 
 
+MeasureKind = Literal["expval", "probs"]
+#: Largest number of wires whose joint outcome probabilities a circuit may ask for (2**k outputs).
+MAX_PROBS_WIRES = 10
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What a circuit's outputs are: expectations of its observables, or outcome probabilities.
+
+    ``probs`` gives ``2**k`` probabilities of the basis states of ``wires`` (all wires when
+    ``None``), the first listed wire being the most significant bit of the outcome index.
+    """
+
+    kind: MeasureKind = "expval"
+    wires: tuple[int, ...] | None = None
+
+    def measured_wires(self, n_qubits: int) -> tuple[int, ...]:
+        return tuple(range(n_qubits)) if self.wires is None else self.wires
+
+
+EXPVAL = Measurement()
+
+
 @dataclass(frozen=True)
 class Circuit:
-    """An immutable, hashable gate sequence with parameter slots and observables.
+    """An immutable, hashable gate sequence with parameter slots, observables and a measurement.
 
-    Backends evaluate ``observables`` for each row of a ``[N, n_slots]`` slot-value array.
+    Backends evaluate ``observables`` for each row of a ``[N, n_slots]`` slot-value array; a
+    ``probs`` measurement is turned into expectations of Z strings by the executor
+    (:func:`hqnn_core.measurement.probabilities_as_expectations`), so every backend supports it.
     """
 
     n_qubits: int
     ops: tuple[Op, ...]
     slots: tuple[Slot, ...]
     observables: tuple[Observable, ...]
+    measurement: Measurement = EXPVAL
     _hash: int = field(default=0, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash((self.n_qubits, self.ops, self.slots, self.observables)))
+        object.__setattr__(self, "_hash", hash((self.n_qubits, self.ops, self.slots, self.observables, self.measurement)))
         self.validate()
+
+    @property
+    def n_outputs(self) -> int:
+        """Outputs per binding: one per observable, or ``2**k`` probabilities of ``k`` measured wires."""
+        if self.measurement.kind == "probs":
+            return 2 ** len(self.measurement.measured_wires(self.n_qubits))
+        return len(self.observables)
 
     def __hash__(self) -> int:
         return self._hash
@@ -208,9 +241,28 @@ class Circuit:
         for obs in self.observables:
             if any(not 0 <= w < self.n_qubits for w in obs.wires):
                 raise CapabilityError(f"observable {obs} acts outside wires 0..{self.n_qubits - 1}.")
+        self._validate_measurement()
+
+    def _validate_measurement(self) -> None:
+        m = self.measurement
+        if m.kind not in ("expval", "probs"):
+            raise ConfigError(f"measure={m.kind!r} is not supported; use 'expval' or 'probs'.")
+        wires = m.measured_wires(self.n_qubits)
+        if m.kind == "expval" and m.wires is not None:
+            raise ConfigError("wires= applies to measure='probs'; for expectations choose observables instead.")
+        if len(set(wires)) != len(wires) or any(not 0 <= w < self.n_qubits for w in wires) or not wires:
+            raise ConfigError(f"probs wires {list(wires)} must be distinct wires in 0..{self.n_qubits - 1}.")
+        if len(wires) > MAX_PROBS_WIRES:
+            raise ConfigError(
+                f"probs over {len(wires)} wires would give 2**{len(wires)} outputs per sample; at most {MAX_PROBS_WIRES} "
+                f"wires are supported. Pass wires=[...] with the wires you need."
+            )
 
     def with_observables(self, observables: Sequence[Observable]) -> Circuit:
-        return Circuit(self.n_qubits, self.ops, self.slots, tuple(observables))
+        return Circuit(self.n_qubits, self.ops, self.slots, tuple(observables), self.measurement)
+
+    def with_measurement(self, measurement: Measurement) -> Circuit:
+        return Circuit(self.n_qubits, self.ops, self.slots, self.observables, measurement)
 
     def depth(self) -> int:
         """Layers of gates that could run at the same time (a cost indicator for estimates and docs)."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from hqnn_core.circuit import Circuit, CircuitBuilder, Observable
+from hqnn_core.circuit import Circuit, CircuitBuilder, MeasureKind, Measurement, Observable
 from hqnn_core.components import ComponentSpec, get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator
 from hqnn_core.errors import ConfigError, InputError, UnsupportedError
 from hqnn_core.execution import Executor
@@ -43,6 +43,33 @@ def _observables(spec: Sequence[Observable | str] | None, n_qubits: int) -> list
     if not out:
         raise ConfigError("observables is empty; give at least one, e.g. ['Z0'], or leave it unset for Z on every qubit.")
     return out
+
+
+def _measurement(measure: str, wires: Sequence[int] | None, observables: object) -> Measurement:
+    if measure not in ("expval", "probs"):
+        raise ConfigError(f"measure={measure!r} is not supported; use 'expval' (observables) or 'probs' (outcome probabilities).")
+    if measure == "probs" and observables is not None:
+        raise ConfigError("observables apply to measure='expval'; with measure='probs' choose the measured wires with wires=[...].")
+    if measure == "expval" and wires is not None:
+        raise ConfigError("wires= applies to measure='probs'; for expectations choose observables=[...] instead.")
+    return Measurement("probs", None if wires is None else tuple(int(w) for w in wires)) if measure == "probs" else Measurement()
+
+
+def _interpretation(n_outcomes: int, interpret: Callable[[int], int] | None, output_shape: int | None) -> torch.Tensor | None:
+    """The 0/1 matrix ``[2**k, output_shape]`` that sums outcome probabilities into classes (SamplerQNN's ``interpret``)."""
+    if interpret is None:
+        if output_shape is not None:
+            raise ConfigError("output_shape applies with interpret=; without it the outputs are the 2**k probabilities.")
+        return None
+    if isinstance(output_shape, bool) or not isinstance(output_shape, int) or output_shape < 1:
+        raise ConfigError(f"interpret= needs output_shape, the number of classes it maps outcomes to (a positive int), got {output_shape!r}.")
+    matrix = torch.zeros(n_outcomes, output_shape, dtype=torch.float64)
+    for outcome in range(n_outcomes):
+        target = interpret(outcome)
+        if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < output_shape:
+            raise ConfigError(f"interpret({outcome}) returned {target!r}; it must return an int in 0..{output_shape - 1}.")
+        matrix[outcome, target] = 1.0
+    return matrix
 
 
 class _QuantumFunction(torch.autograd.Function):
@@ -86,6 +113,12 @@ class QuantumLayer(nn.Module):
         retry: a ``RetryPolicy`` (or its fields) for transient errors; remote backends always get one.
         seed: seeds the initial weights (otherwise torch's global generator decides).
         backend_options: options passed to the backend.
+        measure: ``"expval"`` (the observables' expectations) or ``"probs"`` (outcome probabilities of
+            ``wires``, ``2**k`` outputs, the first wire the most significant bit; every backend).
+        wires: the wires measured by ``"probs"`` (default: all).
+        interpret: maps an outcome index to a class (like Qiskit ML's SamplerQNN); the layer then
+            returns ``output_shape`` class probabilities, each the sum over its outcomes.
+        output_shape: the number of classes ``interpret`` maps to.
 
     Example:
         >>> layer = QuantumLayer(n_qubits=2, layers=1, seed=0)
@@ -114,6 +147,10 @@ class QuantumLayer(nn.Module):
         backend_options: Mapping[str, Any] | None = None,
         fallback: Sequence[ComponentSpec] = (),
         retry: RetryPolicy | Mapping[str, Any] | None = None,
+        measure: MeasureKind = "expval",
+        wires: Sequence[int] | None = None,
+        interpret: Callable[[int], int] | None = None,
+        output_shape: int | None = None,
     ) -> None:
         super().__init__()
         if isinstance(n_qubits, bool) or not isinstance(n_qubits, int) or n_qubits < 1:
@@ -130,6 +167,8 @@ class QuantumLayer(nn.Module):
         self.n_features = self.encoder.n_features(n_qubits)
         self.backend: Backend = self._resilient(get_backend(backend, **dict(backend_options or {})), fallback, retry)
         self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, _observables(observables, n_qubits))
+        self.circuit = self.circuit.with_measurement(_measurement(measure, wires, observables))
+        self.interpretation = _interpretation(self.circuit.n_outputs, interpret, output_shape)
         self.backend.validate(self.circuit, self.shots)
         self.gradient = self._choose_gradient(gradient)
         self.backend.configure_gradient(self.gradient.name)
@@ -172,7 +211,13 @@ class QuantumLayer(nn.Module):
 
     @property
     def n_outputs(self) -> int:
-        return len(self.circuit.observables)
+        """Outputs per sample: observables, ``2**k`` probabilities, or ``output_shape`` classes under ``interpret``."""
+        return self.circuit.n_outputs if self.interpretation is None else int(self.interpretation.shape[1])
+
+    def _interpret(self, out: torch.Tensor) -> torch.Tensor:
+        if self.interpretation is None:
+            return out
+        return out @ self.interpretation.to(dtype=out.dtype, device=out.device)
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):
@@ -218,7 +263,7 @@ class QuantumLayer(nn.Module):
             if self.weights.requires_grad:
                 trainable |= self._slot_source == 1
             out = _QuantumFunction.apply(values, self, trainable.cpu())
-        return out.to(dtype=x.dtype)
+        return self._interpret(out).to(dtype=x.dtype)
 
     def describe(self) -> dict[str, Any]:
         """How this layer is built, for run records and reloading."""

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import torch
 
-from hqnn_core.circuit import Circuit
+from hqnn_core.circuit import Circuit, Observable, PauliTerm
 
 #: A Pauli string as ``((wire, "X"|"Y"|"Z"), ...)``, sorted by wire.
 Paulis = tuple[tuple[int, str], ...]
@@ -139,3 +140,41 @@ def plan_measurements(circuit: Circuit) -> MeasurementPlan:
     ordered = tuple(terms)
     settings = tuple(Setting(basis, tuple(rows), tuple(tuple(w for w, _ in ordered[t]) for t in rows)) for basis, rows in by_basis.items())
     return MeasurementPlan(circuit.n_qubits, ordered, coeffs, constants, settings)
+
+
+# -- probabilities as expectations ------------------------------------------------------------------
+#
+# The joint outcome distribution of k measured wires is an invertible linear function of the
+# expectations of the 2**k Z strings over those wires: <Z_m> = sum_b p(b) (-1)^popcount(b & m), so
+# p(b) = 2**-k sum_m (-1)^popcount(b & m) <Z_m>. Every backend computes Z-string expectations, so
+# every backend supports ``probs`` through this transform; with shots all Z strings share the Z
+# setting's samples, which makes the transformed values exactly the sampled outcome frequencies.
+# Gradient estimators and mitigators act on the Z strings, and the map is applied in torch after.
+
+
+def _z_string(wires: tuple[int, ...], mask: int) -> Observable:
+    k = len(wires)
+    paulis = tuple((wires[j], "Z") for j in range(k) if (mask >> (k - 1 - j)) & 1)
+    return Observable((PauliTerm(1.0, paulis),))
+
+
+@lru_cache(maxsize=64)
+def walsh_matrix(k: int) -> np.ndarray:
+    """``[2**k, 2**k]`` map from Z-string expectations (column ``m``) to outcome probabilities (column ``b``)."""
+    index = np.arange(2**k)
+    parity = np.vectorize(lambda v: bin(v).count("1") & 1)(index[:, None] & index[None, :])
+    return (1 - 2 * parity).astype(np.float64) / 2**k
+
+
+@lru_cache(maxsize=256)
+def probabilities_as_expectations(circuit: Circuit) -> Circuit:
+    """The ``expval`` circuit whose observables are the Z strings behind ``circuit``'s probabilities."""
+    wires = circuit.measurement.measured_wires(circuit.n_qubits)
+    observables = tuple(_z_string(wires, mask) for mask in range(2 ** len(wires)))
+    return Circuit(circuit.n_qubits, circuit.ops, circuit.slots, observables)
+
+
+def probabilities_from_z_strings(values: torch.Tensor) -> torch.Tensor:
+    """Outcome probabilities ``[..., 2**k]`` from Z-string expectations ``[..., 2**k]`` (differentiable)."""
+    k = int(values.shape[-1]).bit_length() - 1
+    return values @ torch.as_tensor(walsh_matrix(k), dtype=values.dtype, device=values.device)

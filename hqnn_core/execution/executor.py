@@ -9,6 +9,7 @@ import torch
 from hqnn_core.circuit import Circuit
 from hqnn_core.interfaces import Backend, GradientEstimator, Mitigator
 from hqnn_core.interfaces.mitigator import SlotMap
+from hqnn_core.measurement import probabilities_as_expectations, probabilities_from_z_strings
 
 
 class Executor:
@@ -27,7 +28,9 @@ class Executor:
         gradient.use_shots(shots)  # finite_diff's h: auto chooses its step from the shot count
 
     def run_rows(self, circuit: Circuit, rows: torch.Tensor) -> torch.Tensor:
-        """Mitigated expectations ``[M, K]`` for slot-value rows ``[M, n_slots]``, in one backend batch."""
+        """Mitigated outputs ``[M, K]`` for slot-value rows ``[M, n_slots]``, in one backend batch."""
+        if circuit.measurement.kind == "probs":
+            return probabilities_from_z_strings(self.run_rows(probabilities_as_expectations(circuit), rows))
         if not self.mitigators:
             return self.backend.expectations(circuit, rows, shots=self.shots)
         plans, leaves = self._expand(circuit)
@@ -71,6 +74,8 @@ class Executor:
         Mirrors :meth:`values` and :meth:`values_and_jacobian` without running anything, so specs and
         estimates count exactly what a step submits (calibration jobs are not part of a call).
         """
+        if circuit.measurement.kind == "probs":
+            circuit = probabilities_as_expectations(circuit)
         zeros = torch.zeros(n_rows, circuit.n_slots, dtype=torch.float64)
         _, leaves = self._leaves(circuit) if self.mitigators else ([], [(circuit, None)])
         if trainable is None or self.gradient.through_backend or not bool(trainable.any()):
@@ -86,6 +91,9 @@ class Executor:
 
     def values_and_jacobian(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(values [N, K], d values / d slots [N, K, n_slots])`` from one expanded batch."""
+        if circuit.measurement.kind == "probs":  # the map from Z strings to probabilities is linear
+            values, jac = self.values_and_jacobian(probabilities_as_expectations(circuit), slot_values, trainable)
+            return probabilities_from_z_strings(values), probabilities_from_z_strings(jac.transpose(1, 2)).transpose(1, 2)
         batch = self.gradient.expand(circuit, slot_values.detach(), trainable)
         if not self.mitigators:
             return self.gradient.combine(batch, self.run_rows(circuit, batch.slot_values))

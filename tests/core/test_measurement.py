@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from dense_reference import layer_state
 
 from hqnn_core.circuit import CircuitBuilder, Observable
 from hqnn_core.measurement import BASIS_ROTATIONS, plan_measurements, rotation_matrix
@@ -49,7 +50,7 @@ def test_exact_and_sampled_term_values_agree_with_the_statevector():
                          observables=["Z0", "X1", "0.5*Y0Z2 + X0X1", "Z0Z1Z2"])
     x = torch.tensor([[0.3, -1.1, 2.0]], dtype=torch.float64)
     exact = layer(x).detach().numpy()
-    state = _state(layer, x)
+    state = layer_state(layer, x)
     plan = plan_measurements(layer.circuit)
     probs = [_rotated_probabilities(state, s.basis, 3) for s in plan.settings]
     np.testing.assert_allclose(plan.combine(plan.term_values_from_probabilities(probs)), exact, atol=1e-12)
@@ -64,35 +65,6 @@ def test_exact_and_sampled_term_values_agree_with_the_statevector():
     exact_terms = plan.term_values_from_probabilities(probs)
     stderr = np.sqrt((1 - exact_terms**2) / shots)
     assert np.all(np.abs(sampled - exact_terms) <= 5 * stderr + 1e-12)
-
-
-def _state(layer, x):
-    """An independent dense simulation (numpy, gate by gate) of the layer's circuit at ``x``."""
-    values = layer.slot_values(x)[0].detach().numpy()
-    n = layer.n_qubits
-
-    def ry(t):
-        return np.array([[np.cos(t / 2), -np.sin(t / 2)], [np.sin(t / 2), np.cos(t / 2)]])
-
-    def rz(t):
-        return np.diag([np.exp(-0.5j * t), np.exp(0.5j * t)])
-
-    psi = np.zeros((2,) * n, dtype=complex)
-    psi[(0,) * n] = 1
-    for op in layer.circuit.ops:
-        angles = [values[s] for s in op.slots]
-        if op.name == "CNOT":
-            c, t = op.wires
-            psi = psi.copy()
-            index = [slice(None)] * n
-            index[c] = 1
-            block = psi[tuple(index)]
-            psi[tuple(index)] = np.flip(block, axis=t - (t > c))
-            continue
-        u = {"RY": lambda a: ry(a[0]), "Rot": lambda a: rz(a[2]) @ ry(a[1]) @ rz(a[0])}[op.name](angles)
-        (w,) = op.wires
-        psi = np.moveaxis(np.tensordot(u, psi, axes=([1], [w])), 0, w)
-    return psi.reshape(-1)
 
 
 def _rotated_probabilities(state, basis, n):
