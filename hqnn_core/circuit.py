@@ -157,17 +157,18 @@ class Observable:
         return " + ".join(str(t) for t in self.terms)
 
 
-MeasureKind = Literal["expval", "probs"]
+MeasureKind = Literal["expval", "probs", "samples"]
 #: Largest number of wires whose joint outcome probabilities a circuit may ask for (2**k outputs).
 MAX_PROBS_WIRES = 10
 
 
 @dataclass(frozen=True)
 class Measurement:
-    """What a circuit's outputs are: expectations of its observables, or outcome probabilities.
+    """What a circuit's outputs are: expectations of its observables, outcome probabilities, or samples.
 
     ``probs`` gives ``2**k`` probabilities of the basis states of ``wires`` (all wires when
-    ``None``), the first listed wire being the most significant bit of the outcome index.
+    ``None``), the first listed wire being the most significant bit of the outcome index;
+    ``samples`` gives the measured bits of ``wires``, one row per shot.
     """
 
     kind: MeasureKind = "expval"
@@ -202,10 +203,9 @@ class Circuit:
 
     @property
     def n_outputs(self) -> int:
-        """Outputs per binding: one per observable, or ``2**k`` probabilities of ``k`` measured wires."""
-        if self.measurement.kind == "probs":
-            return 2 ** len(self.measurement.measured_wires(self.n_qubits))
-        return len(self.observables)
+        """Outputs per binding: one per observable, ``2**k`` probabilities, or ``k`` bits per shot."""
+        k = len(self.measurement.measured_wires(self.n_qubits))
+        return {"probs": 2**k, "samples": k}.get(self.measurement.kind, len(self.observables))
 
     def __hash__(self) -> int:
         return self._hash
@@ -245,16 +245,16 @@ class Circuit:
 
     def _validate_measurement(self) -> None:
         m = self.measurement
-        if m.kind not in ("expval", "probs"):
-            raise ConfigError(f"measure={m.kind!r} is not supported; use 'expval' or 'probs'.")
+        if m.kind not in ("expval", "probs", "samples"):
+            raise ConfigError(f"measure={m.kind!r} is not supported; use 'expval', 'probs' or 'samples'.")
         wires = m.measured_wires(self.n_qubits)
         if m.kind == "expval" and m.wires is not None:
-            raise ConfigError("wires= applies to measure='probs'; for expectations choose observables instead.")
+            raise ConfigError("wires= applies to measure='probs' and 'samples'; for expectations choose observables instead.")
         if len(set(wires)) != len(wires) or any(not 0 <= w < self.n_qubits for w in wires) or not wires:
-            raise ConfigError(f"probs wires {list(wires)} must be distinct wires in 0..{self.n_qubits - 1}.")
-        if len(wires) > MAX_PROBS_WIRES:
+            raise ConfigError(f"{m.kind} wires {list(wires)} must be distinct wires in 0..{self.n_qubits - 1}.")
+        if len(wires) > MAX_PROBS_WIRES and m.kind != "expval":
             raise ConfigError(
-                f"probs over {len(wires)} wires would give 2**{len(wires)} outputs per sample; at most {MAX_PROBS_WIRES} "
+                f"{m.kind} over {len(wires)} wires needs 2**{len(wires)} outcome probabilities per sample; at most {MAX_PROBS_WIRES} "
                 f"wires are supported. Pass wires=[...] with the wires you need."
             )
 

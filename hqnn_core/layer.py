@@ -46,13 +46,40 @@ def _observables(spec: Sequence[Observable | str] | None, n_qubits: int) -> list
 
 
 def _measurement(measure: str, wires: Sequence[int] | None, observables: object) -> Measurement:
-    if measure not in ("expval", "probs"):
-        raise ConfigError(f"measure={measure!r} is not supported; use 'expval' (observables) or 'probs' (outcome probabilities).")
-    if measure == "probs" and observables is not None:
-        raise ConfigError("observables apply to measure='expval'; with measure='probs' choose the measured wires with wires=[...].")
+    if measure not in ("expval", "probs", "samples"):
+        raise ConfigError(f"measure={measure!r} is not supported; use 'expval' (observables), 'probs' (outcome probabilities) "
+                          "or 'samples' (measured bits, with shots).")
+    if measure != "expval" and observables is not None:
+        raise ConfigError(f"observables apply to measure='expval'; with measure={measure!r} choose the measured wires with wires=[...].")
     if measure == "expval" and wires is not None:
-        raise ConfigError("wires= applies to measure='probs'; for expectations choose observables=[...] instead.")
-    return Measurement("probs", None if wires is None else tuple(int(w) for w in wires)) if measure == "probs" else Measurement()
+        raise ConfigError("wires= applies to measure='probs' and 'samples'; for expectations choose observables=[...] instead.")
+    return Measurement(measure, None if wires is None else tuple(int(w) for w in wires))  # type: ignore[arg-type]
+
+
+def _check_samples(measure: str, shots: int | None, mitigation: Sequence[object], interpret: object) -> None:
+    if measure != "samples":
+        return
+    if shots is None:
+        raise ConfigError("measure='samples' needs shots; set shots to a positive integer (e.g. shots=1000).")
+    if mitigation:
+        raise ConfigError("mitigators correct expectations, not individual shots; use measure='probs' or 'expval' with mitigation.")
+    if interpret is not None:
+        raise ConfigError("interpret= applies to measure='probs'; samples are returned as bits.")
+
+
+class _Samples(torch.autograd.Function):
+    """Measured bits as a float tensor whose gradient is refused with a clear error instead of being zero."""
+
+    @staticmethod
+    def forward(ctx: Any, bits: torch.Tensor, slot_values: torch.Tensor) -> torch.Tensor:
+        return bits.to(slot_values.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[None, None]:
+        raise UnsupportedError(
+            "samples are not differentiable: a shot's outcome has no gradient. Train on measure='probs' or 'expval' "
+            "(with shots for finite-sampling estimates), or compute the loss from samples under torch.no_grad()."
+        )
 
 
 def _interpretation(n_outcomes: int, interpret: Callable[[int], int] | None, output_shape: int | None) -> torch.Tensor | None:
@@ -113,9 +140,10 @@ class QuantumLayer(nn.Module):
         retry: a ``RetryPolicy`` (or its fields) for transient errors; remote backends always get one.
         seed: seeds the initial weights (otherwise torch's global generator decides).
         backend_options: options passed to the backend.
-        measure: ``"expval"`` (the observables' expectations) or ``"probs"`` (outcome probabilities of
-            ``wires``, ``2**k`` outputs, the first wire the most significant bit; every backend).
-        wires: the wires measured by ``"probs"`` (default: all).
+        measure: ``"expval"`` (the observables' expectations), ``"probs"`` (outcome probabilities of
+            ``wires``, ``2**k`` outputs, the first wire the most significant bit) or ``"samples"``
+            (``(B, shots, k)`` measured bits; needs shots; not differentiable). Every backend.
+        wires: the wires measured by ``"probs"`` and ``"samples"`` (default: all).
         interpret: maps an outcome index to a class (like Qiskit ML's SamplerQNN); the layer then
             returns ``output_shape`` class probabilities, each the sum over its outcomes.
         output_shape: the number of classes ``interpret`` maps to.
@@ -168,6 +196,7 @@ class QuantumLayer(nn.Module):
         self.backend: Backend = self._resilient(get_backend(backend, **dict(backend_options or {})), fallback, retry)
         self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, _observables(observables, n_qubits))
         self.circuit = self.circuit.with_measurement(_measurement(measure, wires, observables))
+        _check_samples(measure, self.shots, mitigation, interpret)
         self.interpretation = _interpretation(self.circuit.n_outputs, interpret, output_shape)
         self.backend.validate(self.circuit, self.shots)
         self.gradient = self._choose_gradient(gradient)
@@ -254,6 +283,8 @@ class QuantumLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self._check_input(x)
         values = self.slot_values(x)
+        if self.circuit.measurement.kind == "samples":
+            return _Samples.apply(self.executor.samples(self.circuit, values), values)
         if self.gradient.through_backend:
             out = self.executor.values(self.circuit, values)
         else:

@@ -178,3 +178,12 @@ def probabilities_from_z_strings(values: torch.Tensor) -> torch.Tensor:
     """Outcome probabilities ``[..., 2**k]`` from Z-string expectations ``[..., 2**k]`` (differentiable)."""
     k = int(values.shape[-1]).bit_length() - 1
     return values @ torch.as_tensor(walsh_matrix(k), dtype=values.dtype, device=values.device)
+
+
+def counts(samples: torch.Tensor) -> list[dict[str, int]]:
+    """Per binding, how often each bitstring (first measured wire first) occurs in ``samples`` ``[N, shots, k]``."""
+    out = []
+    for row in samples.to(torch.uint8).cpu().numpy():
+        keys, times = np.unique(row, axis=0, return_counts=True)
+        out.append({"".join(str(int(b)) for b in key): int(t) for key, t in zip(keys, times, strict=True)})
+    return out

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import torch
 
-from hqnn_core.circuit import Circuit
+from hqnn_core.circuit import Circuit, Measurement
+from hqnn_core.errors import ConfigError
 from hqnn_core.interfaces import Backend, GradientEstimator, Mitigator
 from hqnn_core.interfaces.mitigator import SlotMap
 from hqnn_core.measurement import probabilities_as_expectations, probabilities_from_z_strings
@@ -68,13 +69,34 @@ class Executor:
             results = merged
         return results[0]
 
+    def samples(self, circuit: Circuit, rows: torch.Tensor) -> torch.Tensor:
+        """Measured bits ``[N, shots, k]`` (uint8, column ``j`` is ``wires[j]``) of a ``samples`` circuit.
+
+        The backend samples the measured wires' outcome distribution with ``shots`` per binding (the
+        ``probs`` route); its frequencies times ``shots`` are the counts it drew, and the bitstrings
+        are those counts in a shuffled order (shots are exchangeable, so nothing is invented).
+        """
+        if self.shots is None:
+            raise ConfigError("measure='samples' needs shots; set shots to a positive integer (e.g. shots=1000).")
+        wires = circuit.measurement.measured_wires(circuit.n_qubits)
+        frequencies = self.run_rows(circuit.with_measurement(Measurement("probs", wires)), rows.detach())
+        counts = torch.round(frequencies.double() * self.shots).long()
+        k = len(wires)
+        bits = (torch.arange(2**k).unsqueeze(1) >> torch.arange(k - 1, -1, -1)) & 1  # outcome b -> its k bits, MSB first
+        generator = torch.Generator().manual_seed(len(self._calibrated) + self.shots)
+        out = torch.empty(counts.shape[0], self.shots, k, dtype=torch.uint8)
+        for row, row_counts in enumerate(counts):
+            outcomes = torch.repeat_interleave(torch.arange(2**k), row_counts.cpu())
+            out[row] = bits[outcomes[torch.randperm(self.shots, generator=generator)]].to(torch.uint8)
+        return out
+
     def circuits_per_call(self, circuit: Circuit, n_rows: int, trainable: torch.Tensor | None = None) -> int:
         """How many circuits one call for ``n_rows`` rows sends (``trainable``: the slots differentiated).
 
         Mirrors :meth:`values` and :meth:`values_and_jacobian` without running anything, so specs and
         estimates count exactly what a step submits (calibration jobs are not part of a call).
         """
-        if circuit.measurement.kind == "probs":
+        if circuit.measurement.kind != "expval":
             circuit = probabilities_as_expectations(circuit)
         zeros = torch.zeros(n_rows, circuit.n_slots, dtype=torch.float64)
         _, leaves = self._leaves(circuit) if self.mitigators else ([], [(circuit, None)])

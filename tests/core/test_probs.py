@@ -10,7 +10,8 @@ import torch
 from dense_reference import layer_state
 
 from hqnn_core import QuantumLayer
-from hqnn_core.errors import ConfigError
+from hqnn_core.errors import ConfigError, UnsupportedError
+from hqnn_core.measurement import counts
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
@@ -106,7 +107,7 @@ def test_interpret_sums_outcomes_into_classes_like_sampler_qnn():
         ({"measure": "probs", "wires": [3]}, "distinct wires in 0..2"),
         ({"measure": "probs", "interpret": lambda b: b}, "needs output_shape"),
         ({"measure": "probs", "interpret": lambda b: b, "output_shape": 2}, "must return an int in 0..1"),
-        ({"measure": "samples"}, "not supported"),
+        ({"measure": "state"}, "not supported"),
         ({"output_shape": 3}, "applies with interpret="),
     ],
 )
@@ -142,3 +143,34 @@ def test_parity_classifier_trains_on_bars_and_stripes():
     with torch.no_grad():
         accuracy = float((model(x_test).argmax(dim=1) == y_test).float().mean())
     assert accuracy >= 0.85  # 0.90 when written; the classes are balanced (majority 0.51)
+
+
+def test_samples_are_bits_whose_frequencies_match_the_probabilities():
+    shots = 3000
+    layer = _layer(measure="samples", wires=[2, 0], shots=shots, backend_options={"seed": 11})
+    samples = layer(X)
+    assert samples.shape == (2, shots, 2) and layer.n_outputs == 2
+    assert set(torch.unique(samples).tolist()) <= {0.0, 1.0}
+    exact = _layer(measure="probs", wires=[2, 0])(X)
+    outcome = (samples[..., 0] * 2 + samples[..., 1]).long()  # wire 2 is the most significant bit, as listed
+    frequencies = torch.stack([(outcome == b).double().mean(dim=1) for b in range(4)], dim=1)
+    stderr = torch.sqrt(exact * (1 - exact) / shots)
+    assert bool(((frequencies - exact).abs() <= 5 * stderr + 1e-9).all())
+    tallies = counts(samples)
+    assert sum(tallies[0].values()) == shots and tallies[0]["10"] == int((outcome[0] == 2).sum())
+
+
+def test_asking_for_the_gradient_of_samples_is_a_clear_error():
+    samples = _layer(measure="samples", shots=10)(X.clone().requires_grad_(True))
+    with pytest.raises(UnsupportedError, match="samples are not differentiable"):
+        samples.sum().backward()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({}, "needs shots"), ({"shots": 10, "mitigation": ["zne"]}, "mitigators correct expectations"),
+     ({"shots": 10, "interpret": lambda b: 0, "output_shape": 1}, "interpret= applies to measure='probs'")],
+)
+def test_bad_sample_requests_are_refused_when_the_layer_is_built(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        _layer(measure="samples", **kwargs)

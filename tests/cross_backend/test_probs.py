@@ -64,5 +64,22 @@ def test_sampled_probabilities_fall_within_five_standard_errors(name):
     exact = _layer("torch")(X).double()
     sampled = _layer(name, shots=shots, backend_options={"seed": 3})(X).double()
     torch.testing.assert_close(sampled.sum(dim=1), torch.ones(2, dtype=torch.float64), atol=1e-9, rtol=0)
+    counts = sampled * shots  # the Z strings share one set of samples, so these are the counts drawn
+    torch.testing.assert_close(counts, counts.round(), atol=1e-6, rtol=0)
     stderr = torch.sqrt(exact * (1 - exact) / shots)
     assert bool(((sampled - exact).abs() <= 5 * stderr + 1e-9).all()), (sampled - exact).abs() / (stderr + 1e-12)
+
+
+@pytest.mark.shots
+@pytest.mark.parametrize("name", [n for n in INSTALLED if n != "pennylane:lightning.qubit"])
+def test_samples_on_every_backend_are_the_sampled_counts(name):
+    shots = 2000
+    layer = QuantumLayer(3, encoder="angle", ansatz="strongly_entangling", layers=2, backend=name, seed=5, measure="samples",
+                         wires=[1, 2], shots=shots, backend_options={"seed": 4})
+    samples = layer(X)
+    assert samples.shape == (2, shots, 2)
+    outcome = (samples[..., 0] * 2 + samples[..., 1]).long()
+    frequencies = torch.stack([(outcome == b).double().mean(dim=1) for b in range(4)], dim=1)
+    exact = QuantumLayer(3, encoder="angle", ansatz="strongly_entangling", layers=2, seed=5, measure="probs", wires=[1, 2])(X).double()
+    stderr = torch.sqrt(exact * (1 - exact) / shots)
+    assert bool(((frequencies - exact).abs() <= 5 * stderr + 1e-9).all())
