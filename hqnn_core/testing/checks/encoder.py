@@ -60,7 +60,7 @@ def check_encoder_qubits_for_features(encoder: Encoder, settings: ConformanceSet
         expect(tuple(out.shape) == (2, ne), f"transform of (2, {nf}) inputs on {n} qubits has shape {tuple(out.shape)}, "
                f"expected (2, {ne}) = (batch, n_encoded).", "make transform return one column per encoded feature, or fix n_encoded.")
         circuit = _encoder_circuit(encoder, n)
-        read = {circuit.slots[i].index for i in circuit.slot_indices("input")}
+        read = circuit.reads("input")
         expect(read <= set(range(ne)), f"on {n} qubits input slots read encoded columns {sorted(read - set(range(ne)))}, "
                f"beyond n_encoded={ne}.", "read builder.input(i) only for i < n_encoded(n_qubits).")
         expect(read == set(range(ne)), f"on {n} qubits encoded columns {sorted(set(range(ne)) - read)} are never read by a gate, "
