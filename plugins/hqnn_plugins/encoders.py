@@ -46,7 +46,7 @@ class AngleEncoder(Encoder):
 
         @model_validator(mode="after")
         def _rot_has_no_axis(self) -> AngleEncoder.Options:
-            if self.features_per_qubit == 3 and "rotation" in self.model_fields_set:
+            if self.features_per_qubit == 3 and self.rotation != "Y":  # "Y" is the default, so config() round-trips
                 raise ValueError("rotation does not apply with features_per_qubit 3 (each qubit gets one general Rot); remove it")
             return self
 
