@@ -275,7 +275,8 @@ class SlotRef:
         for ref in (self, other):
             if ref.source == "const" or ref.offset:
                 raise CapabilityError(f"cannot multiply by {ref}: only input or weight entries without an offset form products.")
-        factors = (*self.factors, Factor(other.source, other.index), *other.factors)
+        source: FactorSource = "input" if other.source == "input" else "weight"  # not "const": refused above
+        factors = (*self.factors, Factor(source, other.index), *other.factors)
         return SlotRef(self.source, self.index, self.coeff * other.coeff, 0.0, factors)
 
 
