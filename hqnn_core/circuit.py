@@ -1,9 +1,11 @@
-"""The backend-neutral circuit: gates over wires whose angles are affine functions of data and weights.
+"""The backend-neutral circuit: gates over wires whose angles are functions of data and weights.
 
 Every quantum layer is compiled once into a :class:`Circuit`. Each parametrised gate angle is its
 own *slot*; a slot's value is ``coeff * source[index] + offset`` where ``source`` is the encoded
-input features, the trainable weights, or nothing (a constant). Backends only ever evaluate a
-circuit for a batch of slot-value rows, which maps onto every vendor's batched API. Circuits are
+input features, the trainable weights, or nothing (a constant), optionally multiplied by further
+:class:`Factor` entries (``coeff * x[i] * w[j] + offset`` for trainable input scaling). Backends
+only ever evaluate a circuit for a batch of slot-value rows (the angles), which maps onto every
+vendor's batched API and keeps them blind to how a slot is formed. Circuits are
 immutable and hashable so that adapters can cache their translations.
 
 Wire 0 is the most significant qubit of a basis state (PennyLane's convention).
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 SlotSource = Literal["input", "weight", "const"]
+FactorSource = Literal["input", "weight"]
 ShiftRule = Literal["two_term", "four_term"]
 
 
@@ -68,13 +71,36 @@ GATES: dict[str, GateSpec] = {
 
 
 @dataclass(frozen=True)
+class Factor:
+    """A further factor of a slot's angle: entry ``index`` of the inputs or the weights."""
+
+    source: FactorSource
+    index: int
+
+
+@dataclass(frozen=True)
 class Slot:
-    """One gate angle: ``coeff * source[index] + offset`` (``index`` is ignored for ``const``)."""
+    """One gate angle: ``coeff * source[index] * prod(factors) + offset`` (``index`` is ignored for ``const``).
+
+    Slots without factors are the affine maps of one source that every circuit used before factors
+    existed; they compare and hash as they did.
+    """
 
     source: SlotSource
     index: int = 0
     coeff: float = 1.0
     offset: float = 0.0
+    factors: tuple[Factor, ...] = ()
+
+    @property
+    def sources(self) -> frozenset[SlotSource]:
+        """Every source the angle depends on (a product of an input and a weight depends on both)."""
+        return frozenset((self.source, *(f.source for f in self.factors)))
+
+    def reads(self, source: SlotSource) -> list[int]:
+        """The indices of ``source`` this angle reads, its own first and then its factors'."""
+        own = [self.index] if self.source == source and source != "const" else []
+        return own + [f.index for f in self.factors if f.source == source]
 
 
 @dataclass(frozen=True)
@@ -219,7 +245,12 @@ class Circuit:
         return {op.name for op in self.ops}
 
     def slot_indices(self, source: SlotSource) -> list[int]:
-        return [i for i, s in enumerate(self.slots) if s.source == source]
+        """Slots whose angle depends on ``source`` (as their own source or as a factor)."""
+        return [i for i, s in enumerate(self.slots) if source in s.sources]
+
+    def reads(self, source: SlotSource) -> set[int]:
+        """Every index of ``source`` (``"input"`` or ``"weight"``) some slot reads."""
+        return {i for s in self.slots for i in s.reads(source)}
 
     def validate(self) -> None:
         """Check wires, gate names and slot references; raise :class:`CapabilityError` naming the op."""
@@ -238,6 +269,9 @@ class Circuit:
                 if not 0 <= s < self.n_slots or s in used:
                     raise CapabilityError(f"op {k} ({op.name}) refers to slot {s}, which is missing or used twice; each angle has its own slot.")
                 used.add(s)
+        for i, slot in enumerate(self.slots):
+            if slot.factors and slot.source == "const":
+                raise CapabilityError(f"slot {i} multiplies a constant by factors {slot.factors}; fold the constant into coeff.")
         for obs in self.observables:
             if any(not 0 <= w < self.n_qubits for w in obs.wires):
                 raise CapabilityError(f"observable {obs} acts outside wires 0..{self.n_qubits - 1}.")
@@ -294,10 +328,24 @@ class SlotRef:
     index: int = 0
     coeff: float = 1.0
     offset: float = 0.0
+    factors: tuple[Factor, ...] = ()
 
     def scaled(self, coeff: float, offset: float = 0.0) -> SlotRef:
         """The same source entry with the affine map ``coeff * value + offset`` composed on top."""
-        return SlotRef(self.source, self.index, self.coeff * coeff, self.offset * coeff + offset)
+        return SlotRef(self.source, self.index, self.coeff * coeff, self.offset * coeff + offset, self.factors)
+
+    def times(self, other: SlotRef) -> SlotRef:
+        """The product of two angles, e.g. ``builder.input(i).times(builder.weight(j))`` for a trainable input scale.
+
+        Both must be pure products (no offset, no constant source): ``(a + o) * b`` is not of the form
+        ``coeff * product + offset`` a slot can hold.
+        """
+        for ref in (self, other):
+            if ref.source == "const" or ref.offset:
+                raise CapabilityError(f"cannot multiply by {ref}: only input or weight entries without an offset form products.")
+        source: FactorSource = "input" if other.source == "input" else "weight"  # not "const": refused above
+        factors = (*self.factors, Factor(source, other.index), *other.factors)
+        return SlotRef(self.source, self.index, self.coeff * other.coeff, 0.0, factors)
 
 
 Angle = SlotRef | float
@@ -322,6 +370,9 @@ class CircuitBuilder:
         self._ops: list[Op] = []
         self._slots: list[Slot] = []
         self.weight_offset = 0
+        #: Ansatz layers the circuit will hold, when the caller knows (``build_circuit`` sets it), so
+        #: an ansatz can leave its last layer without entanglers; ``None`` means every layer is a middle one.
+        self.n_layers: int | None = None
 
     @staticmethod
     def input(index: int, coeff: float = 1.0, offset: float = 0.0) -> SlotRef:
@@ -347,7 +398,7 @@ class CircuitBuilder:
             ref = a if isinstance(a, SlotRef) else self.const(a)
             if not math.isfinite(ref.coeff) or not math.isfinite(ref.offset):
                 raise CapabilityError(f"{name} on wires {wires} has a non-finite angle map {ref}.")
-            self._slots.append(Slot(ref.source, ref.index, ref.coeff, ref.offset))
+            self._slots.append(Slot(ref.source, ref.index, ref.coeff, ref.offset, ref.factors))
             slots.append(len(self._slots) - 1)
         self._ops.append(Op(name, wires, tuple(slots)))
 

@@ -84,7 +84,7 @@ def weight_gradients(circuit: Circuit, n_weights: int, samples: int, generator: 
     index = torch.tensor([s.index for s in circuit.slots], dtype=torch.long)
     coeff = torch.tensor([s.coeff for s in circuit.slots], dtype=torch.float64)
     offset = torch.tensor([s.offset for s in circuit.slots], dtype=torch.float64)
-    if any(s.source != "weight" for s in circuit.slots):
+    if any(s.sources != {"weight"} or s.factors for s in circuit.slots):
         raise ConfigError("the ansatz uses input or constant slots; diagnose takes ansätze whose angles are all trainable weights.")
     slot_values = weights[:, index] * coeff + offset
     backend = get_backend("torch")

@@ -22,13 +22,22 @@ _SOURCE_CODES = {"input": 0, "weight": 1, "const": 2}
 
 
 def build_circuit(n_qubits: int, encoder: Encoder, ansatz: Ansatz, layers: int, observables: Sequence[Observable] | None = None) -> Circuit:
-    """Encoder then ``layers`` ansatz layers (re-uploading encoders repeat before every layer)."""
+    """Encoder then ``layers`` ansatz layers (re-uploading encoders repeat before every layer).
+
+    Weight slots number the ansatz's ``layers x weights_per_layer`` weights first, then the
+    encoder's own weights (:meth:`Encoder.weights_per_upload` per upload), upload by upload.
+    """
     wires = list(range(n_qubits))
     builder = CircuitBuilder(n_qubits)
+    builder.n_layers = layers
     per_layer = ansatz.weights_per_layer(n_qubits)
+    per_upload = encoder.weights_per_upload(n_qubits)
+    upload = 0
     for layer in range(layers):
         if layer == 0 or encoder.reupload:
+            builder.weight_offset = layers * per_layer + upload * per_upload
             encoder.add_ops(builder, wires)
+            upload += 1
         builder.weight_offset = layer * per_layer
         ansatz.add_layer(builder, wires, layer)
     return builder.build(observables)
@@ -159,6 +168,9 @@ class QuantumLayer(nn.Module):
     _slot_index: torch.Tensor
     _slot_coeff: torch.Tensor
     _slot_offset: torch.Tensor
+    _factor_source: torch.Tensor
+    _factor_index: torch.Tensor
+    encoder_weights: nn.Parameter | None
 
     def __init__(
         self,
@@ -211,6 +223,10 @@ class QuantumLayer(nn.Module):
             generator.manual_seed(seed)
         shape = (layers, self.ansatz.weights_per_layer(n_qubits))
         self.weights = nn.Parameter(self.ansatz.init_weights(shape, generator, torch.get_default_dtype()))
+        uploads = layers if self.encoder.reupload else 1
+        encoder_shape = (uploads, self.encoder.weights_per_upload(n_qubits))
+        encoder_weights = self.encoder.init_weights(encoder_shape, generator, torch.get_default_dtype()) if encoder_shape[1] else None
+        self.encoder_weights = None if encoder_weights is None else nn.Parameter(encoder_weights)
         self._register_slot_maps()
 
     @staticmethod
@@ -237,6 +253,24 @@ class QuantumLayer(nn.Module):
         self.register_buffer("_slot_index", torch.tensor([s.index for s in slots], dtype=torch.long), persistent=False)
         self.register_buffer("_slot_coeff", torch.tensor([s.coeff for s in slots], dtype=torch.float64), persistent=False)
         self.register_buffer("_slot_offset", torch.tensor([s.offset for s in slots], dtype=torch.float64), persistent=False)
+        # further factors as [n_slots, most factors] tables; "const" pads a slot with fewer (it multiplies by 1)
+        width = max((len(s.factors) for s in slots), default=0)
+        rows = [[(f.source, f.index) for f in s.factors] + [("const", 0)] * (width - len(s.factors)) for s in slots]
+        sources = torch.tensor([[_SOURCE_CODES[src] for src, _ in row] for row in rows], dtype=torch.long).reshape(len(slots), width)
+        indices = torch.tensor([[i for _, i in row] for row in rows], dtype=torch.long).reshape(len(slots), width)
+        self.register_buffer("_factor_source", sources, persistent=False)
+        self.register_buffer("_factor_index", indices, persistent=False)
+
+    def trainable_slots(self, inputs: bool, weights: bool) -> torch.Tensor:
+        """Slots whose angle depends on the inputs (when ``inputs``) or on the weights (when ``weights``)."""
+        codes = [_SOURCE_CODES[name] for name, wanted in (("input", inputs), ("weight", weights)) if wanted]
+        wanted_codes = torch.tensor(codes, dtype=torch.long, device=self._slot_source.device)
+        return torch.isin(self._slot_source, wanted_codes) | torch.isin(self._factor_source, wanted_codes).any(dim=1)
+
+    def _all_weights(self) -> torch.Tensor:
+        """The ansatz's weights then the encoder's, flat, in the order weight slots number them."""
+        flat = self.weights.reshape(-1)
+        return flat if self.encoder_weights is None else torch.cat([flat, self.encoder_weights.reshape(-1).to(flat.dtype)])
 
     @property
     def n_outputs(self) -> int:
@@ -270,14 +304,19 @@ class QuantumLayer(nn.Module):
         return x
 
     def slot_values(self, x: torch.Tensor) -> torch.Tensor:
-        """Angles ``[B, n_slots]`` of every gate for inputs ``x``: ``coeff * source[index] + offset``."""
+        """Angles ``[B, n_slots]`` of every gate for inputs ``x``: ``coeff * source[index] * factors + offset``."""
         features = self.encoder.transform(x, self.n_qubits)
         dtype = torch.promote_types(features.dtype, self.weights.dtype)
-        features, weights = features.to(dtype), self.weights.reshape(-1).to(dtype)
-        src, idx = self._slot_source, self._slot_index
-        from_input = features[:, torch.where(src == 0, idx, 0)] if features.shape[1] else features.new_zeros(x.shape[0], len(idx))
-        from_weight = weights[torch.where(src == 1, idx, 0)].unsqueeze(0) if weights.numel() else features.new_zeros(1, len(idx))
-        base = torch.where(src == 0, from_input, torch.where(src == 1, from_weight, torch.zeros_like(from_input)))
+        features, weights = features.to(dtype), self._all_weights().to(dtype)
+
+        def read(src: torch.Tensor, idx: torch.Tensor, const: float) -> torch.Tensor:  # const: what a "const" entry reads
+            from_input = features[:, torch.where(src == 0, idx, 0)] if features.shape[1] else features.new_zeros(x.shape[0], len(idx))
+            from_weight = weights[torch.where(src == 1, idx, 0)].unsqueeze(0) if weights.numel() else features.new_zeros(1, len(idx))
+            return torch.where(src == 0, from_input, torch.where(src == 1, from_weight, torch.full_like(from_input, const)))
+
+        base = read(self._slot_source, self._slot_index, 0.0)
+        for k in range(self._factor_source.shape[1]):
+            base = base * read(self._factor_source[:, k], self._factor_index[:, k], 1.0)
         return base * self._slot_coeff.to(dtype) + self._slot_offset.to(dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -288,11 +327,8 @@ class QuantumLayer(nn.Module):
         if self.gradient.through_backend:
             out = self.executor.values(self.circuit, values)
         else:
-            trainable = torch.zeros(self.circuit.n_slots, dtype=torch.bool, device=values.device)
-            if x.requires_grad:
-                trainable |= self._slot_source == 0
-            if self.weights.requires_grad:
-                trainable |= self._slot_source == 1
+            weights_need_grad = self.weights.requires_grad or (self.encoder_weights is not None and self.encoder_weights.requires_grad)
+            trainable = self.trainable_slots(x.requires_grad, weights_need_grad)
             out = _QuantumFunction.apply(values, self, trainable.cpu())
         return self._interpret(out).to(dtype=x.dtype)
 

@@ -227,7 +227,7 @@ class PennyLaneBackend(Backend):
             return [False] * circuit.n_slots
         if not differentiable:
             return [True] * circuit.n_slots
-        return [slot.source != "input" for slot in circuit.slots]
+        return ["input" not in slot.sources for slot in circuit.slots]
 
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[torch.Tensor]:
         differentiable = shots is None and self._diff_method is not None and any(v.requires_grad for _, v in tasks)

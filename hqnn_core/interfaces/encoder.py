@@ -35,6 +35,19 @@ class Encoder(Component):
         """Width of :meth:`transform`'s output (the input slots' source); default: the features."""
         return self.n_features(n_qubits)
 
+    def weights_per_upload(self, n_qubits: int) -> int:
+        """Trainable weights the encoding reads each time it runs (default 0: a fixed encoding).
+
+        The layer keeps them in ``encoder_weights`` of shape ``(uploads, weights_per_upload)``; inside
+        :meth:`add_ops`, ``builder.weight(j)`` is weight ``j`` of the current upload. Gate angles such
+        as ``builder.input(i).times(builder.weight(j))`` make trainable input scalings.
+        """
+        return 0
+
+    def init_weights(self, shape: tuple[int, ...], generator: torch.Generator, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """Initial encoder weights: ones, so a trainable scaling starts as the plain encoding."""
+        return torch.ones(shape, dtype=dtype)
+
     def transform(self, x: torch.Tensor, n_qubits: int) -> torch.Tensor:
         """Map ``(B, n_features)`` inputs to ``(B, n_encoded)`` slot sources; identity by default."""
         return x

@@ -126,10 +126,7 @@ def _rows_per_training_forward(layer: QuantumLayer, batch: int, inputs_need_grad
     if layer.gradient.through_backend:
         return batch
     circuit = layer.circuit
-    source = layer._slot_source
-    trainable = source == 1
-    if inputs_need_grad:
-        trainable = trainable | (source == 0)
+    trainable = layer.trainable_slots(inputs_need_grad, True)
     expanded = layer.gradient.expand(circuit, torch.zeros(batch, circuit.n_slots, dtype=torch.float64), trainable.cpu())
     return int(expanded.slot_values.shape[0])
 

@@ -1,4 +1,8 @@
-"""Built-in data encoders: angle, amplitude, basis, IQP and data re-uploading."""
+"""Built-in data encoders: angle, amplitude, basis, IQP and data re-uploading.
+
+Each one that names a published template builds exactly that template's state for every qubit count
+(tests/adapters/pennylane/test_templates.py compares final states with PennyLane's).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ import math
 from typing import ClassVar, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hqnn_core.circuit import CircuitBuilder
+from hqnn_core.circuit import Angle, CircuitBuilder
+from hqnn_core.errors import ConfigError
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Encoder
 from hqnn_core.registry import ComponentRegistry
@@ -19,24 +24,70 @@ class _Strict(BaseModel):
 
 
 class AngleEncoder(Encoder):
-    """One feature per qubit as a rotation angle: R_axis(scale * x_i) on wire i."""
+    """Features as rotation angles: PennyLane's AngleEmbedding, or three per qubit as one Rot.
+
+    ``rotation`` R_axis(scale * x_i) on wire i is ``AngleEmbedding``; ``hadamard: true`` puts H on every
+    wire first (the dressed quantum circuit of Mari et al. 2020); ``features_per_qubit: 3`` loads
+    ``Rot(x_3i, x_3i+1, x_3i+2)`` on wire i (Pérez-Salinas et al. 2020), so d features need ceil(d/3)
+    qubits; ``n_features`` below the qubits' capacity leaves the remaining angles at zero (wires
+    without a feature get no rotation). ``trainable_scaling: true`` multiplies every angle by its own
+    trainable weight (per feature, and per upload when re-uploading), initialised to one.
+    """
 
     name = "angle"
 
     class Options(_Strict):
         rotation: Literal["X", "Y", "Z"] = "Y"
         scale: float = 1.0
+        hadamard: bool = False
+        features_per_qubit: Literal[1, 3] = 1
+        n_features: int | None = Field(None, ge=1, description="features per sample; default features_per_qubit * n_qubits")
+        trainable_scaling: bool = False
+
+        @model_validator(mode="after")
+        def _rot_has_no_axis(self) -> AngleEncoder.Options:
+            if self.features_per_qubit == 3 and self.rotation != "Y":  # "Y" is the default, so config() round-trips
+                raise ValueError("rotation does not apply with features_per_qubit 3 (each qubit gets one general Rot); remove it")
+            return self
 
     def n_features(self, n_qubits: int) -> int:
-        return n_qubits
+        capacity = self.options.features_per_qubit * n_qubits
+        n = self.options.n_features or capacity
+        if n > capacity:
+            per = self.options.features_per_qubit
+            raise ConfigError(f"{self.name} encoding of {n} features at {per} per qubit needs at least {math.ceil(n / per)} qubits, "
+                              f"got {n_qubits}; raise n_qubits or lower options.n_features.")
+        return n
+
+    def weights_per_upload(self, n_qubits: int) -> int:
+        return self.n_features(n_qubits) if self.options.trainable_scaling else 0
+
+    def _angle(self, builder: CircuitBuilder, i: int, n_features: int) -> Angle:
+        if i >= n_features:
+            return 0.0
+        angle = builder.input(i, self.options.scale)
+        return angle.times(builder.weight(i)) if self.options.trainable_scaling else angle
 
     def add_ops(self, builder: CircuitBuilder, wires: list[int]) -> None:
-        for i, w in enumerate(wires):
-            builder.add(f"R{self.options.rotation}", [w], builder.input(i, self.options.scale))
+        n = self.n_features(len(wires))
+        per = self.options.features_per_qubit
+        used = wires if per == 3 else wires[:n]
+        if self.options.hadamard:
+            for w in used:
+                builder.add("H", [w])
+        for q, w in enumerate(used):
+            if per == 3:
+                builder.add("Rot", [w], *(self._angle(builder, 3 * q + k, n) for k in range(3)))
+            else:
+                builder.add(f"R{self.options.rotation}", [w], self._angle(builder, q, n))
 
 
 class ReuploadingEncoder(AngleEncoder):
-    """Angle encoding repeated before every ansatz layer (data re-uploading, Pérez-Salinas et al. 2020)."""
+    """Angle encoding repeated before every ansatz layer (data re-uploading, Pérez-Salinas et al. 2020).
+
+    Takes the options of ``angle``; with ``trainable_scaling: true`` each upload has its own weight
+    per feature, the paper's trainable input scaling (``Rot(w * x)``).
+    """
 
     name = "reuploading"
     reupload: ClassVar[bool] = True
@@ -112,30 +163,43 @@ def _safe_atan2(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 class AmplitudeEncoder(Encoder):
-    """Features as the amplitudes of a 2^n state, compiled to an RY rotation tree (real data).
+    """Features as the amplitudes of a 2^n state (PennyLane's AmplitudeEmbedding), as an RY rotation tree.
 
     The rotation angles are computed from the features in torch, so gradients reach the inputs and
-    every vendor runs the same RY/CNOT circuit with parameter-shift rules.
+    every vendor runs the same RY/CNOT circuit with parameter-shift rules. ``copies: c`` prepares
+    the tensor product of c copies of the state on c blocks of n/c qubits (the circuit-centric
+    classifier of Schuld et al. 2020 embeds ``x ⊗ x``), each block its own rotation tree.
     """
 
     name = "amplitude"
 
     class Options(_Strict):
-        n_features: int | None = Field(None, ge=1, description="features per sample; default 2**n_qubits")
+        n_features: int | None = Field(None, ge=1, description="features per sample; default 2**(n_qubits / copies)")
         pad_with: float = 0.0
         normalize: bool = True
+        copies: int = Field(1, ge=1, description="tensor-product copies of the state, each on n_qubits / copies qubits")
+
+    def min_qubits(self) -> int:
+        return self.options.copies
+
+    def _block(self, n_qubits: int) -> int:
+        """Qubits of one copy."""
+        copies = self.options.copies
+        if n_qubits % copies:
+            raise ConfigError(f"amplitude encoding with {copies} copies needs a multiple of {copies} qubits, got {n_qubits}.")
+        return n_qubits // copies
 
     def n_features(self, n_qubits: int) -> int:
-        size = 1 << n_qubits
+        k = self._block(n_qubits)
+        size = 1 << k
         n = self.options.n_features or size
         if n > size:
-            from hqnn_core.errors import ConfigError
-
-            raise ConfigError(f"amplitude encoding of {n} features needs at least {math.ceil(math.log2(n))} qubits, got {n_qubits}.")
+            raise ConfigError(f"amplitude encoding of {n} features needs at least {math.ceil(math.log2(n))} qubits per copy, "
+                              f"got {n_qubits} qubits for {self.options.copies} copies.")
         return n
 
     def n_encoded(self, n_qubits: int) -> int:
-        return (1 << n_qubits) - 1
+        return self.options.copies * ((1 << self._block(n_qubits)) - 1)
 
     def _amplitudes(self, x: torch.Tensor, n_qubits: int) -> torch.Tensor:
         size = 1 << n_qubits
@@ -147,7 +211,7 @@ class AmplitudeEncoder(Encoder):
     def check_inputs(self, x: torch.Tensor, n_qubits: int) -> None:
         expected = self.n_features(n_qubits)
         self._require(x.shape[1] == expected, f"amplitude encoding expects {expected} features per sample, got {x.shape[1]}; set options.n_features.")
-        padding = ((1 << n_qubits) - x.shape[1]) * self.options.pad_with**2
+        padding = ((1 << self._block(n_qubits)) - x.shape[1]) * self.options.pad_with**2
         norms = torch.sqrt(torch.linalg.vector_norm(x, dim=1) ** 2 + padding)
         if self.options.normalize:
             self._require(
@@ -161,31 +225,34 @@ class AmplitudeEncoder(Encoder):
             )
 
     def transform(self, x: torch.Tensor, n_qubits: int) -> torch.Tensor:
-        amps = self._amplitudes(x, n_qubits)
+        k = self._block(n_qubits)
+        amps = self._amplitudes(x, k)
         batch = amps.shape[0]
         thetas = []
-        for k in range(n_qubits):  # wire k is rotated, controlled by the prefix on wires 0..k-1
-            if k == n_qubits - 1:  # leaves: signed amplitudes carry the signs
+        for t in range(k):  # wire t is rotated, controlled by the prefix on wires 0..t-1
+            if t == k - 1:  # leaves: signed amplitudes carry the signs
                 pairs = amps.reshape(batch, -1, 2)
-                alpha = 2 * _safe_atan2(pairs[..., 1], pairs[..., 0])
             else:
-                prefix_sq = (amps**2).reshape(batch, 1 << (k + 1), -1).sum(dim=2)
+                prefix_sq = (amps**2).reshape(batch, 1 << (t + 1), -1).sum(dim=2)
                 pairs = _safe_sqrt(prefix_sq).reshape(batch, -1, 2)
-                alpha = 2 * _safe_atan2(pairs[..., 1], pairs[..., 0])
-            thetas.append(alpha @ _ucry_matrix(k).to(alpha) / (1 << k))  # theta = M^T alpha / 2^k
-        return torch.cat(thetas, dim=1)
+            alpha = 2 * _safe_atan2(pairs[..., 1], pairs[..., 0])
+            thetas.append(alpha @ _ucry_matrix(t).to(alpha) / (1 << t))  # theta = M^T alpha / 2^t
+        return torch.cat(thetas * self.options.copies, dim=1)
 
     def add_ops(self, builder: CircuitBuilder, wires: list[int]) -> None:
+        k = self._block(len(wires))
         slot = 0
-        for k, target in enumerate(wires):
-            size = 1 << k
-            for i in range(size):
-                builder.add("RY", [target], builder.input(slot))
-                slot += 1
-                if k:
-                    flipped = _gray(i) ^ _gray((i + 1) % size)
-                    control = k - 1 - (flipped.bit_length() - 1)  # bit b of a mask is control wire k-1-b
-                    builder.add("CNOT", [wires[control], target])
+        for c in range(self.options.copies):
+            block = wires[c * k : (c + 1) * k]
+            for t, target in enumerate(block):
+                size = 1 << t
+                for i in range(size):
+                    builder.add("RY", [target], builder.input(slot))
+                    slot += 1
+                    if t:
+                        flipped = _gray(i) ^ _gray((i + 1) % size)
+                        control = t - 1 - (flipped.bit_length() - 1)  # bit b of a mask is control wire t-1-b
+                        builder.add("CNOT", [block[control], target])
 
 
 @hookimpl

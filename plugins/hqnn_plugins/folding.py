@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
-from hqnn_core.circuit import GATES, Circuit, Op, Slot
+from hqnn_core.circuit import GATES, Circuit, Op
 from hqnn_core.errors import ConfigError
 from hqnn_core.interfaces.mitigator import SlotMap
 
@@ -95,7 +96,7 @@ def _build(circuit: Circuit, seq: list[Instance]) -> tuple[Circuit, SlotMap | No
         refs = []
         for s, sg in angles:
             old = circuit.slots[s]
-            slots.append(Slot(old.source, old.index, old.coeff * sg, old.offset * sg))
+            slots.append(replace(old, coeff=old.coeff * sg, offset=old.offset * sg))  # factors and sources kept
             index.append(s)
             sign.append(sg)
             refs.append(len(slots) - 1)

@@ -98,3 +98,51 @@ def test_depth_counts_parallel_layers():
     b.add("CNOT", [0, 1])
     b.add("CNOT", [1, 2])
     assert b.build().depth() == 3
+
+
+# -- slots that multiply factors (trainable input scaling) --------------------------------------------------------
+
+
+def _product() -> Circuit:
+    b = CircuitBuilder(1)
+    b.add("RX", [0], b.input(2, coeff=0.5).times(b.weight(3)))
+    b.add("RY", [0], b.weight(1))
+    return b.build()
+
+
+def test_product_slots_carry_their_factors_and_old_slots_are_unchanged():
+    from hqnn_core.circuit import Factor
+
+    c = _product()
+    assert c.slots[0] == Slot("input", 2, 0.5, 0.0, (Factor("weight", 3),))
+    assert c.slots[0].sources == {"input", "weight"} and c.slots[1].sources == {"weight"}
+    assert c.slot_indices("weight") == [0, 1] and c.slot_indices("input") == [0]
+    assert c.reads("weight") == {1, 3} and c.reads("input") == {2}
+    assert Slot("input", 0, 2.0, 0.5) == Slot("input", 0, 2.0, 0.5, ()) and hash(Slot("input", 0)) == hash(Slot("input", 0, 1.0, 0.0, ()))
+    assert Slot("input", 0) != c.slots[0] and hash(_product()) == hash(c) and _product() == c
+
+
+@pytest.mark.parametrize("make", [
+    lambda b: b.input(0, offset=0.1).times(b.weight(0)),
+    lambda b: b.input(0).times(b.const(2.0)),
+])
+def test_products_refuse_offsets_and_constants(make):
+    with pytest.raises(CapabilityError, match="only input or weight entries without an offset"):
+        make(CircuitBuilder(1))
+
+
+def test_a_constant_with_factors_is_refused():
+    from hqnn_core.circuit import Factor
+
+    with pytest.raises(CapabilityError, match="fold the constant into coeff"):
+        Circuit(1, (Op("RX", (0,), (0,)),), (Slot("const", 0, 0.0, 1.0, (Factor("input", 0),)),), (Observable.z(0),))
+
+
+def test_folding_keeps_each_slots_factors():
+    from hqnn_plugins.folding import fold_global
+
+    folded, slot_map = fold_global(_product(), 3)
+    assert slot_map is not None
+    for slot, origin, sign in zip(folded.slots, slot_map.index, slot_map.sign, strict=True):
+        old = _product().slots[origin]
+        assert slot.factors == old.factors and slot.source == old.source and slot.coeff == old.coeff * sign

@@ -123,6 +123,7 @@ def test_bad_construction_names_the_problem(kwargs, error, message):
 
 def test_describe_lists_components_and_backend():
     info = QuantumLayer(2, layers=2, seed=0).describe()
-    assert info["encoder"] == {"name": "angle", "options": {"rotation": "Y", "scale": 1.0}}
+    assert info["encoder"] == {"name": "angle", "options": {"rotation": "Y", "scale": 1.0, "hadamard": False, "features_per_qubit": 1,
+                                                            "n_features": None, "trainable_scaling": False}}
     assert info["gradient"]["name"] == "backprop" and info["backend"]["name"] == "torch"
     assert info["n_weights"] == 8

@@ -7,15 +7,19 @@ until the entry is removed.
 from __future__ import annotations
 
 from hqnn_core.testing import ConformanceSettings, checks_for, parametrize_with_checks
-from hqnn_plugins.ansatze import BasicEntanglerAnsatz, HardwareEfficientAnsatz, StronglyEntanglingAnsatz
+from hqnn_plugins.ansatze import BasicEntanglerAnsatz, HardwareEfficientAnsatz, SeparableAnsatz, StronglyEntanglingAnsatz
 from hqnn_plugins.encoders import AmplitudeEncoder, AngleEncoder, BasisEncoder, IQPEncoder, ReuploadingEncoder
 from hqnn_plugins.gradients import SPSA, Adjoint, Backprop, FiniteDifference, ParameterShift
 from hqnn_plugins.torch_backend import TorchBackend
 
 ENCODERS = [AngleEncoder(), AngleEncoder(rotation="X", scale=0.5), AmplitudeEncoder(), AmplitudeEncoder(n_features=3, pad_with=0.5),
-            BasisEncoder(), IQPEncoder(repeats=2), ReuploadingEncoder()]
+            BasisEncoder(), IQPEncoder(repeats=2), ReuploadingEncoder(), AngleEncoder(hadamard=True),
+            AngleEncoder(features_per_qubit=3, n_features=5), ReuploadingEncoder(features_per_qubit=3, trainable_scaling=True),
+            ReuploadingEncoder(rotation="X", trainable_scaling=True), AmplitudeEncoder(copies=2, pad_with=0.25)]
 ANSATZE = [HardwareEfficientAnsatz(), HardwareEfficientAnsatz(rotations=("RX",), entangler="CZ"), StronglyEntanglingAnsatz(),
-           BasicEntanglerAnsatz(rotation="RY")]
+           BasicEntanglerAnsatz(rotation="RY"), SeparableAnsatz(),
+           HardwareEfficientAnsatz(rotations=("Rot",), entangler="CZ", pattern="brick", final_entangler=False),
+           HardwareEfficientAnsatz(pattern="double_odd"), HardwareEfficientAnsatz(pattern="none")]
 GRADIENTS = [ParameterShift(), FiniteDifference(), SPSA(seed=0), Backprop(), Adjoint()]
 BACKENDS = [TorchBackend(), TorchBackend(seed=7), TorchBackend(precision="complex128")]
 

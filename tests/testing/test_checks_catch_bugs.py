@@ -180,6 +180,15 @@ class TruncatesFeatures(AngleEncoder):
         return x[:, :n_qubits]
 
 
+class DeclaresUnreadScales(AngleEncoder):
+    """Declares a trainable scale per feature but never reads them, so they never train."""
+
+    name = "broken.unread_scales"
+
+    def weights_per_upload(self, n_qubits):
+        return self.n_features(n_qubits)
+
+
 class Rescales(Mitigator):
     """Multiplies every expectation by 1.1, noise or not."""
 
@@ -220,6 +229,7 @@ BROKEN = [
                     "check_gradient_matches_finite_difference": "differs from finite differences",
                     "check_gradient_shot_noise_within_bound": "k=5 standard errors"}),
     (TruncatesFeatures(), {"check_encoder_feature_count_error": "transform silently accepts 5 features"}),
+    (DeclaresUnreadScales(), {"check_encoder_ops_in_neutral_gate_set": "are declared but never read"}),
     (Rescales(), {"check_mitigator_identity_when_noiseless": "mitigated values differ from the exact ones",
                   "check_mitigator_composes_with_gradient": "mitigated outputs differ from the unmitigated ones"}),
 ]
@@ -252,3 +262,19 @@ def test_the_rejection_check_never_lets_a_job_through():
     with pytest.raises(Violation, match="reached submission"):
         check_backend_rejects_unsupported_before_submit(backend, SETTINGS)
     assert backend.accounting.jobs == 0 and backend.accounting.calls == 0  # the spy stood in for the real _run
+
+
+def test_the_encoder_weight_check_catches_product_slots_left_out_of_the_shifted_slots(monkeypatch):
+    """A layer that marked slots trainable by their own source only (ignoring factors) never shifts Rot(w * x) for w."""
+    from hqnn_core.layer import QuantumLayer
+    from hqnn_core.testing.checks.common import Violation
+    from hqnn_core.testing.checks.encoder import check_encoder_weight_gradients
+
+    def own_source_only(self, inputs, weights):
+        return ((self._slot_source == 0) & inputs) | ((self._slot_source == 1) & weights)
+
+    encoder = AngleEncoder(trainable_scaling=True)
+    check_encoder_weight_gradients(encoder, SETTINGS)  # passes as built
+    monkeypatch.setattr(QuantumLayer, "trainable_slots", own_source_only)
+    with pytest.raises(Violation, match="gradient='parameter_shift'.*differs from finite differences"):
+        check_encoder_weight_gradients(encoder, SETTINGS)

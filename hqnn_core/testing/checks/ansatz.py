@@ -42,7 +42,7 @@ def check_ansatz_weight_count_matches_slots(ansatz: Ansatz, settings: Conformanc
                f"weights_per_layer({n}) returned {per_layer!r}, not a non-negative int.", "return the angle count as an int.")
         for layers in LAYERS:
             circuit = _build(ansatz, n, layers)
-            read = {circuit.slots[i].index for i in circuit.slot_indices("weight")}
+            read = circuit.reads("weight")
             declared = set(range(layers * per_layer))
             expect(not (read - declared), f"on {n} qubits x {layers} layers it reads weights {sorted(read - declared)}, "
                    f"beyond the {layers} x {per_layer} declared.", "read builder.weight(j) only for j < weights_per_layer(n_qubits).")

@@ -60,7 +60,7 @@ def check_encoder_qubits_for_features(encoder: Encoder, settings: ConformanceSet
         expect(tuple(out.shape) == (2, ne), f"transform of (2, {nf}) inputs on {n} qubits has shape {tuple(out.shape)}, "
                f"expected (2, {ne}) = (batch, n_encoded).", "make transform return one column per encoded feature, or fix n_encoded.")
         circuit = _encoder_circuit(encoder, n)
-        read = {circuit.slots[i].index for i in circuit.slot_indices("input")}
+        read = circuit.reads("input")
         expect(read <= set(range(ne)), f"on {n} qubits input slots read encoded columns {sorted(read - set(range(ne)))}, "
                f"beyond n_encoded={ne}.", "read builder.input(i) only for i < n_encoded(n_qubits).")
         expect(read == set(range(ne)), f"on {n} qubits encoded columns {sorted(set(range(ne)) - read)} are never read by a gate, "
@@ -154,9 +154,51 @@ def check_encoder_input_gradients_flow(encoder: Encoder, settings: ConformanceSe
 
 @check("encoder")
 def check_encoder_ops_in_neutral_gate_set(encoder: Encoder, settings: ConformanceSettings) -> None:
-    """``add_ops`` emits only neutral gates and reads only input or constant slots (never weights)."""
+    """``add_ops`` emits only neutral gates and reads exactly its declared weights (``weights_per_upload``), usually none."""
     for n in _qubit_range(encoder):
         circuit = _encoder_circuit(encoder, n)
-        weights = circuit.slot_indices("weight")
-        expect(not weights, f"on {n} qubits add_ops reads weight slots {weights}; an encoder has no trainable weights.",
-               "use builder.input(i) for features and plain floats for constants; trainable gates belong in an Ansatz.")
+        per_upload = encoder.weights_per_upload(n)
+        expect(isinstance(per_upload, int) and not isinstance(per_upload, bool) and per_upload >= 0,
+               f"weights_per_upload({n}) returned {per_upload!r}, not a non-negative int.", "return the weight count as an int.")
+        read, declared = circuit.reads("weight"), set(range(per_upload))
+        expect(read <= declared, f"on {n} qubits add_ops reads weights {sorted(read - declared)} beyond the "
+               f"{per_upload} declared by weights_per_upload.",
+               "use builder.input(i) for features and plain floats for constants; declare trainable encoder weights in weights_per_upload.")
+        expect(declared <= read, f"on {n} qubits weights {sorted(declared - read)} are declared but never read, so they never train.",
+               "read every declared weight in add_ops, or lower weights_per_upload.")
+
+
+@check("encoder")
+def check_encoder_weight_gradients(encoder: Encoder, settings: ConformanceSettings) -> None:
+    """Trainable encoder weights (e.g. input scalings) get backprop and parameter-shift gradients equal to finite differences."""
+    n = _qubit_range(encoder)[min(1, len(_qubit_range(encoder)) - 1)]
+    if not encoder.weights_per_upload(n):
+        return  # a fixed encoding: check_encoder_ops_in_neutral_gate_set has already made sure it reads no weights
+    x = sample_inputs(encoder, n, 2, settings.seed + 5)
+    reference = reference_backend()
+    for gradient in ("backprop", "parameter_shift"):
+        layer = _layer(encoder, n, gradient)
+        assert layer.encoder_weights is not None
+        with torch.no_grad():  # away from the initial values, so a wrong factor cannot hide behind a weight of one
+            layer.encoder_weights.copy_(torch.linspace(0.4, 1.6, layer.encoder_weights.numel(), dtype=torch.float64).reshape(layer.encoder_weights.shape))
+        start = layer.encoder_weights.detach().clone()
+
+        def f(rows: torch.Tensor, layer=layer, start=start) -> torch.Tensor:  # [M, K]: outputs summed over the batch, per row of encoder weights
+            out = []
+            with torch.no_grad():
+                for w in rows:
+                    layer.encoder_weights.copy_(w.reshape(layer.encoder_weights.shape))
+                    out.append(reference.expectations(layer.circuit, layer.slot_values(x)).sum(dim=0))
+                layer.encoder_weights.copy_(start)
+            return torch.stack(out)
+
+        expected = fd_jacobian(f, start.reshape(1, -1))[0].sum(dim=0)  # d(sum of outputs)/dw
+        layer.zero_grad()
+        layer(x).sum().backward()
+        grad = layer.encoder_weights.grad
+        expect(grad is not None, f"with gradient={gradient!r} no gradient reached encoder_weights.",
+               "form the angles as builder.input(i).times(builder.weight(j)) so the layer's slot values carry them.")
+        assert grad is not None
+        err, where = max_error(grad.reshape(-1), expected)
+        expect(err <= 1e-5, f"with gradient={gradient!r} encoder_weights.grad differs from finite differences by {err:.3g} at {where}.",
+               "form the angles from builder.weight(j) of the current upload only.")
