@@ -13,6 +13,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hqnn_core.errors import ConfigError
 
@@ -76,18 +77,18 @@ def diagnose(profile: str | None, overrides: tuple[str, ...], ansatz: str | None
         return
     console = Console()
     table = Table("cost", "depth", "qubits", "layers", "Var first layer", "Var last layer", "Var mean", "mean |dC/dθ|",
-                  title=f"gradient variance, {report.ansatz['name']}, {report.samples} samples")
-    for pt in report.points:
-        table.add_row(pt.cost, pt.depth, str(pt.n_qubits), str(pt.layers), f"{pt.var_first:.3e}", f"{pt.var_last:.3e}", f"{pt.var_mean:.3e}",
+                  title=Text(f"gradient variance, {report.ansatz['name']}, {report.samples} samples"))
+    for pt in report.points:  # Text: user-given names are plain text, not rich markup
+        table.add_row(Text(pt.cost), Text(pt.depth), str(pt.n_qubits), str(pt.layers), f"{pt.var_first:.3e}", f"{pt.var_last:.3e}", f"{pt.var_mean:.3e}",
                       f"{pt.mean_abs_grad:.3e}")
     console.print(table)
     fits = Table("cost", "depth", "slope first layer", "slope last layer", "slope mean", "verdict",
                  title="fit ln Var = a + b·qubits (b per qubit; -ln 2 = -0.69 is a 2-design's decay)")
     for f in report.fits:
         verdict = "barren plateau" if f.slope_first < -0.4 else ("decaying" if f.slope_first < -0.15 else "no plateau")  # rules of thumb
-        fits.add_row(f.cost, f.depth, f"{f.slope_first:+.3f}", f"{f.slope_last:+.3f}", f"{f.slope_mean:+.3f}", verdict)
+        fits.add_row(Text(f.cost), Text(f.depth), f"{f.slope_first:+.3f}", f"{f.slope_last:+.3f}", f"{f.slope_mean:+.3f}", verdict)
     console.print(fits)
-    console.print(f"wrote {files['json']} and {files['plot']}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {files['json']} and {files['plot']}", highlight=False, soft_wrap=True, markup=False)
 
 
 @click.command()
@@ -120,8 +121,8 @@ def compare(run_dir: str, backend_list: str | None, backend_items: tuple[str, ..
     table = Table("backend", "shots", "test accuracy", "output error", "logit error", "shot noise", "jobs", "shots used",
                   title=f"{report['n_test']} test samples; recorded test accuracy {'-' if recorded is None else f'{recorded:.4f}'}")
     for r in report["rows"]:
-        table.add_row(r["label"], str(r["shots"]), f"{r['test_accuracy']:.4f}", f"{r['output_error']:.4f}", f"{r['logit_error']:.4f}",
+        table.add_row(Text(r["label"]), str(r["shots"]), f"{r['test_accuracy']:.4f}", f"{r['output_error']:.4f}", f"{r['logit_error']:.4f}",
                       f"{r['shot_noise']:.4f}", str(r["jobs"]), str(r["shots_used"]))
     console = Console()
     console.print(table)
-    console.print(f"wrote {report['files']['json']} and {report['files']['plot']}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {report['files']['json']} and {report['files']['plot']}", highlight=False, soft_wrap=True, markup=False)
