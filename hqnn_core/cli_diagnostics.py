@@ -7,6 +7,8 @@ parses options and prints rich tables.
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,19 @@ def _int_list(text: str, option: str) -> list[int]:
     if not values or any(v < 1 for v in values):
         raise ConfigError(f"{option} {text!r}: give comma-separated positive integers, e.g. 2,4,6,8.")
     return values
+
+
+def _new_folder(runs_dir: Path, prefix: str) -> Path:
+    """A fresh ``runs_dir/<prefix>-<UTC time>[-N]`` beside the training runs (never the working folder itself)."""
+    name = f"{re.sub(r'[^A-Za-z0-9._-]', '_', prefix)}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    for i in range(1, 1000):
+        path = runs_dir / (name if i == 1 else f"{name}-{i}")
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise ConfigError(f"output.runs_dir: could not create a new folder under {runs_dir}; pass --out FOLDER.")
 
 
 def _shots_option(text: str | None) -> object:
@@ -51,19 +66,21 @@ def _shots_option(text: str | None) -> object:
               help="Comma-separated costs: local (Z on wire 1), global (Z on every wire), or Pauli strings such as 'Z0 Z1'.")
 @click.option("--samples", default=50, show_default=True, type=click.IntRange(min=2), help="Random initialisations per setting.")
 @click.option("--seed", type=int, default=None, help="Seed of the initialisations (default: the profile's train.seed, else 0).")
-@click.option("--out", type=click.Path(file_okay=False), default="diagnostics", show_default=True, help="Folder for diagnose.json and the plot.")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder for diagnose.json and the plot (default: a new folder "
+              "diagnose-<profile or ansatz>-<UTC time> under the profile's output.runs_dir, else runs/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
 def diagnose(profile: str | None, overrides: tuple[str, ...], ansatz: str | None, qubits: str, depths: str | None, costs: str, samples: int,
-             seed: int | None, out: str, as_json: bool) -> None:
+             seed: int | None, out: str | None, as_json: bool) -> None:
     """Barren-plateau check: variance of cost gradients per layer as qubits and depth grow, with the fitted decay rate."""
+    from hqnn_core.config import OutputConfig, load_profile
     from hqnn_core.diagnostics import gradient_variance, write_report
 
     ansatz_spec: Any = ansatz or "hardware_efficient"
     default_depths = ["1", "n"]
+    runs_dir, stem = OutputConfig().runs_dir, ansatz_spec
     if profile is not None:
-        from hqnn_core.config import load_profile
-
         p = load_profile(profile, overrides).profile
+        runs_dir, stem = p.output.runs_dir, Path(profile).stem
         if ansatz is None:
             ansatz_spec = p.model.quantum.ansatz.spec()
         default_depths = [str(p.model.quantum.layers), "n"]
@@ -71,7 +88,7 @@ def diagnose(profile: str | None, overrides: tuple[str, ...], ansatz: str | None
     depth_list = [d.strip() for d in depths.split(",") if d.strip()] if depths else list(dict.fromkeys(default_depths))
     report = gradient_variance(ansatz_spec, _int_list(qubits, "--qubits"), depth_list, [c.strip() for c in costs.split(",") if c.strip()],
                                samples, seed or 0)
-    files = write_report(report, out)
+    files = write_report(report, out if out is not None else _new_folder(Path(runs_dir), f"diagnose-{stem}"))
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "files": files}, indent=2))
         return
