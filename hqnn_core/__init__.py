@@ -1,50 +1,86 @@
-"""hqnn: hybrid quantum-classical neural networks, written once and run on any vendor's backend."""
+"""hqnn: hybrid quantum-classical neural networks, written once and run on any vendor's backend.
+
+The public names below are imported on first use (module ``__getattr__``, PEP 562): importing
+``hqnn_core`` (and so starting ``hqnn --version`` or ``hqnn --help``) does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib as _importlib
+import typing as _typing
 
 __version__ = "0.1.0"
 
-from hqnn_core.circuit import Circuit, CircuitBuilder, Observable, Op, PauliTerm, Slot  # noqa: E402
-from hqnn_core.components import get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator  # noqa: E402
-from hqnn_core.errors import (  # noqa: E402
-    BackendError,
-    BudgetExceededError,
-    CapabilityError,
-    CheckpointError,
-    ConfigError,
-    DuplicateComponentError,
-    FallbackWarning,
-    HQNNError,
-    HQNNWarning,
-    IncompatiblePluginError,
-    InputError,
-    MissingExtraError,
-    PermanentBackendError,
-    PluginError,
-    PluginLoadError,
-    PluginLoadWarning,
-    TransientBackendError,
-    UnavailableBackendError,
-    UnknownComponentError,
-    UnsupportedError,
+if _typing.TYPE_CHECKING:  # what static checkers and IDEs see; at run time __getattr__ imports these on first use
+    from hqnn_core.circuit import Circuit, CircuitBuilder, Observable, Op, PauliTerm, Slot
+    from hqnn_core.components import get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator
+    from hqnn_core.errors import (
+        BackendError,
+        BudgetExceededError,
+        CapabilityError,
+        CheckpointError,
+        ConfigError,
+        DuplicateComponentError,
+        FallbackWarning,
+        HQNNError,
+        HQNNWarning,
+        IncompatiblePluginError,
+        InputError,
+        MissingExtraError,
+        PermanentBackendError,
+        PluginError,
+        PluginLoadError,
+        PluginLoadWarning,
+        TransientBackendError,
+        UnavailableBackendError,
+        UnknownComponentError,
+        UnsupportedError,
+    )
+    from hqnn_core.hookspecs import hookimpl
+    from hqnn_core.interfaces import (
+        Accounting,
+        Ansatz,
+        Backend,
+        BackendCapabilities,
+        Encoder,
+        GradientBatch,
+        GradientEstimator,
+        MitigationBatch,
+        Mitigator,
+    )
+    from hqnn_core.layer import QuantumLayer, build_circuit
+    from hqnn_core.plugin_manager import get_plugins, list_plugins, reset_plugins, temporary_plugin
+
+_ERRORS = (
+    "BackendError BudgetExceededError CapabilityError CheckpointError ConfigError DuplicateComponentError FallbackWarning HQNNError "
+    "HQNNWarning IncompatiblePluginError InputError MissingExtraError PermanentBackendError PluginError PluginLoadError "
+    "PluginLoadWarning TransientBackendError UnavailableBackendError UnknownComponentError UnsupportedError"
 )
-from hqnn_core.hookspecs import hookimpl  # noqa: E402
-from hqnn_core.interfaces import (  # noqa: E402
-    Accounting,
-    Ansatz,
-    Backend,
-    BackendCapabilities,
-    Encoder,
-    GradientBatch,
-    GradientEstimator,
-    MitigationBatch,
-    Mitigator,
-)
-from hqnn_core.layer import QuantumLayer, build_circuit  # noqa: E402
-from hqnn_core.plugin_manager import get_plugins, reset_plugins, temporary_plugin  # noqa: E402
+_INTERFACES = "Accounting Ansatz Backend BackendCapabilities Encoder GradientBatch GradientEstimator MitigationBatch Mitigator"
+#: public name -> the module that defines it
+_LAZY: dict[str, str] = {
+    **dict.fromkeys("Circuit CircuitBuilder Observable Op PauliTerm Slot".split(), "hqnn_core.circuit"),
+    **dict.fromkeys("get_ansatz get_backend get_encoder get_gradient get_mitigator".split(), "hqnn_core.components"),
+    **dict.fromkeys(_ERRORS.split(), "hqnn_core.errors"),
+    "hookimpl": "hqnn_core.hookspecs",
+    **dict.fromkeys(_INTERFACES.split(), "hqnn_core.interfaces"),
+    "QuantumLayer": "hqnn_core.layer",
+    "build_circuit": "hqnn_core.layer",
+    **dict.fromkeys("get_plugins list_plugins reset_plugins temporary_plugin".split(), "hqnn_core.plugin_manager"),
+}
 
 
-def list_plugins() -> list[dict[str, object]]:
-    """Every plugin hqnn knows, with distribution, version, hooks and status (ok, broken, blocked)."""
-    return [p.as_dict() for p in get_plugins().plugins()]
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hqnn_core' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

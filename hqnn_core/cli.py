@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from hqnn_core import __version__
 from hqnn_core.errors import HQNNError
 
+#: built-in commands defined in other modules, imported when named (``hqnn diagnose``) or listed (``hqnn --help``)
+_ELSEWHERE = {"compare": "hqnn_core.cli_diagnostics", "conformance": "hqnn_core.cli_conformance", "diagnose": "hqnn_core.cli_diagnostics"}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Hqnn(click.Group):
+    """The ``hqnn`` group: commands kept in other modules and plugin commands load when first needed.
+
+    So ``hqnn --version`` and ``hqnn --help`` start without torch or a vendor SDK; each command
+    imports what it uses when it runs.
+    """
+
+    _plugin_commands_added = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return sorted({*self.commands, *_ELSEWHERE})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _ELSEWHERE:
+            self.add_command(getattr(importlib.import_module(_ELSEWHERE[cmd_name]), cmd_name))
+        if cmd_name not in self.commands:
+            self._add_plugin_commands()
+        return self.commands.get(cmd_name)
+
+    def _add_plugin_commands(self) -> None:
+        if not self._plugin_commands_added:
+            from hqnn_core.plugin_manager import command_plugins
+
+            self._plugin_commands_added = True
+            command_plugins().pm.hook.hqnn_register_commands(cli=self)
+
+
+@click.group(cls=_Hqnn, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hqnn")
 @click.option("--strict-plugins", is_flag=True, help="Fail when a plugin cannot be loaded (same as HQNN_STRICT_PLUGINS=1).")
 def cli(strict_plugins: bool) -> None:
@@ -38,9 +71,9 @@ def plugins(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in infos], indent=2))
         return
-    table = Table("plugin", "distribution", "version", "status", "hooks / error")
-    for p in infos:
-        table.add_row(p.name, p.distribution, p.version, p.status, p.error or ", ".join(h.removeprefix("hqnn_") for h in p.hooks))
+    table = Table("plugin", "distribution", "version", "status", Column("hooks / error", overflow="fold"))
+    for p in infos:  # Text cells: an error message is plain text, not rich markup
+        table.add_row(*map(Text, (p.name, p.distribution, p.version, p.status, p.error or ", ".join(h.removeprefix("hqnn_") for h in p.hooks))))
     Console().print(table)
 
 
@@ -115,7 +148,7 @@ def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, o
                       str(acc.get("shots", "-")), f"{phase.get('wall_time_s', 0):.1f}")
     console = Console()
     console.print(table)
-    console.print(f"run directory: {result.run_dir}", highlight=False, soft_wrap=True)
+    console.print(f"run directory: {result.run_dir}", highlight=False, soft_wrap=True, markup=False)
 
 
 @cli.command(name="eval")
@@ -196,37 +229,32 @@ def estimate(profile: str, overrides: tuple[str, ...], as_json: bool) -> None:
 
 
 def _print_entries(rows: list[dict[str, object]], as_json: bool) -> None:
+    """One table per kind: name, the plugin that provides it (distribution and plugin), availability and why not.
+
+    Cells are rich Text, never markup: rich would read the extra in ``pip install "hqnn[qiskit]"``
+    as a style tag and drop it. The table fits 80 columns; long cells wrap or fold, never end in "…".
+    """
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table("name", "kind", "from", "available", "note")
-    for r in rows:
-        table.add_row(str(r["name"]), str(r["kind"]), f"{r['distribution']} ({r['plugin']})", "yes" if r["available"] else "no", str(r["reason"]))
-    Console().print(table)
-
-
-def _attach_builtin_commands() -> None:
-    from hqnn_core.cli_diagnostics import compare, diagnose
-    from hqnn_core.testing.cli import conformance
-
-    cli.add_command(conformance)
-    cli.add_command(diagnose)
-    cli.add_command(compare)
-
-
-_attach_builtin_commands()
-
-
-def _register_plugin_commands() -> None:
-    from hqnn_core.plugin_manager import get_plugins
-
-    get_plugins().pm.hook.hqnn_register_commands(cli=cli)
+    console = Console()
+    for kind in dict.fromkeys(str(r["kind"]) for r in rows):
+        table = Table(title=Text(kind), title_justify="left")
+        table.add_column("name", overflow="fold")
+        table.add_column("from", overflow="fold")
+        table.add_column("ok")
+        table.add_column("note", overflow="fold", min_width=20, ratio=1)
+        for r in rows:
+            if r["kind"] == kind:
+                plugin = str(r["plugin"]).removeprefix("hqnn_plugins.")  # the built-in plugin modules, shortened
+                table.add_row(Text(str(r["name"])), Text(f"{r['distribution']} ({plugin})"), Text("yes" if r["available"] else "no"),
+                              Text(str(r["reason"])))
+        console.print(table)
 
 
 def main() -> None:
     """Entry point of the ``hqnn`` console script: turns hqnn errors into one clear line."""
     try:
-        _register_plugin_commands()
         code = cli.main(standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)  # commands that end with ctx.exit(n), e.g. conformance failures

@@ -7,12 +7,15 @@ parses options and prints rich tables.
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hqnn_core.errors import ConfigError
 
@@ -25,6 +28,19 @@ def _int_list(text: str, option: str) -> list[int]:
     if not values or any(v < 1 for v in values):
         raise ConfigError(f"{option} {text!r}: give comma-separated positive integers, e.g. 2,4,6,8.")
     return values
+
+
+def _new_folder(runs_dir: Path, prefix: str) -> Path:
+    """A fresh ``runs_dir/<prefix>-<UTC time>[-N]`` beside the training runs (never the working folder itself)."""
+    name = f"{re.sub(r'[^A-Za-z0-9._-]', '_', prefix)}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    for i in range(1, 1000):
+        path = runs_dir / (name if i == 1 else f"{name}-{i}")
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise ConfigError(f"output.runs_dir: could not create a new folder under {runs_dir}; pass --out FOLDER.")
 
 
 def _shots_option(text: str | None) -> object:
@@ -50,19 +66,21 @@ def _shots_option(text: str | None) -> object:
               help="Comma-separated costs: local (Z on wire 1), global (Z on every wire), or Pauli strings such as 'Z0 Z1'.")
 @click.option("--samples", default=50, show_default=True, type=click.IntRange(min=2), help="Random initialisations per setting.")
 @click.option("--seed", type=int, default=None, help="Seed of the initialisations (default: the profile's train.seed, else 0).")
-@click.option("--out", type=click.Path(file_okay=False), default="diagnostics", show_default=True, help="Folder for diagnose.json and the plot.")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder for diagnose.json and the plot (default: a new folder "
+              "diagnose-<profile or ansatz>-<UTC time> under the profile's output.runs_dir, else runs/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
 def diagnose(profile: str | None, overrides: tuple[str, ...], ansatz: str | None, qubits: str, depths: str | None, costs: str, samples: int,
-             seed: int | None, out: str, as_json: bool) -> None:
+             seed: int | None, out: str | None, as_json: bool) -> None:
     """Barren-plateau check: variance of cost gradients per layer as qubits and depth grow, with the fitted decay rate."""
+    from hqnn_core.config import OutputConfig, load_profile
     from hqnn_core.diagnostics import gradient_variance, write_report
 
     ansatz_spec: Any = ansatz or "hardware_efficient"
     default_depths = ["1", "n"]
+    runs_dir, stem = OutputConfig().runs_dir, ansatz_spec
     if profile is not None:
-        from hqnn_core.config import load_profile
-
         p = load_profile(profile, overrides).profile
+        runs_dir, stem = p.output.runs_dir, Path(profile).stem
         if ansatz is None:
             ansatz_spec = p.model.quantum.ansatz.spec()
         default_depths = [str(p.model.quantum.layers), "n"]
@@ -70,24 +88,24 @@ def diagnose(profile: str | None, overrides: tuple[str, ...], ansatz: str | None
     depth_list = [d.strip() for d in depths.split(",") if d.strip()] if depths else list(dict.fromkeys(default_depths))
     report = gradient_variance(ansatz_spec, _int_list(qubits, "--qubits"), depth_list, [c.strip() for c in costs.split(",") if c.strip()],
                                samples, seed or 0)
-    files = write_report(report, out)
+    files = write_report(report, out if out is not None else _new_folder(Path(runs_dir), f"diagnose-{stem}"))
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "files": files}, indent=2))
         return
     console = Console()
     table = Table("cost", "depth", "qubits", "layers", "Var first layer", "Var last layer", "Var mean", "mean |dC/dθ|",
-                  title=f"gradient variance, {report.ansatz['name']}, {report.samples} samples")
-    for pt in report.points:
-        table.add_row(pt.cost, pt.depth, str(pt.n_qubits), str(pt.layers), f"{pt.var_first:.3e}", f"{pt.var_last:.3e}", f"{pt.var_mean:.3e}",
+                  title=Text(f"gradient variance, {report.ansatz['name']}, {report.samples} samples"))
+    for pt in report.points:  # Text: user-given names are plain text, not rich markup
+        table.add_row(Text(pt.cost), Text(pt.depth), str(pt.n_qubits), str(pt.layers), f"{pt.var_first:.3e}", f"{pt.var_last:.3e}", f"{pt.var_mean:.3e}",
                       f"{pt.mean_abs_grad:.3e}")
     console.print(table)
     fits = Table("cost", "depth", "slope first layer", "slope last layer", "slope mean", "verdict",
                  title="fit ln Var = a + b·qubits (b per qubit; -ln 2 = -0.69 is a 2-design's decay)")
     for f in report.fits:
         verdict = "barren plateau" if f.slope_first < -0.4 else ("decaying" if f.slope_first < -0.15 else "no plateau")  # rules of thumb
-        fits.add_row(f.cost, f.depth, f"{f.slope_first:+.3f}", f"{f.slope_last:+.3f}", f"{f.slope_mean:+.3f}", verdict)
+        fits.add_row(Text(f.cost), Text(f.depth), f"{f.slope_first:+.3f}", f"{f.slope_last:+.3f}", f"{f.slope_mean:+.3f}", verdict)
     console.print(fits)
-    console.print(f"wrote {files['json']} and {files['plot']}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {files['json']} and {files['plot']}", highlight=False, soft_wrap=True, markup=False)
 
 
 @click.command()
@@ -120,8 +138,8 @@ def compare(run_dir: str, backend_list: str | None, backend_items: tuple[str, ..
     table = Table("backend", "shots", "test accuracy", "output error", "logit error", "shot noise", "jobs", "shots used",
                   title=f"{report['n_test']} test samples; recorded test accuracy {'-' if recorded is None else f'{recorded:.4f}'}")
     for r in report["rows"]:
-        table.add_row(r["label"], str(r["shots"]), f"{r['test_accuracy']:.4f}", f"{r['output_error']:.4f}", f"{r['logit_error']:.4f}",
+        table.add_row(Text(r["label"]), str(r["shots"]), f"{r['test_accuracy']:.4f}", f"{r['output_error']:.4f}", f"{r['logit_error']:.4f}",
                       f"{r['shot_noise']:.4f}", str(r["jobs"]), str(r["shots_used"]))
     console = Console()
     console.print(table)
-    console.print(f"wrote {report['files']['json']} and {report['files']['plot']}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {report['files']['json']} and {report['files']['plot']}", highlight=False, soft_wrap=True, markup=False)

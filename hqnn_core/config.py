@@ -126,7 +126,7 @@ class FrontEndConfig(_Section):
 class QuantumConfig(_Section):
     """The ``QuantumLayer``: every component by registered name or ``{name, options}``."""
 
-    n_qubits: int = Field(ge=1, le=30, description="qubits of the circuit")
+    n_qubits: int = Field(ge=1, description="qubits of the circuit (at most the backend's max_qubits; see `hqnn backends`)")
     encoder: ComponentRef = _ref("angle")
     ansatz: ComponentRef = _ref("hardware_efficient")
     layers: int = Field(1, ge=1, description="ansatz layers (a re-uploading encoder repeats before each)")

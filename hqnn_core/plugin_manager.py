@@ -22,7 +22,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from packaging.requirements import InvalidRequirement, Requirement
@@ -30,8 +30,10 @@ from packaging.version import Version
 
 from hqnn_core import hookspecs
 from hqnn_core.errors import HQNNError, IncompatiblePluginError, PluginError, PluginLoadError, PluginLoadWarning
-from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator
 from hqnn_core.registry import BUILTIN_DISTRIBUTION, BackendRegistry, ComponentRegistry, PluginSource
+
+if TYPE_CHECKING:
+    from hqnn_core.interfaces import Ansatz, Encoder, GradientEstimator, Mitigator
 
 ENTRY_POINT_GROUP = "hqnn"
 
@@ -90,14 +92,14 @@ def hqnn_version() -> str:
 class Plugins:
     """The built plugin manager, its registries and the status of every plugin."""
 
-    def __init__(self, strict: bool | None = None, autoload: bool | None = None) -> None:
+    def __init__(self, strict: bool | None = None, autoload: bool | None = None, commands_only: bool = False) -> None:
         self.strict = _flag("HQNN_STRICT_PLUGINS") if strict is None else strict
         self.autoload = (not _flag("HQNN_DISABLE_PLUGIN_AUTOLOAD")) if autoload is None else autoload
         self.pm = pluggy.PluginManager("hqnn")
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self._sources: dict[str, PluginSource] = {}
-        for module_name in DEFAULT_PLUGINS:
+        for module_name in () if commands_only else DEFAULT_PLUGINS:
             self._register(importlib.import_module(module_name), module_name, PluginSource(module_name, BUILTIN_DISTRIBUTION, hqnn_version()))
         if self.autoload:
             self._load_entry_points()
@@ -105,7 +107,8 @@ class Plugins:
         if _flag("HQNN_TRACE_PLUGINS"):
             self.pm.trace.root.setwriter(sys.stderr.write)
             self.pm.enable_tracing()
-        self.build_registries()
+        if not commands_only:
+            self.build_registries()
 
     # -- loading ----------------------------------------------------------------------------
     def _register(self, module: object, name: str, source: PluginSource, entry_point: str = "") -> None:
@@ -180,6 +183,10 @@ class Plugins:
     # -- registries -------------------------------------------------------------------------
     def build_registries(self) -> None:
         """Call every registration hook once per plugin, attributing entries to that plugin."""
+        # Imported here, not at the top: the interfaces import torch, and `hqnn --help` builds a
+        # commands-only manager (see command_plugins) that must not (docs/architecture.md, deviations).
+        from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator
+
         self.encoders: ComponentRegistry[Encoder] = ComponentRegistry("encoder", Encoder)
         self.ansatze: ComponentRegistry[Ansatz] = ComponentRegistry("ansatz", Ansatz)
         self.gradients: ComponentRegistry[GradientEstimator] = ComponentRegistry("gradient", GradientEstimator)
@@ -222,6 +229,21 @@ def get_plugins() -> Plugins:
     if _PLUGINS is None:
         _PLUGINS = Plugins()
     return _PLUGINS
+
+
+def command_plugins() -> Plugins:
+    """The manager ``hqnn`` asks for plugin subcommands (``hqnn_register_commands``).
+
+    The process-wide manager when it is built already (``temporary_plugin`` included); otherwise
+    the entry-point plugins alone, without built-ins or registries: built-in plugins add no
+    commands, and skipping them keeps torch out of ``hqnn --help``.
+    """
+    return _PLUGINS if _PLUGINS is not None else Plugins(commands_only=True)
+
+
+def list_plugins() -> list[dict[str, object]]:
+    """Every plugin hqnn knows, with distribution, version, hooks and status (ok, broken, blocked)."""
+    return [p.as_dict() for p in get_plugins().plugins()]
 
 
 def reset_plugins() -> None:

@@ -197,9 +197,11 @@ def documented_names(page_text: str, module: str) -> set[str]:
 
 def public_attributes(module: types.ModuleType) -> set[str]:
     """Attributes a user can reach that are not private, not submodules and not ``__future__`` flags."""
+    names = dir(module)  # dir(), not vars(): a module may resolve its names lazily (PEP 562 __getattr__ and __dir__)
+    values = {name: getattr(module, name) for name in names if not name.startswith("_")}
     return {
-        name for name, value in vars(module).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType) and type(value).__module__ != "__future__"
+        name for name, value in values.items()
+        if not isinstance(value, types.ModuleType) and type(value).__module__ != "__future__"
     }
 
 

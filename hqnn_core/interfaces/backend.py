@@ -21,6 +21,14 @@ from hqnn_core.interfaces.component import Component
 Task = tuple[Circuit, torch.Tensor]
 
 
+def _state_size(n_qubits: int) -> str:
+    """Size of one complex64 statevector of ``n_qubits`` for messages (``8 GiB`` at 30 qubits)."""
+    size, units = float(8 * 2**n_qubits), ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    while size >= 1024 and len(units) > 1:
+        size, units = size / 1024, units[1:]
+    return f"{size:g} {units[0]}"
+
+
 @dataclass
 class Accounting:
     """What a backend has spent: vendor jobs, circuit executions (bindings), shots, wall time."""
@@ -86,8 +94,11 @@ class Backend(Component):
         shots = check_shots(shots)
         if circuit.n_qubits > caps.max_qubits:
             raise CapabilityError(
-                f"circuit needs {circuit.n_qubits} qubits; backend {self.full_name!r} supports at most {caps.max_qubits}. "
-                "Use fewer qubits or a backend with more (see `hqnn backends`)."
+                f"circuit needs {circuit.n_qubits} qubits; backend {self.full_name!r} supports at most {caps.max_qubits} "
+                f"(its declared max_qubits: a device's qubit count, or the widest state a simulator can index and hold; a statevector "
+                f"of n qubits takes 2**n amplitudes, {_state_size(circuit.n_qubits)} at {circuit.n_qubits} qubits in complex64, per sample). "
+                "Lower n_qubits (model.quantum.n_qubits in a profile) and reduce the features to match, or choose a backend that "
+                "declares more (see `hqnn backends`)."
             )
         missing = circuit.gate_names - caps.native_gates
         if missing:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from hqnn_core.pricing import PRICES_CHECKED, Price, device_class, price_of, require_price
 from hqnn_core.training.budget import (
@@ -136,7 +137,7 @@ def render(est: RunEstimate, source: str) -> Table:
         f"gradient {m['gradient']} ({m['circuits_per_training_sample']} circuits/sample), "
         f"mitigation x{m['mitigation_circuits_per_circuit']}, shots {m['shots_per_circuit']}"
     )
-    table = Table("part", "jobs", "circuits", "shots", "cost (USD)", title=title, title_justify="left")
+    table = Table("part", "jobs", "circuits", "shots", "cost (USD)", title=Text(title), title_justify="left")  # Text: a path is not markup
     for name in PARTS:
         u = est.parts.get(name, Usage())
         table.add_row(name, f"{u.jobs:,}", f"{u.circuits:,}", f"{u.shots:,}", _money(est.cost_of(u)))

@@ -113,9 +113,9 @@ class Display:
             f"test loss {metrics['test_loss']:.4f} acc {metrics['test_accuracy']:.3f} | jobs {metrics['jobs']} shots {metrics['shots']}"
         )
         if self.progress is not None:
-            self.progress.console.print(line, highlight=False, soft_wrap=True)
+            self.progress.console.print(line, highlight=False, soft_wrap=True, markup=False)
         else:
-            self.console.print(line, highlight=False, soft_wrap=True)
+            self.console.print(line, highlight=False, soft_wrap=True, markup=False)
 
     def stop(self) -> None:
         if self.progress is not None:
@@ -124,7 +124,7 @@ class Display:
 
     def note(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(text, highlight=False, soft_wrap=True)
+            self.console.print(text, highlight=False, soft_wrap=True, markup=False)
 
 
 @dataclass

@@ -28,6 +28,24 @@ def test_diagnose_prints_tables_and_writes_json_and_plot(tmp_path):
     assert (out / "gradient_variance.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_diagnose_writes_under_the_runs_directory_not_the_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["--qubits", "2,3", "--layers", "1", "--cost", "local", "--samples", "3"]
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["diagnose", *args])  # no profile: runs/ as train's default runs_dir
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert folder.name.startswith("diagnose-hardware_efficient-") and (folder / "diagnose.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # no diagnostics/ in the working folder
+
+    (tmp_path / "p").mkdir()
+    profile = write_profile(tmp_path / "p", train={"epochs": 1})
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["diagnose", str(profile), *args])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "p" / "runs").iterdir()  # the profile's output.runs_dir
+    assert folder.name.startswith("diagnose-small-") and json.loads((folder / "diagnose.json").read_text())["samples"] == 3
+    assert str(folder / "diagnose.json") in " ".join(result.output.split())
+
+
 def test_diagnose_rejects_bad_options(tmp_path):
     result = CliRunner().invoke(cli, ["diagnose", "--qubits", "2,x", "--out", str(tmp_path)])
     assert result.exit_code != 0 and "comma-separated positive integers" in str(result.exception)

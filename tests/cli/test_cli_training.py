@@ -93,3 +93,12 @@ def test_listing_commands_still_work(monkeypatch, capsys):
     assert code == 0 and "torch" in [row["name"] for row in json.loads(out)]
     code, out, _ = hqnn(monkeypatch, capsys, "plugins", "--json")
     assert code == 0 and json.loads(out)
+
+
+def test_too_many_qubits_says_what_limits_them_and_what_to_do(monkeypatch, capsys, small):
+    code, out, err = hqnn(monkeypatch, capsys, "validate", str(small), "--set", "model.quantum.n_qubits=40")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "circuit needs 40 qubits; backend 'torch' supports at most 30 (its declared max_qubits" in err  # the backend's capability
+    assert "2**n amplitudes, 8 TiB at 40 qubits in complex64" in err  # the memory behind it: 8 bytes * 2**40
+    assert "Lower n_qubits (model.quantum.n_qubits in a profile)" in err and "`hqnn backends`" in err  # what to do
+    assert "less than or equal to 30" not in err

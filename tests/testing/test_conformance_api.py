@@ -291,7 +291,7 @@ def test_pytest_plugin_stops_when_the_backend_cannot_be_built(pytester):
 
 
 def _cli(*args):
-    from hqnn_core.testing.cli import conformance
+    from hqnn_core.cli_conformance import conformance
 
     return CliRunner().invoke(conformance, list(args))
 

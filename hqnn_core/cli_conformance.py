@@ -1,8 +1,10 @@
 """``hqnn conformance``: run the conformance suite against a named backend (PennyLane's ``pl-device-test``).
 
-The lead attaches :data:`conformance` to the ``hqnn`` group. The command builds the backend first,
-so a missing extra aborts with the ``MissingExtraError`` message before pytest starts, then runs
-pytest on :mod:`hqnn_core.testing.conformance_suite` with the opt-in plugin. Extra pytest arguments
+:mod:`hqnn_core.cli` loads :data:`conformance` when the command is named or listed; this module
+imports only click, so ``hqnn --help`` stays fast. The suite runs under pytest (the ``testing``
+extra): without it the command stops with one line naming the extra. It builds the backend first,
+so a missing vendor extra aborts with the ``MissingExtraError`` message before pytest starts, then
+runs pytest on :mod:`hqnn_core.testing.conformance_suite` with the opt-in plugin. Extra pytest arguments
 follow ``--``, e.g. ``hqnn conformance --backend qiskit.aer -- -k golden -x``.
 
 Exit codes: 0 every check passed (or was skipped), 1 a check failed, 3 the backend could not be
@@ -16,7 +18,11 @@ from pathlib import Path
 
 import click
 
+from hqnn_core._optional import install_hint, missing_modules
+from hqnn_core.errors import MissingExtraError
+
 BUILD_FAILED = 3
+SUITE = Path(__file__).with_name("testing") / "conformance_suite.py"
 
 
 class _BackendUnavailable(click.ClickException):
@@ -32,7 +38,9 @@ class _BackendUnavailable(click.ClickException):
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def conformance(backend_name: str, shots: int | None, backend_options: tuple[str, ...], allow_remote: bool,
                 pytest_args: tuple[str, ...]) -> None:
-    """Run every conformance check that applies to a backend; arguments after -- go to pytest."""
+    """Run every conformance check that applies to a backend (needs pytest); arguments after -- go to pytest."""
+    if missing_modules(["pytest"]):
+        raise MissingExtraError(f"hqnn conformance runs its checks with pytest, which is not installed; install it with: {install_hint('testing')}")
     import pytest
 
     from hqnn_core.components import get_backend
@@ -54,7 +62,7 @@ def conformance(backend_name: str, shots: int | None, backend_options: tuple[str
     if caps.remote and not allow_remote:
         click.echo("remote backend: checks that submit jobs will be skipped (pass --allow-remote to run them within the budget).")
 
-    args = [str(Path(__file__).with_name("conformance_suite.py")), "-p", "no:cacheprovider",
+    args = [str(SUITE), "-p", "no:cacheprovider",
             "--hqnn-backend", backend_name, "-rfEsxX"]
     for pair in backend_options:
         args += ["--hqnn-backend-option", pair]
@@ -65,7 +73,7 @@ def conformance(backend_name: str, shots: int | None, backend_options: tuple[str
     with tempfile.TemporaryDirectory() as tmp:  # an empty ini: the caller's pytest settings must not change the suite
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n")
-        args += ["-c", str(ini), "--rootdir", str(Path(__file__).parent)]
+        args += ["-c", str(ini), "--rootdir", str(SUITE.parent)]
         code = pytest.main([*args, *pytest_args], plugins=[pytest_plugin])  # the module object: no re-import
     # SystemExit, not ctx.exit: `hqnn` runs click with standalone_mode=False, which would swallow the code.
     raise SystemExit(int(code))

@@ -1,0 +1,62 @@
+"""The command line starts light: ``import hqnn_core.cli`` loads no torch, and commands that need an
+optional tool (pytest for ``hqnn conformance``) say which extra installs it instead of a traceback.
+
+Each case runs in a fresh interpreter, so what it imports is what a user's ``hqnn`` would import.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins"), str(REPO / "adapters")]), "COLUMNS": "80"}
+    env.pop("HQNN_DISABLE_PLUGIN_AUTOLOAD", None)  # the entry-point plugins load, as for a user
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+_HEAVY = "torch numpy pydantic qiskit pennylane braket pytest matplotlib".split()
+
+
+def test_importing_the_cli_and_asking_for_help_loads_no_torch_or_sdk():
+    code = (
+        "import sys\n"
+        "import hqnn_core.cli\n"
+        "from hqnn_core.cli import main\n"
+        "sys.argv = ['hqnn', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print('LOADED', sorted(m for m in {_HEAVY!r} if m in sys.modules))\n"
+    )
+    result = _python(code)
+    assert result.returncode == 0, result.stderr
+    assert "LOADED []" in result.stdout
+    for command in ("train", "validate", "conformance", "diagnose", "compare", "backends"):
+        assert f"  {command} " in result.stdout  # every built-in command is listed with its help line
+
+
+def test_version_loads_nothing_heavy():
+    code = (
+        "import sys\nfrom hqnn_core.cli import main\nsys.argv = ['hqnn', '--version']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print('LOADED', sorted(m for m in {_HEAVY!r} if m in sys.modules))\n"
+    )
+    result = _python(code)
+    assert "hqnn, version" in result.stdout and "LOADED []" in result.stdout, result.stderr
+
+
+def test_public_names_still_resolve_on_first_use():
+    result = _python("import sys, hqnn_core\nassert 'torch' not in sys.modules\nprint(hqnn_core.QuantumLayer.__name__, 'torch' in sys.modules)")
+    assert result.stdout.split() == ["QuantumLayer", "True"], result.stderr
+
+
+def test_conformance_without_pytest_names_the_extra_in_one_line():
+    code = "import sys\nsys.modules['pytest'] = None  # as on a base install\nfrom hqnn_core.cli import main\nsys.argv = ['hqnn', *sys.argv[1:]]\nmain()\n"
+    result = _python(code, "conformance", "--backend", "torch")
+    assert result.returncode == 2
+    assert result.stderr == 'Error: hqnn conformance runs its checks with pytest, which is not installed; install it with: pip install "hqnn[testing]"\n'
+    assert "Traceback" not in result.stderr
