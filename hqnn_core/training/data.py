@@ -2,14 +2,20 @@
 
 Preparation order: select classes -> seeded stratified split (unless the source is pre-split) ->
 optional stratified subsampling -> StandardScaler -> PCA -> min-max scaling to an angle range.
-Every transform is fitted on the training split only. Image sources keep their (H, W) shape so
-that a CNN front end can use it; pixels are divided by their maximum (16 for digits, 255 for IDX).
+Every transform is fitted on the training split only. Image sources keep their (C, H, W) shape so
+that a CNN front end can use it ((H, W) images have one channel; channels-last arrays are moved to
+channels-first, see :mod:`hqnn_core.training.data_checks`); pixels are divided by their maximum
+(16 for digits, 255 for IDX). Every file is checked (finite numbers, integer labels, matching
+lengths and shapes, no empty split) while it is read, so ``hqnn validate`` reports a bad file and row.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import re
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from hqnn_core.config import DataConfig, resolve_path
 from hqnn_core.errors import ConfigError
+from hqnn_core.training.data_checks import check_features, check_labels, csv_problem, image_layout
 
 _IDX_DTYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -34,7 +41,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     labels: list[int]
-    image_shape: tuple[int, int] | None = None
+    image_shape: tuple[int, int, int] | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -52,7 +59,7 @@ class _Raw:
     y: np.ndarray
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
-    image_shape: tuple[int, int] | None = None
+    image_shape: tuple[int, int, int] | None = None
     files: dict[str, str] = field(default_factory=dict)
 
 
@@ -80,7 +87,7 @@ def read_idx(path: Path) -> np.ndarray:
     except (OSError, EOFError) as e:
         raise ConfigError(f"{path}: cannot read IDX file ({e}); is it a (gzipped) IDX file?") from None
     if len(blob) < 4 or blob[0] != 0 or blob[1] != 0 or blob[2] not in _IDX_DTYPES:
-        raise ConfigError(f"{path}: not an IDX file (bad magic number {blob[:4].hex()}); MNIST files start with 0x00000803 or 0x00000801.")
+        raise ConfigError(f"{path}: not an IDX file (its first 4 bytes are not an IDX magic number); MNIST files start with 0x00000803 or 0x00000801.")
     ndim = blob[3]
     dims = tuple(int(d) for d in np.frombuffer(blob[4 : 4 + 4 * ndim], dtype=">i4"))
     data = np.frombuffer(blob[4 + 4 * ndim :], dtype=_IDX_DTYPES[blob[2]])
@@ -96,21 +103,13 @@ def _load_raw(cfg: DataConfig, base_dir: Path, source: str) -> _Raw:
         bunch = getattr(datasets, f"load_{cfg.source}")()
         x = np.asarray(bunch.data, dtype=np.float64)
         if cfg.source == "digits":
-            return _Raw(x / 16.0, np.asarray(bunch.target), image_shape=(8, 8))
+            return _Raw(x / 16.0, np.asarray(bunch.target), image_shape=(1, 8, 8))
         return _Raw(x, np.asarray(bunch.target))
     assert cfg.path is not None
     path = _file(cfg.path, "data.path", base_dir, source)
     files = {str(path): _sha256(path)}
     if cfg.source == "npz":
-        with np.load(path, allow_pickle=False) as npz:
-            missing = {"X_train", "y_train", "X_test", "y_test"} - set(npz.files)
-            if missing:
-                raise ConfigError(f"{source}: data.path: {path} lacks arrays {sorted(missing)}; an npz needs X_train, y_train, X_test, y_test.")
-            arrays = {k: np.asarray(npz[k]) for k in ("X_train", "y_train", "X_test", "y_test")}
-        shape = arrays["X_train"].shape[1:]
-        image = (int(shape[-2]), int(shape[-1])) if len(shape) >= 2 else None
-        flat = {k: arrays[k].reshape(len(arrays[k]), -1).astype(np.float64) for k in ("X_train", "X_test")}
-        return _Raw(flat["X_train"], arrays["y_train"], flat["X_test"], arrays["y_test"], image, files)
+        return _read_npz(path, f"{source}: data.path: {path}", files)
     if cfg.source == "csv":
         train = _read_csv(path, source, "data.path")
         if cfg.test_path:
@@ -119,34 +118,87 @@ def _load_raw(cfg: DataConfig, base_dir: Path, source: str) -> _Raw:
             test = _read_csv(test_file, source, "data.test_path")
             if test.shape[1] != train.shape[1]:
                 raise ConfigError(f"{source}: data.test_path has {test.shape[1]} columns but data.path has {train.shape[1]}; use matching files.")
-            return _Raw(train[:, :-1], _labels(train[:, -1], source), test[:, :-1], _labels(test[:, -1], source), files=files)
-        return _Raw(train[:, :-1], _labels(train[:, -1], source), files=files)
+            return _Raw(train[:, :-1], train[:, -1].astype(np.int64), test[:, :-1], test[:, -1].astype(np.int64), files=files)
+        return _Raw(train[:, :-1], train[:, -1].astype(np.int64), files=files)
     images = read_idx(path)
-    labels_value = cfg.labels_path or str(path).replace("images-idx3", "labels-idx1")
+    labels_value = cfg.labels_path or re.sub(r"images-idx\d", "labels-idx1", str(path))
     labels_file = _file(labels_value, "data.labels_path", base_dir, source)
     files[str(labels_file)] = _sha256(labels_file)
-    labels = read_idx(labels_file)
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+    if images.ndim not in (3, 4):
+        raise ConfigError(f"{source}: data.path: IDX file {path} holds an array of shape {images.shape}; need (N, H, W) or (N, C, H, W) images.")
+    labels = check_labels(read_idx(labels_file), len(images), f"{source}: data.labels_path: IDX file {labels_file}")
+    check_features(images, f"{source}: data.path: IDX file {path}")
+    image, x = _images(images, f"{source}: data.path: IDX file {path}")
+    return _Raw(x / 255.0, labels, image_shape=image, files=files)
+
+
+_NPZ_KEYS = ("X_train", "y_train", "X_test", "y_test")
+
+
+def _images(x: np.ndarray, where: str) -> tuple[tuple[int, int, int] | None, np.ndarray]:
+    """``(C, H, W)`` of image samples (None for flat features) and the samples flattened, channels first."""
+    image, channels_last = image_layout(x.shape[1:], where)
+    if channels_last:
+        x = np.moveaxis(x, -1, 1)
+    return image, x.reshape(len(x), -1).astype(np.float64)
+
+
+def _read_npz(path: Path, where: str, files: dict[str, str]) -> _Raw:
+    """The four arrays of a qml-benchmarks npz, checked; object arrays are refused, never unpickled."""
+    not_npz = f"{where}: not an npz archive; point data.path at a file written by numpy.savez with arrays {', '.join(_NPZ_KEYS)}."
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+        raise ConfigError(not_npz) from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ConfigError(not_npz)
+    arrays: dict[str, np.ndarray] = {}
+    with npz:
+        missing = set(_NPZ_KEYS) - set(npz.files)
+        if missing:
+            raise ConfigError(f"{where}: lacks arrays {sorted(missing)}; an npz needs X_train, y_train, X_test, y_test.")
+        for key in _NPZ_KEYS:
+            try:
+                arrays[key] = np.asarray(npz[key])
+            except ValueError:  # an object array: numpy refuses to unpickle it with allow_pickle=False
+                raise ConfigError(
+                    f"{where}: array {key} holds Python objects, which hqnn does not unpickle; save it as a numeric array "
+                    f"(np.savez(..., {key}=np.asarray(values, dtype=float)))."
+                ) from None
+            except (OSError, EOFError, zipfile.BadZipFile):
+                raise ConfigError(f"{where}: array {key} cannot be read; the npz is damaged, write it again with numpy.savez.") from None
+    x_train, x_test = arrays["X_train"], arrays["X_test"]
+    for key in ("X_train", "X_test"):
+        check_features(arrays[key], f"{where}: {key}")
+    if x_train.shape[1:] != x_test.shape[1:]:
         raise ConfigError(
-            f"{source}: data: IDX images {images.shape} and labels {labels.shape} do not match; need (N, H, W) images and N labels."
+            f"{where}: X_train samples have shape {x_train.shape[1:]} but X_test samples {x_test.shape[1:]}; both splits need the same features."
         )
-    return _Raw(images.reshape(len(images), -1).astype(np.float64) / 255.0, labels, image_shape=images.shape[1:], files=files)
+    y_train = check_labels(arrays["y_train"], len(x_train), f"{where}: y_train (for X_train)")
+    y_test = check_labels(arrays["y_test"], len(x_test), f"{where}: y_test (for X_test)")
+    image, flat_train = _images(x_train, f"{where}: X_train")
+    _, flat_test = _images(x_test, f"{where}: X_test")
+    return _Raw(flat_train, y_train, flat_test, y_test, image, files)
 
 
 def _read_csv(path: Path, source: str, key: str) -> np.ndarray:
+    """Rows of finite numbers with an integer label last; a problem is reported by line and column, never quoted."""
+    where = f"{source}: {key}: {path}"
+    fix = "the csv must hold numbers only, no header: the features, then the integer label as the last column"
     try:
-        data = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
-    except ValueError as e:
-        raise ConfigError(f"{source}: {key}: cannot read {path} as numbers ({e}); the csv must have no header, features then the label.") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
+            data = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+    except ValueError:
+        raise ConfigError(f"{where}: {csv_problem(path)}; {fix}.") from None
+    if data.shape[0] == 0:
+        raise ConfigError(f"{where}: holds no rows; {fix}.")
     if data.shape[1] < 2:
-        raise ConfigError(f"{source}: {key}: {path} has {data.shape[1]} column; need features then the label as the last column.")
+        raise ConfigError(f"{where}: has {data.shape[1]} column; {fix}.")
+    labels = data[:, -1]
+    if not np.isfinite(data).all() or not np.all(labels == np.round(labels)):
+        raise ConfigError(f"{where}: {csv_problem(path, labels_last=True)}; {fix}.")
     return data
-
-
-def _labels(values: np.ndarray, source: str) -> np.ndarray:
-    if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
-        raise ConfigError(f"{source}: data: the csv's last column holds non-integer labels; the label must be an integer class.")
-    return values.astype(np.int64)
 
 
 def _select(x: np.ndarray, y: np.ndarray, labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -156,10 +208,31 @@ def _select(x: np.ndarray, y: np.ndarray, labels: list[int]) -> tuple[np.ndarray
 
 
 def _subsample(x: np.ndarray, y: np.ndarray, limit: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``limit`` samples, stratified where scikit-learn can (each class twice, a class per sample kept and dropped)."""
     if limit is None or limit >= len(y):
         return x, y
-    keep, _, y_keep, _ = train_test_split(x, y, train_size=limit, stratify=y, random_state=seed)
+    counts = np.bincount(y)
+    classes = int((counts > 0).sum())
+    stratify = y if counts[counts > 0].min() >= 2 and min(limit, len(y) - limit) >= classes else None
+    keep, _, y_keep, _ = train_test_split(x, y, train_size=limit, stratify=stratify, random_state=seed)
     return keep, y_keep
+
+
+def _check_limits(cfg: DataConfig, labels: list[int], source: str) -> None:
+    """``max_train``/``max_test`` must leave room for one sample of every class."""
+    kept = " (data.classes is null, so every label in the data is kept)" if cfg.classes is None else ""
+    for key, limit in (("max_train", cfg.max_train), ("max_test", cfg.max_test)):
+        if limit is not None and limit < len(labels):
+            raise ConfigError(
+                f"{source}: data.{key}: {limit} samples cannot hold one of each of the {len(labels)} classes {labels}{kept}; "
+                f"set data.{key} to at least {len(labels)}, or keep fewer classes with data.classes."
+            )
+
+
+def _check_not_empty(y_train: np.ndarray, y_test: np.ndarray, labels: list[int], source: str) -> None:
+    for split, y in (("training", y_train), ("test", y_test)):
+        if len(y) == 0:
+            raise ConfigError(f"{source}: data.classes: the {split} split holds no sample of classes {labels}; choose classes the file has in both splits.")
 
 
 def load_dataset(cfg: DataConfig, base_dir: str | Path = ".", source: str = "<profile>") -> Dataset:
@@ -172,10 +245,12 @@ def load_dataset(cfg: DataConfig, base_dir: str | Path = ".", source: str = "<pr
         raise ConfigError(f"{source}: data.classes: labels {unknown} are not in the data; labels present: {present}.")
     if len(labels) < 2:
         raise ConfigError(f"{source}: data: the data holds only label {labels}; a classifier needs at least two classes.")
+    _check_limits(cfg, labels, source)
     x, y = _select(raw.x, raw.y, labels)
     if raw.x_test is not None and raw.y_test is not None:
         x_train, y_train = x, y
         x_test, y_test = _select(raw.x_test, raw.y_test, labels)
+        _check_not_empty(y_train, y_test, labels, source)
     else:
         counts = np.bincount(y, minlength=len(labels))
         if counts.min() < 2:

@@ -43,8 +43,14 @@ def _dense(widths: list[int], cfg: FrontEndConfig) -> list[nn.Module]:
     return layers
 
 
-def build_front_end(cfg: FrontEndConfig, n_inputs: int, n_outputs: int, image_shape: tuple[int, int] | None, source: str) -> nn.Module:
-    """Front end ending in ``Linear -> tanh -> * output_scale`` with ``n_outputs`` features (or Identity)."""
+ImageShape = tuple[int, int, int] | tuple[int, int]
+
+
+def build_front_end(cfg: FrontEndConfig, n_inputs: int, n_outputs: int, image_shape: ImageShape | None, source: str) -> nn.Module:
+    """Front end ending in ``Linear -> tanh -> * output_scale`` with ``n_outputs`` features (or Identity).
+
+    ``image_shape`` is ``(C, H, W)`` (or ``(H, W)``, one channel) of the flattened image samples a cnn unflattens.
+    """
     if cfg.kind == "none":
         if n_inputs != n_outputs:
             raise ConfigError(
@@ -61,9 +67,11 @@ def build_front_end(cfg: FrontEndConfig, n_inputs: int, n_outputs: int, image_sh
                 f"{source}: model.front_end.kind: cnn needs image data (digits, idx, or npz image arrays) without data.pca; "
                 "remove data.pca or use kind: mlp."
             )
-        h, w = image_shape
-        layers = [nn.Unflatten(1, (1, h, w))]
-        channels = [1, *cfg.channels]
+        c, h, w = image_shape if len(image_shape) == 3 else (1, *image_shape)
+        if c * h * w != n_inputs:
+            raise ConfigError(f"{source}: model.front_end: images of shape {(c, h, w)} are {c * h * w} values, but the data has {n_inputs} features.")
+        layers = [nn.Unflatten(1, (c, h, w))]
+        channels = [c, *cfg.channels]
         for a, b in zip(channels[:-1], channels[1:]):
             layers += [nn.Conv2d(a, b, cfg.kernel_size, padding=cfg.kernel_size // 2), _activation(cfg.activation)]
             if h >= 2 and w >= 2:
@@ -108,7 +116,7 @@ class HybridModel(nn.Module):
 
 
 def build_model(
-    profile: Profile, n_features: int, n_classes: int, image_shape: tuple[int, int] | None, layer: QuantumLayer, source: str = "<profile>"
+    profile: Profile, n_features: int, n_classes: int, image_shape: ImageShape | None, layer: QuantumLayer, source: str = "<profile>"
 ) -> HybridModel:
     """Front end -> ``layer`` -> head. Classical weights come from torch's global generator (seed it first)."""
     front = build_front_end(profile.model.front_end, n_features, layer.n_features, image_shape, source)
@@ -116,12 +124,31 @@ def build_model(
     return HybridModel(front, layer, head)
 
 
-def build_baseline(profile: Profile, n_features: int, n_classes: int, image_shape: tuple[int, int] | None, layer: QuantumLayer, source: str = "<profile>") -> HybridModel:
+def build_baseline(profile: Profile, n_features: int, n_classes: int, image_shape: ImageShape | None, layer: QuantumLayer, source: str = "<profile>") -> HybridModel:
     """The same pipeline with ``Linear(encoder features, observables) + tanh`` in place of the quantum layer."""
     middle = nn.Sequential(nn.Linear(layer.n_features, layer.n_outputs), nn.Tanh())
     front = build_front_end(profile.model.front_end, n_features, layer.n_features, image_shape, source)
     head = build_head(profile.model.head, layer.n_outputs, n_classes, source)
     return HybridModel(front, middle, head)
+
+
+def check_front_end(model: HybridModel, sample: torch.Tensor, source: str) -> None:
+    """Run one sample through the classical front end (eval mode: no dropout, no random numbers, no circuit).
+
+    A data shape the front end cannot take is then a profile error at ``hqnn validate``, not a crash in the first batch.
+    """
+    was_training = model.front.training
+    model.front.eval()
+    try:
+        with torch.no_grad():
+            model.front(sample)
+    except RuntimeError as e:
+        raise ConfigError(
+            f"{source}: model.front_end: samples with {sample.shape[1]} features do not fit the {type(model.front).__name__} front end ({e}); "
+            "check the data's shape against model.front_end (kind, channels, kernel_size)."
+        ) from None
+    finally:
+        model.front.train(was_training)
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -141,4 +168,4 @@ def describe_model(model: HybridModel) -> dict[str, Any]:
     return info
 
 
-__all__ = ["HybridModel", "Scale", "build_baseline", "build_model", "count_parameters", "describe_model"]
+__all__ = ["HybridModel", "Scale", "build_baseline", "build_model", "check_front_end", "count_parameters", "describe_model"]

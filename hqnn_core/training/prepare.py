@@ -20,7 +20,7 @@ from hqnn_core.layer import QuantumLayer
 from hqnn_core.training.budget import Usage, calibration_usage
 from hqnn_core.training.budget import estimate_parts as budget_parts
 from hqnn_core.training.data import Dataset, load_dataset
-from hqnn_core.training.model import HybridModel, build_model
+from hqnn_core.training.model import HybridModel, build_model, check_front_end
 from hqnn_core.training.optimizers import OPTIONS
 
 SEED_TAGS = ("weights", "init", "baseline_init", "shuffle", "torch", "shots", "spsa", "gradient", "mitigation")
@@ -120,6 +120,7 @@ def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "pro
         torch.manual_seed(seeds["init"])
         layer = _build_layer(kwargs, loaded.source)
         model = build_model(profile, dataset.n_features, dataset.n_classes, dataset.image_shape, layer, loaded.source)
+    check_front_end(model, torch.from_numpy(dataset.x_train[:1]), loaded.source)
     return Prepared(loaded, dataset, seeds, kwargs, model, injected)
 
 

@@ -27,7 +27,7 @@ def test_idx_reader_matches_the_published_mnist_facts():
 def test_idx_source_selects_classes_and_splits_the_pool():
     cfg = DataConfig(source="idx", path=str(MNIST / "t10k-images-idx3-ubyte.gz"), classes=[3, 5], test_size=0.25, standardize=False)
     d = load_dataset(cfg)
-    assert d.labels == [3, 5] and d.image_shape == (28, 28)
+    assert d.labels == [3, 5] and d.image_shape == (1, 28, 28)
     assert len(d.y_train) + len(d.y_test) == 1010 + 892
     assert d.info["test_counts"] == [253, 223]  # stratified: 25% of each class (rounded by scikit-learn)
     assert 0.0 <= d.x_train.min() and d.x_train.max() <= 1.0  # pixels / 255
@@ -60,7 +60,7 @@ def test_csv_pair_equals_the_npz():
 
 def test_npz_images_keep_their_shape():
     d = load_dataset(DataConfig(source="npz", path=str(DATASETS / "qml_benchmarks" / "bars_and_stripes" / "bars_and_stripes_4_x_4_0.5noise.npz")))
-    assert d.image_shape == (4, 4) and d.x_train.shape == (500, 16)
+    assert d.image_shape == (1, 4, 4) and d.x_train.shape == (500, 16)
 
 
 def test_split_is_seeded_stratified_and_transforms_fit_on_train_only():
