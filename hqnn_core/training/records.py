@@ -23,6 +23,7 @@ import torch
 
 from hqnn_core.errors import CheckpointError
 from hqnn_core.training.checkpoints import atomic_write
+from hqnn_core.training.paths import confined
 
 RUN_JSON = "run.json"
 METRICS_CSV = "metrics.csv"
@@ -67,7 +68,7 @@ class RunRecord:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> RunRecord:
-        path = Path(run_dir) / RUN_JSON
+        path = confined(run_dir, RUN_JSON)
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:

@@ -24,6 +24,7 @@ from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
 from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
 from hqnn_core.training.estimate import cost_record, preflight_cost
 from hqnn_core.training.model import HybridModel, build_baseline, describe_model
+from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, derive_seed, estimate, prepare
 from hqnn_core.training.records import FORMAT, RunRecord, environment, utc_now
 from hqnn_core.training.resilience import RunResilience, install_chain, start_run_log, stop_run_log
@@ -198,7 +199,8 @@ def train(
             distributed.attach_task_journals(prepared.layer.backend, run_dir, ctx)  # remote task ids persisted before waiting (R7)
             trainer.resilience = resilience
             seeds = prepared.seeds
-            trainer.fit(Phase("hybrid", prepared.model, CheckpointManager(run_dir / "checkpoints" / "hybrid", loaded.profile.train.keep_checkpoints), seeds))
+            hybrid_checkpoints = CheckpointManager(confined(run_dir, "checkpoints/hybrid"), loaded.profile.train.keep_checkpoints)
+            trainer.fit(Phase("hybrid", prepared.model, hybrid_checkpoints, seeds))
             if ctx is not None:
                 ctx.merge_into(record, prepared.layer.backend)
             if loaded.profile.train.baseline:
@@ -207,7 +209,8 @@ def train(
                 baseline_model = build_baseline(loaded.profile, d.n_features, d.n_classes, d.image_shape, prepared.layer, loaded.source)
                 record.data["model"]["baseline"] = describe_model(baseline_model)
                 base_seeds = {**seeds, **{k: derive_seed(seeds[k], "baseline") for k in ("shuffle", "torch", "spsa")}}
-                trainer.fit(Phase("baseline", baseline_model, CheckpointManager(run_dir / "checkpoints" / "baseline", loaded.profile.train.keep_checkpoints), base_seeds))
+                trainer.fit(Phase("baseline", baseline_model, CheckpointManager(confined(run_dir, "checkpoints/baseline"),
+                                                                       loaded.profile.train.keep_checkpoints), base_seeds))
         record.compare()
         if loaded.profile.output.plots:
             from hqnn_core.training.plots import write_plots
@@ -263,12 +266,12 @@ def trained_state(run_dir: Path, record: Any) -> tuple[dict[str, Any], float | N
     hybrid = record.data.get("hybrid") or {}
     weights = hybrid.get("weights")
     if weights:
-        path = run_dir / weights["file"]
+        path = confined(run_dir, weights["file"], f"{run_dir / 'run.json'}: hybrid.weights.file")
         blob = path.read_bytes() if path.exists() else b""
         if sha256_bytes(blob) != weights["sha256"]:
             raise CheckpointError(f"{path} is missing or does not match the sha256 in run.json; the saved model is damaged.")
         return load_weights_only(blob, str(path)), hybrid["final"]["test_accuracy"], weights["file"]
-    latest = CheckpointManager(run_dir / "checkpoints" / "hybrid").load_latest()
+    latest = CheckpointManager(confined(run_dir, "checkpoints/hybrid")).load_latest()
     if latest is None:
         raise CheckpointError(f"{run_dir} has no trained model yet (no model.pt and no checkpoint); train or resume it first.")
     full, entry = latest
