@@ -231,6 +231,7 @@ class OutputConfig(_Section):
     runs_dir: str = Field("runs", description="parent folder of run directories (relative to the working directory)")
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]+$", description="run directory name; default: <profile name>-<UTC time>")
     plots: bool = Field(True, description="write PNG plots (loss, accuracy, confusion matrix)")
+    keep_raw_profile: bool = Field(False, description="also keep the profile file's own text (comments included), redacted, as profile.raw.<ext>")
 
 
 class Profile(_Section):

@@ -78,6 +78,10 @@ class CheckpointError(HQNNError, ValueError):
     """A checkpoint is missing, corrupt, unsafe, or from a different configuration."""
 
 
+class RunInUseError(HQNNError, RuntimeError):
+    """Another live process holds the run directory's lock (one writer per run directory)."""
+
+
 class HQNNWarning(UserWarning):
     """Base class of hqnn's warnings."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -26,6 +27,14 @@ from hqnn_core.execution.retry import Retrier, RetryPolicy
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 
 logger = logging.getLogger("hqnn.fallback")
+
+
+def _settle(future: concurrent.futures.Future[Any], fn: Callable[[], Any]) -> None:
+    """Run ``fn`` and put its result or exception in ``future`` (the body of a call's daemon thread)."""
+    try:
+        future.set_result(fn())
+    except BaseException as e:  # noqa: BLE001 - handed to the waiting caller, who re-raises it
+        future.set_exception(e)
 
 class CircuitBreaker:
     """Stops calls to a failing backend for ``reset_after`` seconds, then lets one call probe it."""
@@ -201,6 +210,8 @@ class FallbackBackend(Backend):
 
         The abandoned call keeps its thread until the backend returns; for a remote backend the job
         may still run and be billed, which is why budgets count submitted jobs, not answered ones.
+        The thread is a daemon, so an abandoned call never holds up the process's exit (a
+        ``ThreadPoolExecutor`` worker would: the interpreter joins those at exit).
         """
         if self.call_timeout is None:
             return call
@@ -212,9 +223,8 @@ class FallbackBackend(Backend):
                 with torch.set_grad_enabled(grad):
                     return call()
 
-            pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hqnn-call")
-            future = pool.submit(run)
-            pool.shutdown(wait=False)
+            future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+            threading.Thread(target=_settle, args=(future, run), name="hqnn-call", daemon=True).start()
             try:
                 return future.result(timeout=self.call_timeout)
             except concurrent.futures.TimeoutError:

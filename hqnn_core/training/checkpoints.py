@@ -5,7 +5,9 @@ A checkpoint is one file written to a temporary file in the same folder, flushed
 last) lists each file with its sha256. A write interrupted at any point therefore leaves the last
 good checkpoint and the manifest untouched. Loading verifies the checksum and falls back to the
 previous checkpoint, with a warning naming the bad file, when the newest is corrupt. Old
-checkpoints are deleted only after the new one is written and listed.
+checkpoints are deleted only after the new one is written and listed, and only when the manifest
+names a file inside the checkpoint folder (:func:`hqnn_core.training.paths.confined`): a crafted
+manifest can neither make hqnn read nor delete anything outside it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import tempfile
 import time
@@ -25,6 +28,7 @@ from typing import Any
 import torch
 
 from hqnn_core.errors import CheckpointError, HQNNWarning
+from hqnn_core.training.paths import confined
 
 MANIFEST = "manifest.json"
 KILL_VAR = "HQNN_TEST_KILL_AT"
@@ -126,8 +130,12 @@ class CheckpointManager:
                 return sorted(data["checkpoints"], key=lambda e: e["epoch"])
             except (ValueError, KeyError, TypeError):
                 warnings.warn(f"checkpoint manifest {path} is unreadable; using the checkpoint files without checksums.", CheckpointWarning, stacklevel=2)
-        files = sorted(self.directory.glob("epoch-*.pt"))
-        return [{"file": f.name, "epoch": int(f.stem.split("-")[1]), "sha256": None} for f in files]
+        found = (re.fullmatch(r"epoch-(\d+)\.pt", f.name) for f in sorted(self.directory.glob("epoch-*.pt")))
+        return [{"file": m.group(0), "epoch": int(m.group(1)), "sha256": None} for m in found if m]
+
+    def path(self, entry: dict[str, Any]) -> Path:
+        """The file a manifest entry names, confined to this folder (CheckpointError otherwise)."""
+        return confined(self.directory, entry.get("file"), f"{self.directory / MANIFEST}")
 
     def _write_manifest(self, entries: list[dict[str, Any]]) -> None:
         blob = json.dumps({"format": 1, "checkpoints": entries}, indent=2, allow_nan=False).encode()
@@ -156,14 +164,26 @@ class CheckpointManager:
         if sha256_file(path) != digest:
             raise CheckpointError(f"checkpoint {path} reads back differently from what was written; check the disk.")
         entry = {"file": name, "epoch": epoch, "sha256": digest, "bytes": len(blob), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        entries = [e for e in self.entries() if e["epoch"] != epoch] + [entry]
+        entries = [e for e in self._confined_entries() if e["epoch"] != epoch] + [entry]
         entries.sort(key=lambda e: e["epoch"])
         kept, dropped = entries[-self.keep :], entries[: -self.keep]
         self._write_manifest(kept)
         for old in dropped:
             with contextlib.suppress(OSError):
-                (self.directory / old["file"]).unlink()
+                self.path(old).unlink()
         return entry
+
+    def _confined_entries(self) -> list[dict[str, Any]]:
+        """The listed checkpoints whose file lies in this folder; any other entry is dropped with a warning, never touched."""
+        good = []
+        for e in self.entries():
+            try:
+                self.path(e)
+            except CheckpointError as err:
+                warnings.warn(f"{err} The entry is dropped from the manifest.", CheckpointWarning, stacklevel=3)
+                continue
+            good.append(e)
+        return good
 
     def load_latest(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The newest checkpoint that verifies and loads, with its entry; ``None`` if there is none.
@@ -174,8 +194,8 @@ class CheckpointManager:
         entries = self.entries()
         problems = []
         for entry in reversed(entries):
-            path = self.directory / entry["file"]
             try:
+                path = self.path(entry)
                 if not path.exists():
                     raise CheckpointError(f"checkpoint {path} is listed in the manifest but missing")
                 blob = path.read_bytes()

@@ -35,6 +35,7 @@ from torch import nn
 
 from hqnn_core.errors import ConfigError
 from hqnn_core.interfaces import Accounting
+from hqnn_core.training.paths import confined
 from hqnn_core.training.records import RunRecord
 
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
@@ -160,13 +161,11 @@ def attach_task_journals(backend: Any, run_dir: Any, ctx: DistContext | None) ->
     One file per rank (``pending_tasks.json``, ``pending_tasks.rank1.json``, ...), so a resumed run
     re-attaches to the tasks it was waiting for instead of paying for them twice.
     """
-    from pathlib import Path
-
     name = "pending_tasks.json" if ctx is None or ctx.rank == 0 else f"pending_tasks.rank{ctx.rank}.json"
     for b in backend.members():
         attach = getattr(b, "attach_journal", None)
         if callable(attach):
-            attach(Path(run_dir) / name)
+            attach(confined(run_dir, name))
 
 
 def from_environment() -> DistContext | None:

@@ -12,6 +12,8 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from hqnn_core.training.paths import confined
+
 _STYLES = {"hybrid": "-", "baseline": "--"}
 
 
@@ -61,13 +63,16 @@ def _confusion(record: dict[str, Any], labels: list[Any], path: Path) -> str:
 
 def write_plots(run_dir: str | Path, record: dict[str, Any]) -> list[str]:
     """Write ``plots/loss.png``, ``plots/accuracy.png`` and ``plots/confusion_matrix.png``; returns their paths."""
-    folder = Path(run_dir) / "plots"
-    folder.mkdir(parents=True, exist_ok=True)
+    confined(run_dir, "plots").mkdir(parents=True, exist_ok=True)
     labels = (record.get("data") or {}).get("labels") or []
+
+    def path(name: str) -> Path:  # savefig follows symlinks: a plots/ link must not lead out of the run directory
+        return confined(run_dir, f"plots/{name}")
+
     written = [
-        _curves(record, "loss", "cross-entropy loss", folder / "loss.png"),
-        _curves(record, "accuracy", "accuracy", folder / "accuracy.png"),
+        _curves(record, "loss", "cross-entropy loss", path("loss.png")),
+        _curves(record, "accuracy", "accuracy", path("accuracy.png")),
     ]
     if ((record.get("hybrid") or {}).get("final") or {}).get("confusion_matrix"):
-        written.append(_confusion(record, labels, folder / "confusion_matrix.png"))
+        written.append(_confusion(record, labels, path("confusion_matrix.png")))
     return [f"plots/{name}" for name in written]

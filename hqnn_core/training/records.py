@@ -13,23 +13,51 @@ import csv
 import importlib.metadata as md
 import io
 import json
+import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
+from hqnn_core.config import LoadedProfile
 from hqnn_core.errors import CheckpointError
 from hqnn_core.training.checkpoints import atomic_write
+from hqnn_core.training.paths import confined
 
 RUN_JSON = "run.json"
+PROFILE_COPY = "profile.yaml"
 METRICS_CSV = "metrics.csv"
 FORMAT = "hqnn-run/1"
 METRIC_COLUMNS = ["model", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "jobs", "circuits", "shots", "wall_time_s",
                   "grad_norm_quantum", "grad_norm_classical", "shot_noise"]  # the last three: hqnn_core.training.monitor
 _PACKAGES = ("torch", "numpy", "scikit-learn", "scipy", "pydantic", "pluggy", "matplotlib", "pyyaml")
+
+
+def save_profile(run_dir: Path, loaded: LoadedProfile, keep_raw: bool = False) -> list[str]:
+    """Write the run's ``profile.yaml``: the validated, resolved profile, redacted; returns the files written.
+
+    Not a copy of the user's file: a comment, or a value the schema drops, may hold a secret, and
+    ``profile.yaml`` must be as safe to share as ``run.json``. It trains exactly like the original
+    (same config hash). ``output.keep_raw_profile`` also keeps the original text, redacted, as
+    ``profile.raw<suffix>``.
+    """
+    from hqnn_core.redaction import redact, redact_text
+
+    header = f"# the profile this run trained: validated, resolved and redacted (from {loaded.source})\n"
+    text = header + yaml.safe_dump(redact(loaded.resolved()), sort_keys=False)
+    atomic_write(run_dir / PROFILE_COPY, text.encode(), mode=0o644)
+    written = [PROFILE_COPY]
+    source = Path(loaded.source)
+    if keep_raw and source.is_file():
+        raw = f"profile.raw{source.suffix}"
+        atomic_write(run_dir / raw, redact_text(source.read_text(encoding="utf-8", errors="replace")).encode(), mode=0o644)
+        written.append(raw)
+    return written
 
 
 def utc_now() -> str:
@@ -67,7 +95,7 @@ class RunRecord:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> RunRecord:
-        path = Path(run_dir) / RUN_JSON
+        path = confined(run_dir, RUN_JSON)
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
@@ -85,6 +113,26 @@ class RunRecord:
         # crash-test hook (HQNN_TEST_KILL_AT=record:N): killed mid-write of the record holding N hybrid epochs
         atomic_write(self.run_dir / RUN_JSON, blob, mode=0o644, kill=("record", len((self.data.get("hybrid") or {}).get("epochs") or [])))
         self._write_metrics()
+
+    def save_status_in_place(self, status: str) -> bool:
+        """Last resort when the disk refuses a new ``run.json`` (full): overwrite its top-level status in place.
+
+        The bytes are rewritten at the same length (``"failed" `` over ``"running"``), so no block
+        is allocated and a full disk still allows it. Returns whether the status was written.
+        """
+        try:
+            with confined(self.run_dir, RUN_JSON).open("r+b") as fh:
+                text = fh.read()
+                found = re.search(rb'\n  "status": "([a-z]+)"', text)  # top level: json.dumps(indent=2) puts its keys at 2 spaces
+                if found is None or len(status) > len(found.group(1)):
+                    return False
+                fh.seek(found.start(1))
+                fh.write(status.encode() + b'"' + b" " * (len(found.group(1)) - len(status)))
+                fh.flush()
+                os.fsync(fh.fileno())
+        except (OSError, CheckpointError):
+            return False
+        return True
 
     def phase(self, name: str) -> dict[str, Any]:
         return self.data.setdefault(name, {"status": "pending", "epochs": []})

@@ -20,6 +20,7 @@ from hqnn_core.errors import CapabilityError, ConfigError
 from hqnn_core.execution.fallback import FallbackBackend
 from hqnn_core.execution.retry import RetryPolicy
 from hqnn_core.redaction import HTTP_LOGGERS, RedactingFilter, redact
+from hqnn_core.training.paths import confined
 
 if TYPE_CHECKING:
     from hqnn_core.config import BackendConfig, LoadedProfile, RetryConfig
@@ -160,7 +161,7 @@ class _QuietHttp(logging.Filter):
 
 def start_run_log(run_dir: Path, level: int = logging.INFO) -> tuple[logging.Handler, int]:
     """Log hqnn (and anything at ``level`` or above) to ``run_dir/run.log``, through the redaction filter."""
-    handler = logging.FileHandler(Path(run_dir) / RUN_LOG, encoding="utf-8")
+    handler = logging.FileHandler(confined(run_dir, RUN_LOG), encoding="utf-8")  # appends: a run.log symlink must not lead out
     handler.setLevel(level)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_QuietHttp())

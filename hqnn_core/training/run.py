@@ -8,7 +8,8 @@ failed) in ``run.json`` whatever happens.
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,11 +25,15 @@ from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
 from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
 from hqnn_core.training.estimate import cost_record, preflight_cost
 from hqnn_core.training.model import HybridModel, build_baseline, describe_model
+from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, derive_seed, estimate, prepare
-from hqnn_core.training.records import FORMAT, RunRecord, environment, utc_now
+from hqnn_core.training.records import FORMAT, PROFILE_COPY, RUN_JSON, RunRecord, environment, save_profile, utc_now
 from hqnn_core.training.resilience import RunResilience, install_chain, start_run_log, stop_run_log
+from hqnn_core.training.rundir import LOCK_FILE, RunLock, clean_temporary, leftovers
 from hqnn_core.training.shots import apply_shot_budget
 from hqnn_core.training.trainer import Display, Phase, Trainer, call_hook, confusion_matrix, evaluate
+
+logger = logging.getLogger("hqnn.run")
 
 
 @dataclass
@@ -41,12 +46,18 @@ class RunResult:
     baseline: HybridModel | None = None
 
 
-def _new_run_dir(loaded: LoadedProfile, out: str | Path | None) -> Path:
+def _new_run_dir(loaded: LoadedProfile, out: str | Path | None, held: contextlib.ExitStack) -> Path:
+    """Create (or take the empty ``--out``) run directory and hold its lock in ``held``."""
     if out is not None:
         path = Path(out)
-        if path.exists() and any(path.iterdir()):
-            raise ConfigError(f"--out {path}: the folder exists and is not empty; continue that run with --resume {path}, or pick a new folder.")
+        not_empty = ConfigError(f"--out {path}: the folder exists and is not empty; continue that run with --resume {path}, or pick a new folder.")
+        if path.exists() and leftovers(path) is None and not (path / LOCK_FILE).exists():
+            raise not_empty  # not a run directory: leave it untouched
         path.mkdir(parents=True, exist_ok=True)
+        held.enter_context(RunLock(path))  # RunInUseError names a live writer of this folder
+        if leftovers(path) is None:  # checked holding the lock: another process may have started a run here meanwhile
+            raise not_empty
+        clean_temporary(path)  # a run killed before its first record left only these: start afresh
         return path
     o = loaded.profile.output
     stem = Path(loaded.source).stem if loaded.source and not loaded.source.startswith("<") else "run"
@@ -56,6 +67,7 @@ def _new_run_dir(loaded: LoadedProfile, out: str | Path | None) -> Path:
         path = root / (name if i == 0 else f"{name}-{i + 1}")
         try:
             path.mkdir(parents=True, exist_ok=False)
+            held.enter_context(RunLock(path))
             return path
         except FileExistsError:
             if o.name:
@@ -116,23 +128,46 @@ def load_run_profile(run_dir: str | Path, overrides: Sequence[str] = ()) -> tupl
     return record, loaded
 
 
+def _claim_for_resume(run_dir: Path, held: contextlib.ExitStack) -> None:
+    """Hold ``run_dir``'s lock (RunInUseError while a live run has it) and remove interrupted writes."""
+    if run_dir.is_dir() and not (run_dir / RUN_JSON).exists() and leftovers(run_dir):
+        raise CheckpointError(
+            f"{run_dir} holds no run record: its run was stopped before the first record was written, so there is nothing to resume. "
+            f"Start it again in the same folder with: hqnn train PROFILE --out {run_dir}"
+        )
+    if (run_dir / RUN_JSON).exists():
+        held.enter_context(RunLock(run_dir))
+        clean_temporary(run_dir)  # .run.json.*.tmp of a killed writer; safe: no other writer holds the lock
+
+
 def train(
     profile: str | Path | LoadedProfile | None = None, overrides: Sequence[str] = (), out: str | Path | None = None,
     resume: str | Path | None = None, force: bool = False, quiet: bool = False, console: Console | None = None,
 ) -> RunResult:
     """Train a profile (or resume the run in ``resume``) and write its run directory.
 
+    The run directory is locked while this runs (see :mod:`hqnn_core.training.rundir`).
+
     Raises:
         ConfigError: the profile is invalid (nothing is trained or written).
         BudgetExceededError: a limit would be crossed (before any submission past it; the run's last
             checkpoint is kept and ``--resume`` continues it).
         CheckpointError: ``resume`` has no usable checkpoint or was written for another profile.
+        RunInUseError: another live process is writing that run directory.
     """
+    with contextlib.ExitStack() as held:  # the run directory's lock, released however the run ends
+        return _train(profile, overrides, out, resume, force, quiet, console, held)
+
+
+def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str], out: str | Path | None, resume: str | Path | None,
+           force: bool, quiet: bool, console: Console | None, held: contextlib.ExitStack) -> RunResult:
     from hqnn_core.training import distributed
 
     ctx = distributed.from_environment()  # torchrun / --nproc: this rank's place, else None
     display = Display(console, quiet or (ctx is not None and not ctx.is_main))
     if resume is not None:
+        if ctx is None or ctx.is_main:
+            _claim_for_resume(Path(resume), held)
         record, stored = load_run_profile(resume, overrides if profile is None else ())
         loaded = stored if profile is None else (profile if isinstance(profile, LoadedProfile) else load_profile(profile, overrides))
         if loaded.config_hash != stored.config_hash and not force:
@@ -158,10 +193,8 @@ def train(
     cost_used = preflight_cost(prepared, record.data if record else None, max(0, loaded.profile.train.epochs - done))
     if record is None:
         if ctx is None or ctx.is_main:
-            run_dir = _new_run_dir(loaded, out)
+            run_dir = _new_run_dir(loaded, out, held)
             record = _new_record(run_dir, prepared)
-            if loaded.source and Path(loaded.source).is_file():
-                shutil.copyfile(loaded.source, run_dir / f"profile{Path(loaded.source).suffix}")
         if ctx is not None:  # rank 0 made the folder; the others learn where
             run_dir = Path(ctx.broadcast(str(run_dir) if ctx.is_main else None))
             record = record or _new_record(run_dir, prepared)
@@ -181,6 +214,8 @@ def train(
     record.data["sessions"].append(session)
     record.data["shot_budget"] = shot_budget
     record.save()
+    if (ctx is None or ctx.is_main) and not (run_dir / PROFILE_COPY).exists():  # after run.json: a crash before it leaves only .tmp files
+        save_profile(run_dir, loaded, loaded.profile.output.keep_raw_profile)
     call_hook("hqnn_run_started", run=record.data)
     began = time.perf_counter()
     resume_hint = f" and continue with: hqnn train --resume {run_dir} --set limits.KEY=N"
@@ -198,7 +233,8 @@ def train(
             distributed.attach_task_journals(prepared.layer.backend, run_dir, ctx)  # remote task ids persisted before waiting (R7)
             trainer.resilience = resilience
             seeds = prepared.seeds
-            trainer.fit(Phase("hybrid", prepared.model, CheckpointManager(run_dir / "checkpoints" / "hybrid", loaded.profile.train.keep_checkpoints), seeds))
+            hybrid_checkpoints = CheckpointManager(confined(run_dir, "checkpoints/hybrid"), loaded.profile.train.keep_checkpoints)
+            trainer.fit(Phase("hybrid", prepared.model, hybrid_checkpoints, seeds))
             if ctx is not None:
                 ctx.merge_into(record, prepared.layer.backend)
             if loaded.profile.train.baseline:
@@ -207,7 +243,8 @@ def train(
                 baseline_model = build_baseline(loaded.profile, d.n_features, d.n_classes, d.image_shape, prepared.layer, loaded.source)
                 record.data["model"]["baseline"] = describe_model(baseline_model)
                 base_seeds = {**seeds, **{k: derive_seed(seeds[k], "baseline") for k in ("shuffle", "torch", "spsa")}}
-                trainer.fit(Phase("baseline", baseline_model, CheckpointManager(run_dir / "checkpoints" / "baseline", loaded.profile.train.keep_checkpoints), base_seeds))
+                trainer.fit(Phase("baseline", baseline_model, CheckpointManager(confined(run_dir, "checkpoints/baseline"),
+                                                                       loaded.profile.train.keep_checkpoints), base_seeds))
         record.compare()
         if loaded.profile.output.plots:
             from hqnn_core.training.plots import write_plots
@@ -243,12 +280,30 @@ def train(
         session["wall_time_s"] = round(time.perf_counter() - began, 3)
         record.data["wall_time_s"] = round(sum(s.get("wall_time_s", 0.0) for s in record.data["sessions"]), 3)
         record.data["finished"] = utc_now()
-        record.save()
+        _save_outcome(record, error)
         try:
             call_hook("hqnn_run_finished", run=record.data, error=error)
         except Exception:  # noqa: BLE001 - the hook must not raise; a buggy plugin cannot hide the run's own outcome
             pass
     return RunResult(run_dir, record.data, prepared.model, baseline_model)
+
+
+def _save_outcome(record: RunRecord, error: BaseException | None) -> None:
+    """Save the final record. When the disk refuses (full), still mark run.json failed, in place.
+
+    The run's own error, if any, is what the caller sees; a record that cannot be written after a
+    successful run is itself the failure.
+    """
+    try:
+        record.save()
+    except OSError as e:
+        record.data["status"] = "failed"
+        record.data["error"] = record.data.get("error") or {"type": type(e).__name__, "message": f"could not write the run record: {e}"}
+        written = record.save_status_in_place("failed")
+        logger.error("%s: could not write run.json (%s); %s", record.run_dir, e,
+                     "its status was set to failed in place" if written else "it still shows its previous status")
+        if error is None:
+            raise
 
 
 def _require(profile: str | Path | None) -> str | Path:
@@ -263,12 +318,12 @@ def trained_state(run_dir: Path, record: Any) -> tuple[dict[str, Any], float | N
     hybrid = record.data.get("hybrid") or {}
     weights = hybrid.get("weights")
     if weights:
-        path = run_dir / weights["file"]
+        path = confined(run_dir, weights["file"], f"{run_dir / 'run.json'}: hybrid.weights.file")
         blob = path.read_bytes() if path.exists() else b""
         if sha256_bytes(blob) != weights["sha256"]:
             raise CheckpointError(f"{path} is missing or does not match the sha256 in run.json; the saved model is damaged.")
         return load_weights_only(blob, str(path)), hybrid["final"]["test_accuracy"], weights["file"]
-    latest = CheckpointManager(run_dir / "checkpoints" / "hybrid").load_latest()
+    latest = CheckpointManager(confined(run_dir, "checkpoints/hybrid")).load_latest()
     if latest is None:
         raise CheckpointError(f"{run_dir} has no trained model yet (no model.pt and no checkpoint); train or resume it first.")
     full, entry = latest
