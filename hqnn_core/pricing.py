@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any
 
 from hqnn_core.errors import ConfigError
@@ -68,12 +69,33 @@ class Price:
         seconds = tasks * max(self.min_seconds_per_task, self.seconds_per_task) + shots * self.seconds_per_shot
         return tasks * self.per_task + shots * self.per_shot + seconds * self.per_second
 
+    def exact_cost(self, tasks: int, shots: int) -> Decimal:
+        """:meth:`cost` in exact decimal arithmetic (from each price's shortest decimal form): sums of calls
+        equal the cost of their totals, so a limit equal to an estimate is never crossed by rounding."""
+        d = {k: Decimal(repr(float(getattr(self, k)))) for k in
+             ("per_task", "per_shot", "per_second", "min_seconds_per_task", "seconds_per_task", "seconds_per_shot")}
+        seconds = tasks * max(d["min_seconds_per_task"], d["seconds_per_task"]) + shots * d["seconds_per_shot"]
+        return tasks * d["per_task"] + shots * d["per_shot"] + seconds * d["per_second"]
+
     @property
     def free(self) -> bool:
         return self.cost(1, 1) == 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+MICRO_USD = Decimal("0.000001")
+
+
+def usd(value: float | Decimal | None) -> Decimal | None:
+    """A USD amount (a limit from a profile, a figure from a run record) as an exact Decimal."""
+    return None if value is None else Decimal(repr(float(value))) if isinstance(value, float) else Decimal(value)
+
+
+def round_up_micro(value: Decimal) -> Decimal:
+    """Rounded up to a micro-dollar: what estimates show, so a limit set to one still covers the exact cost."""
+    return value.quantize(MICRO_USD, rounding=ROUND_CEILING)
 
 
 def _braket_qpu(provider: str, family: str, per_shot: float) -> Price:
@@ -172,4 +194,5 @@ def require_price(backend: Backend, where: str = "limits.max_cost") -> Price:
     return price
 
 
-__all__ = ["PRICES", "PRICES_CHECKED", "Price", "braket_device_class", "device_class", "price_of", "register_price", "require_price", "reset_prices"]
+__all__ = ["MICRO_USD", "PRICES", "PRICES_CHECKED", "Price", "braket_device_class", "device_class", "price_of", "register_price", "require_price",
+           "reset_prices", "round_up_micro", "usd"]

@@ -172,6 +172,10 @@ class FallbackBackend(Backend):
         for link in self.links:
             link.backend.configure_gradient(name)
 
+    def _next_seed(self) -> int | None:
+        """None: the chain has no seed of its own; the link that serves a call seeds it (see :meth:`_run`)."""
+        return None
+
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[Any]:
         why: list[str] = []
         last_error = ""
@@ -180,8 +184,11 @@ class FallbackBackend(Backend):
                 why.append(f"{link.backend.full_name}: circuit breaker open")
                 continue
             jobs_before = link.backend.accounting.jobs
+            # the serving backend's own seed at the chain's call count (which checkpoints restore): a chain
+            # with no faults draws exactly the shots its primary alone would, and retries repeat the draw
+            link_seed = seed if seed is not None or shots is None else link.backend.seed_for_call(self.accounting.calls)
             try:
-                results = link.retrier.call(self._deadline(partial(link.backend.run_batch, tasks, shots=shots, seed=seed), link))
+                results = link.retrier.call(self._deadline(partial(link.backend.run_batch, tasks, shots=shots, seed=link_seed), link))
             except (TransientBackendError, UnavailableBackendError) as e:
                 self._count_job(link.backend.accounting.jobs - jobs_before)
                 link.breaker.record_failure()
@@ -264,6 +271,7 @@ class FallbackBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
+        info["options"] = self.links[0].backend.describe()["options"]  # the primary's (seed included); each link's in "chain"
         info["chain"] = [link.backend.describe() for link in self.links]
         info["resilience"] = self.report()
         return info

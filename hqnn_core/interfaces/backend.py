@@ -142,9 +142,13 @@ class Backend(Component):
     def _count_job(self, n: int = 1) -> None:
         self.accounting.jobs += n
 
-    def _next_seed(self) -> int:
+    def _next_seed(self) -> int | None:
+        return self.seed_for_call(self.accounting.calls)
+
+    def seed_for_call(self, call: int) -> int:
+        """The shot seed of this backend's ``call``-th call: derived from ``options.seed`` when set, else fresh entropy."""
         base = getattr(self.options, "seed", None)
-        entropy = [self.accounting.calls] if base is None else [int(base), self.accounting.calls]
+        entropy = [call] if base is None else [int(base), call]
         if base is None:
             entropy.append(int(torch.randint(0, 2**31 - 1, (1,)).item()))
         return int(np.random.SeedSequence(entropy).generate_state(1)[0])

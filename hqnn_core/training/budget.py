@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import torch
@@ -19,7 +20,8 @@ import torch
 from hqnn_core.errors import BudgetExceededError
 from hqnn_core.interfaces import Backend
 from hqnn_core.layer import QuantumLayer
-from hqnn_core.pricing import Price, price_of, require_price
+from hqnn_core.pricing import Price, price_of, require_price, usd
+from hqnn_core.training.ledger import Ledger, Spend
 
 
 @dataclass
@@ -46,18 +48,23 @@ class BudgetGuard:
     The guard wraps ``run_batch`` of every backend that submits (each member of a fallback chain),
     so retries and fallbacks are checked one submission at a time: a retry that would cross a limit
     is refused before it is sent. What the run has spent is ``spent_before`` (earlier sessions, from
-    the run record) plus this session's ledger, charged for every submission that reached the
-    vendor (a job was counted), answered or not: a lost response is billed all the same.
+    the run's ledger) plus this session's ledger, charged for every submission that reached the
+    vendor (a job was counted), answered or not: a lost response is billed all the same. With a
+    ``journal`` (:class:`~hqnn_core.training.ledger.Ledger`) each submission is written to disk
+    before it is sent and again when it returns, so a crash cannot lose spend. Money is exact
+    (:class:`~decimal.Decimal`), so a limit equal to the estimate is not crossed by rounding.
     """
 
     def __init__(self, backend: Backend, max_jobs: int | None, max_shots: int | None, resume_hint: str = "",
-                 spent_before: Usage | None = None, max_cost: float | None = None, cost_before: float = 0.0) -> None:
+                 spent_before: Usage | None = None, max_cost: float | Decimal | None = None, cost_before: float | Decimal = 0,
+                 journal: Ledger | None = None) -> None:
         self.backend, self.max_jobs, self.max_shots, self.resume_hint = backend, max_jobs, max_shots, resume_hint
-        self.max_cost = max_cost
+        self.max_cost = usd(max_cost)
         self.spent_before = spent_before or Usage()
-        self.cost_before = float(cost_before)
+        self.cost_before = usd(cost_before) or Decimal(0)
+        self.journal = journal
         self.ledger = Usage()
-        self.cost_spent = 0.0
+        self.cost_spent = Decimal(0)
         self.submissions = 0
         self._leaves = backend.members()
         self._prices: dict[int, Price | None] = {
@@ -72,22 +79,31 @@ class BudgetGuard:
     def uninstall(self) -> None:
         for leaf in self._leaves:
             leaf.__dict__.pop("run_batch", None)
+        if self.journal is not None:
+            self.journal.close()
 
     def spent(self) -> Usage:
         """Jobs, circuits and shots this run has used over all its sessions."""
         return self.spent_before + self.ledger
 
-    def cost(self) -> float:
-        """USD this run has spent over all its sessions (estimated from the price table)."""
+    def cost(self) -> Decimal:
+        """USD this run has spent over all its sessions (estimated from the price table), exactly."""
         return self.cost_before + self.cost_spent
 
     def _wrap(self, leaf: Backend, original: Any) -> Any:
         price = self._prices[id(leaf)]
 
+        def cost_of(jobs: int, shots: int) -> Decimal:
+            return price.exact_cost(jobs, shots) if price else Decimal(0)
+
         def guarded(tasks: Sequence[Any], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
             rows = sum(int(values.shape[0]) for _, values in tasks)
             jobs = leaf.jobs_for(rows)
-            self.check(jobs, rows * (shots or 0), price.cost(jobs, rows * (shots or 0)) if price else 0.0, leaf.full_name)
+            need = cost_of(jobs, rows * (shots or 0))
+            self.check(jobs, rows * (shots or 0), need, leaf.full_name)
+            entry = None
+            if self.journal is not None:  # written ahead: a crash from here on counts this submission as spent
+                entry = self.journal.intend(leaf.full_name, Spend(jobs, rows, rows * (shots or 0), need))
             before = leaf.accounting.jobs
             ok = False
             try:
@@ -96,15 +112,17 @@ class BudgetGuard:
                 return out
             finally:
                 submitted = leaf.accounting.jobs - before
+                used = Usage(submitted, rows, rows * (shots or 0)) if ok or submitted > 0 else Usage()
                 if ok or submitted > 0:
-                    used = Usage(submitted, rows, rows * (shots or 0))
                     self.ledger = self.ledger + used
-                    self.cost_spent += price.cost(used.jobs, used.shots) if price else 0.0
+                    self.cost_spent += cost_of(used.jobs, used.shots)
                     self.submissions += 1
+                if entry is not None and self.journal is not None:
+                    self.journal.settle(entry, Spend(used.jobs, used.circuits, used.shots, cost_of(used.jobs, used.shots)))
 
         return guarded
 
-    def check(self, jobs: int, shots: int, cost: float = 0.0, backend: str = "the backend") -> None:
+    def check(self, jobs: int, shots: int, cost: float | Decimal = 0, backend: str = "the backend") -> None:
         spent = self.spent()
         for key, used, need, limit in (("max_jobs", spent.jobs, jobs, self.max_jobs), ("max_shots", spent.shots, shots, self.max_shots)):
             if limit is not None and used + need > limit:
@@ -113,9 +131,10 @@ class BudgetGuard:
                     f"It was not submitted; the run stopped with its last checkpoint kept. Raise limits.{key}"
                     f"{self.resume_hint or ' and run again'}."
                 )
-        if self.max_cost is not None and self.cost() + cost > self.max_cost + 1e-12:
+        cost = usd(cost) or Decimal(0)
+        if self.max_cost is not None and self.cost() + cost > self.max_cost:
             raise BudgetExceededError(
-                f"limits.max_cost={self.max_cost:g} USD would be crossed: {self.cost():.4f} USD spent so far (estimated from list "
+                f"limits.max_cost={self.max_cost.normalize():f} USD would be crossed: {self.cost():.4f} USD spent so far (estimated from list "
                 f"prices) and the next submission to {backend} ({jobs} job(s), {shots} shots) costs about {cost:.4f} USD. "
                 f"It was not submitted; the run stopped with its last checkpoint kept. Raise limits.max_cost"
                 f"{self.resume_hint.replace('KEY=N', 'max_cost=USD') if self.resume_hint else ' and run again'}."
@@ -206,9 +225,9 @@ def check_preflight(estimate: Usage, used: Usage, max_jobs: int | None, max_shot
             )
 
 
-def check_cost_preflight(cost: float, used: float, max_cost: float | None, source: str, epochs: int, device: str) -> None:
+def check_cost_preflight(cost: Decimal, used: Decimal, max_cost: float | None, source: str, epochs: int, device: str) -> None:
     """Refuse to start a run whose estimated cost (USD) crosses ``limits.max_cost`` (nothing is submitted)."""
-    if max_cost is not None and used + cost > max_cost + 1e-12:
+    if max_cost is not None and used + cost > (usd(max_cost) or 0):
         raise BudgetExceededError(
             f"{source}: limits.max_cost: the remaining {epochs} epoch(s) on {device} are estimated at {cost:.2f} USD "
             f"({used:.2f} USD already spent), over limits.max_cost={max_cost:g} USD. Nothing was submitted. See the breakdown with "

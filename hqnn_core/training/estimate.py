@@ -10,12 +10,13 @@ every one of them before it is sent).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from hqnn_core.pricing import PRICES_CHECKED, Price, device_class, price_of, require_price
+from hqnn_core.pricing import PRICES_CHECKED, Price, device_class, price_of, require_price, round_up_micro, usd
 from hqnn_core.training.budget import (
     BudgetGuard,
     Usage,
@@ -47,7 +48,8 @@ class RunEstimate:
         return out
 
     def cost_of(self, usage: Usage) -> float | None:
-        return None if self.price is None else round(self.price.cost(usage.jobs, usage.shots), 6)
+        """USD rounded *up* to a micro-dollar, so ``limits.max_cost`` set to it covers the exact cost."""
+        return None if self.price is None else float(round_up_micro(self.price.exact_cost(usage.jobs, usage.shots)))
 
     @property
     def cost(self) -> float | None:
@@ -90,15 +92,16 @@ def estimate_run(prepared: Prepared, epochs: int | None = None) -> RunEstimate:
     return RunEstimate(parts, multipliers, layer.backend.full_name, device_class(layer.backend), price_of(layer.backend), limits)
 
 
-def preflight_cost(prepared: Prepared, record: dict[str, Any] | None, remaining_epochs: int) -> float:
+def preflight_cost(prepared: Prepared, record: dict[str, Any] | None, remaining_epochs: int, spent: Decimal | None = None) -> Decimal:
     """Before anything is submitted: check ``limits.max_cost`` can be priced and fits; returns USD already spent.
 
     With a cost limit every backend of the run (each member of a fallback chain) must have a price
     (ConfigError otherwise), and with ``limits.preflight`` the estimate of the remaining epochs
-    must fit under the limit (BudgetExceededError otherwise).
+    must fit under the limit (BudgetExceededError otherwise). ``spent`` is the run's ledger total
+    (:mod:`hqnn_core.training.ledger`); without one, the run record's figure is used.
     """
     limits = prepared.loaded.profile.limits
-    used = float(((record or {}).get("cost") or {}).get("spent_usd") or 0.0)
+    used = spent if spent is not None else usd(((record or {}).get("cost") or {}).get("spent_usd") or 0.0) or Decimal(0)
     if limits.max_cost is None:
         return used
     for leaf in prepared.layer.backend.members():
@@ -107,7 +110,7 @@ def preflight_cost(prepared: Prepared, record: dict[str, Any] | None, remaining_
         est = estimate_run(prepared, remaining_epochs)
         price = require_price(prepared.layer.backend)
         total = est.total
-        check_cost_preflight(price.cost(total.jobs, total.shots), used, limits.max_cost, prepared.loaded.source, remaining_epochs,
+        check_cost_preflight(price.exact_cost(total.jobs, total.shots), used, limits.max_cost, prepared.loaded.source, remaining_epochs,
                              f"{est.backend} ({est.device_class})")
     return used
 
@@ -117,8 +120,9 @@ def cost_record(guard: BudgetGuard, prepared: Prepared) -> dict[str, Any]:
     backend = prepared.layer.backend
     price = price_of(backend)
     return {
-        "spent_usd": round(guard.cost(), 6),
-        "max_cost_usd": guard.max_cost,
+        "spent_usd": float(round_up_micro(guard.cost())),
+        "spent_usd_exact": str(guard.cost()),
+        "max_cost_usd": None if guard.max_cost is None else float(guard.max_cost),
         "device_class": device_class(backend),
         "price": price.as_dict() if price else None,
         "prices_checked": PRICES_CHECKED,

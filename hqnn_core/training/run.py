@@ -24,6 +24,7 @@ from hqnn_core.errors import BudgetExceededError, CheckpointError, ConfigError
 from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
 from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
 from hqnn_core.training.estimate import cost_record, preflight_cost
+from hqnn_core.training.ledger import Ledger, read_spent
 from hqnn_core.training.model import HybridModel, build_baseline, describe_model
 from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, derive_seed, estimate, prepare
@@ -186,11 +187,15 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
     shot_budget = apply_shot_budget(prepared)  # train.shots_per_step caps shots per circuit, before the estimate and the guard
     limits = loaded.profile.limits
     used = Usage(**record.data.get("ledger", {})) if record else Usage()
+    spent = read_spent(Path(resume)) if resume is not None else None  # the write-ahead ledger: counts what a crash kept from run.json
+    if spent is not None:
+        used = Usage(spent.jobs, spent.circuits, spent.shots)
     done = len((record.data.get("hybrid") or {}).get("epochs") or []) if record else 0
     if limits.preflight and (limits.max_jobs is not None or limits.max_shots is not None):
         remaining = max(0, loaded.profile.train.epochs - done)
         check_preflight(estimate(prepared, remaining), used, limits.max_jobs, limits.max_shots, loaded.source, remaining)
-    cost_used = preflight_cost(prepared, record.data if record else None, max(0, loaded.profile.train.epochs - done))
+    cost_used = preflight_cost(prepared, record.data if record else None, max(0, loaded.profile.train.epochs - done),
+                               spent.cost if spent is not None else None)
     if record is None:
         if ctx is None or ctx.is_main:
             run_dir = _new_run_dir(loaded, out, held)
@@ -221,7 +226,8 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
     resume_hint = f" and continue with: hqnn train --resume {run_dir} --set limits.KEY=N"
     share = ctx.share if ctx is not None else (lambda limit: limit)  # each rank gets an equal share of the limits
     guard = BudgetGuard(prepared.layer.backend, share(limits.max_jobs), share(limits.max_shots), resume_hint, used,
-                        max_cost=share(limits.max_cost), cost_before=cost_used).install()  # type: ignore[arg-type]
+                        max_cost=share(limits.max_cost), cost_before=cost_used,  # type: ignore[arg-type]
+                        journal=Ledger.for_run(run_dir, ctx.rank if ctx is not None else 0)).install()
     error: BaseException | None = None
     baseline_model = None
     resilience = RunResilience(prepared.layer.backend, record.data.get("resilience"), display)

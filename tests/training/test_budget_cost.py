@@ -174,3 +174,36 @@ def test_the_guard_sits_on_every_member_of_a_chain(priced):
     assert guard.spent().jobs == 2 == len(priced)
     guard.uninstall()
 
+
+
+# -- exact money (issue 18 item 8) ---------------------------------------------------------------------
+def test_max_cost_equal_to_the_estimate_lets_the_whole_run_finish(tmp_path, priced):
+    """Before: the estimate was rounded to the nearest micro-dollar (down, here) and spend summed in floats, so a
+    limit set to the estimate refused the run's last submission."""
+    from decimal import Decimal
+
+    from hqnn_core.config import load_profile
+    from hqnn_core.training.estimate import estimate_run
+    from hqnn_core.training.prepare import prepare
+
+    register_price(Price("braket:qpu:ionq:forte", per_task=0.1, per_shot=3.3e-7))  # 5 jobs, 11,280 shots: 0.5037224 USD exactly
+    est = estimate_run(prepare(load_profile(_priced_profile(tmp_path))))
+    assert est.cost == 0.503723  # rounded up to a micro-dollar, never down
+    result = train(_priced_profile(tmp_path, max_cost=est.cost), out=tmp_path / "run", quiet=True)
+    assert result.record["status"] == "completed" and len(priced) == JOBS
+    assert Decimal(result.record["cost"]["spent_usd_exact"]) == Decimal("0.5037224") <= Decimal(repr(est.cost))
+
+
+def test_the_guard_sums_money_exactly(priced):
+    from decimal import Decimal
+
+    register_price(Price("braket:qpu:ionq:forte", per_task=0.1))
+    layer = QuantumLayer(2, backend="priced:forte", shots=10, seed=0)
+    guard = BudgetGuard(layer.backend, None, None, max_cost=1.0).install()
+    with torch.no_grad():
+        for _ in range(10):  # ten 0.1 USD tasks: 0.1 summed in floats ten times is 0.9999999999999999
+            layer(torch.zeros(1, 2))
+        assert guard.cost() == Decimal("1.0")
+        with pytest.raises(BudgetExceededError, match=r"limits\.max_cost=1 USD would be crossed: 1\.0000 USD spent"):
+            layer(torch.zeros(1, 2))
+    guard.uninstall()
