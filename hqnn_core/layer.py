@@ -225,6 +225,8 @@ class QuantumLayer(nn.Module):
         """Expectations ``(..., K)`` for inputs ``(..., n_features)``."""
         leading = x.shape[:-1] if isinstance(x, torch.Tensor) else ()
         x = self._check_input(x)
+        if not x.shape[0]:  # an empty batch runs nothing; its empty result stays in the graph (zero gradients), as nn.Linear's
+            return (x.sum() + self.weights.sum().to(x.dtype)) * x.new_zeros(*leading, self.n_outputs)
         values = self.slot_values(x)
         if self.gradient.through_backend:
             out = self.executor.values(self.circuit, values)
