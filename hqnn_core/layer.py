@@ -76,6 +76,22 @@ class _QuantumFunction(torch.autograd.Function):
         return torch.einsum("nk,nks->ns", grad_output, jac.to(grad_output.device)), None, None
 
 
+class _FirstOrderOnly(torch.autograd.Function):
+    """Identity that refuses a differentiable backward: for backends whose own gradients are first-order only,
+    a ``create_graph=True`` pass would otherwise drop the backend's second-order terms without a word."""
+
+    @staticmethod
+    def forward(ctx: Any, out: torch.Tensor, message: str) -> torch.Tensor:
+        ctx.message = message
+        return out.view_as(out)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        if torch.is_grad_enabled():
+            raise UnsupportedError(ctx.message)
+        return grad, None
+
+
 class QuantumLayer(nn.Module):
     """A quantum circuit as a torch layer: ``(..., n_features)`` inputs to ``(..., K)`` expectations.
 
@@ -230,6 +246,10 @@ class QuantumLayer(nn.Module):
         values = self.slot_values(x)
         if self.gradient.through_backend:
             out = self.executor.values(self.circuit, values)
+            if out.requires_grad and not self.backend.capabilities.higher_order:
+                out = _FirstOrderOnly.apply(out, f"backend {self.backend.full_name!r} differentiates with {self.gradient.name!r} "
+                                            "to first order only, so create_graph=True (a second derivative, a gradient penalty) "
+                                            "cannot be honoured; use gradient='parameter_shift' or the torch backend.")
         else:
             trainable = torch.zeros(self.circuit.n_slots, dtype=torch.bool, device=values.device)
             if x.requires_grad:

@@ -399,7 +399,8 @@ class TorchBackend(Backend):
 
     name = "torch"
     vendor = "hqnn"
-    capabilities = BackendCapabilities(max_qubits=MAX_QUBITS, analytic=True, shots=True, backprop=True, adjoint=True)
+    capabilities = BackendCapabilities(max_qubits=MAX_QUBITS, analytic=True, shots=True, backprop=True, adjoint=True,
+                                       higher_order=True)
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True)

@@ -10,10 +10,12 @@ tests check against closed forms and vendors. Paths that cannot give second deri
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
-from hqnn_core import QuantumLayer
+from hqnn_core import QuantumLayer, get_backend
 from hqnn_core.errors import UnsupportedError
 
 # (gradient, backend, backend options, tolerance): the default torch paths, every diff_method, torch.noisy,
@@ -225,3 +227,16 @@ def test_a_double_backward_keeps_the_adjoint_sweep_memory_small():
     assert sum(saved) <= 2 * state_bytes
     (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     assert g.requires_grad
+
+
+def test_a_backend_without_higher_order_refuses_create_graph_with_the_fix():
+    """Through-backend gradients of a backend that does not declare higher_order raise instead of dropping terms."""
+    backend = get_backend("torch")
+    backend.capabilities = dataclasses.replace(backend.capabilities, higher_order=False)
+    layer = QuantumLayer(2, layers=1, encoder="iqp", backend=backend, gradient="backprop", seed=0)
+    x = torch.rand(2, 2, requires_grad=True)
+    (first,) = torch.autograd.grad(layer(x).sum(), x)  # first order: unchanged
+    (reference,) = torch.autograd.grad(QuantumLayer(2, layers=1, encoder="iqp", seed=0)(x).sum(), x)
+    torch.testing.assert_close(first, reference)
+    with pytest.raises(UnsupportedError, match=r"backend 'torch' differentiates with 'backprop' to first order only.*parameter_shift"):
+        torch.autograd.grad(layer(x).sum(), x, create_graph=True)
