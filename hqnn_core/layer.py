@@ -109,31 +109,60 @@ def _interpretation(n_outcomes: int, interpret: Callable[[int], int] | None, out
 
 
 class _QuantumFunction(torch.autograd.Function):
-    """Bridges non-differentiable backends into autograd with the estimator's Jacobian."""
+    """Bridges non-differentiable backends into autograd with the estimator's Jacobian.
+
+    Under ``create_graph=True`` the backward builds that Jacobian from rows evaluated through this same
+    bridge, so its own derivative is the estimator's rule applied again (second-order parameter-shift,
+    differences of differences); estimators that cannot do that raise :class:`UnsupportedError` instead.
+    """
 
     @staticmethod
     def forward(ctx: Any, slot_values: torch.Tensor, layer: QuantumLayer, trainable: torch.Tensor) -> torch.Tensor:
+        ctx.layer, ctx.trainable = layer, trainable
         if ctx.needs_input_grad[0] and bool(trainable.any()):
             values, jac = layer.executor.values_and_jacobian(layer.circuit, slot_values, trainable)
-            ctx.save_for_backward(jac.to(slot_values.dtype))
+            ctx.save_for_backward(jac.to(slot_values.dtype), slot_values)
         else:
             values = layer.executor.values(layer.circuit, slot_values)
-            ctx.save_for_backward(None)
+            ctx.save_for_backward(None, None)
         return values.to(slot_values.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
-        (jac,) = ctx.saved_tensors
+        jac, slot_values = ctx.saved_tensors
         if jac is None:
             return None, None, None
+        if torch.is_grad_enabled():  # create_graph=True: a higher derivative will differentiate this Jacobian
+            layer: QuantumLayer = ctx.layer
+            jac = layer.executor.jacobian_with_graph(
+                layer.circuit, slot_values, ctx.trainable, lambda rows: _QuantumFunction.apply(rows, layer, ctx.trainable))
         return torch.einsum("nk,nks->ns", grad_output, jac.to(grad_output.device)), None, None
 
 
+class _FirstOrderOnly(torch.autograd.Function):
+    """Identity that refuses a differentiable backward: for backends whose own gradients are first-order only,
+    a ``create_graph=True`` pass would otherwise drop the backend's second-order terms without a word."""
+
+    @staticmethod
+    def forward(ctx: Any, out: torch.Tensor, message: str) -> torch.Tensor:
+        ctx.message = message
+        return out.view_as(out)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        if torch.is_grad_enabled():
+            raise UnsupportedError(ctx.message)
+        return grad, None
+
+
 class QuantumLayer(nn.Module):
-    """A quantum circuit as a torch layer: ``(B, n_features)`` inputs to ``(B, K)`` expectations.
+    """A quantum circuit as a torch layer: ``(..., n_features)`` inputs to ``(..., K)`` expectations.
 
     Every component may be a registered name, ``{"name": ..., "options": {...}}`` or an instance.
-    Gradients reach both the weights and the inputs, so classical layers before it train too.
+    Inputs may have any leading shape, as for ``nn.Linear``: ``(n_features,)`` gives ``(K,)``.
+    Gradients reach both the weights and the inputs, so classical layers before it train too;
+    second derivatives (``create_graph=True``) are exact with ``backprop``/``adjoint`` on the torch
+    backends and with ``parameter_shift``, approximate with ``finite_diff``; ``spsa`` raises.
 
     Args:
         n_qubits: qubits of the circuit.
@@ -283,16 +312,17 @@ class QuantumLayer(nn.Module):
         return out @ self.interpretation.to(dtype=out.dtype, device=out.device)
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Checks ``(..., n_features)`` inputs and returns them as rows ``(M, n_features)``."""
         if not isinstance(x, torch.Tensor):
-            raise InputError(f"QuantumLayer takes a torch.Tensor of shape (batch, {self.n_features}), got {type(x).__name__}.")
+            raise InputError(f"QuantumLayer takes a torch.Tensor of shape (..., {self.n_features}), got {type(x).__name__}.")
         if not torch.is_floating_point(x):
             raise InputError(f"QuantumLayer takes floating-point inputs, got dtype {x.dtype}; convert with x.float().")
-        if x.ndim != 2:
-            raise InputError(f"QuantumLayer takes inputs of shape (batch, {self.n_features}), got shape {tuple(x.shape)}.")
-        if x.shape[1] != self.n_features:
+        if x.ndim == 0:
+            raise InputError(f"QuantumLayer takes inputs of shape (..., {self.n_features}), got a scalar; pass a tensor of features.")
+        if x.shape[-1] != self.n_features:
             raise InputError(
                 f"expected {self.n_features} features per sample for encoder {self.encoder.name!r} on {self.n_qubits} qubits, "
-                f"got {x.shape[1]}. Reduce or pad the features (e.g. PCA) or change n_qubits."
+                f"got {x.shape[-1]} (the last dimension of shape {tuple(x.shape)}). Reduce or pad the features (e.g. PCA) or change n_qubits."
             )
         bad = ~torch.isfinite(x)
         if bool(bad.any()):
@@ -300,8 +330,9 @@ class QuantumLayer(nn.Module):
             raise InputError(f"input batch contains {int(bad.sum())} non-finite values (first at {first}); check data normalisation.")
         if not bool(torch.isfinite(self.weights).all()):
             raise InputError("the layer's weights contain NaN or inf (a diverged optimiser step); lower the learning rate or clip gradients.")
-        self.encoder.check_inputs(x, self.n_qubits)
-        return x
+        rows = x.reshape(-1, self.n_features)
+        self.encoder.check_inputs(rows, self.n_qubits)
+        return rows
 
     def slot_values(self, x: torch.Tensor) -> torch.Tensor:
         """Angles ``[B, n_slots]`` of every gate for inputs ``x``: ``coeff * source[index] * factors + offset``."""
@@ -320,17 +351,27 @@ class QuantumLayer(nn.Module):
         return base * self._slot_coeff.to(dtype) + self._slot_offset.to(dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Expectations ``(..., K)`` for inputs ``(..., n_features)``."""
+        leading = x.shape[:-1] if isinstance(x, torch.Tensor) else ()
         x = self._check_input(x)
+        if not x.shape[0]:  # an empty batch runs nothing; its empty result stays in the graph (zero gradients), as nn.Linear's
+            return (x.sum() + self.weights.sum().to(x.dtype)) * x.new_zeros(*leading, self.n_outputs)
         values = self.slot_values(x)
         if self.circuit.measurement.kind == "samples":
-            return _Samples.apply(self.executor.samples(self.circuit, values), values)
+            samples = _Samples.apply(self.executor.samples(self.circuit, values), values)
+            return samples.reshape(*leading, *samples.shape[1:])
         if self.gradient.through_backend:
             out = self.executor.values(self.circuit, values)
+            if out.requires_grad and not self.backend.capabilities.higher_order:
+                out = _FirstOrderOnly.apply(out, f"backend {self.backend.full_name!r} differentiates with {self.gradient.name!r} "
+                                            "to first order only, so create_graph=True (a second derivative, a gradient penalty) "
+                                            "cannot be honoured; use gradient='parameter_shift' or the torch backend.")
         else:
             weights_need_grad = self.weights.requires_grad or (self.encoder_weights is not None and self.encoder_weights.requires_grad)
             trainable = self.trainable_slots(x.requires_grad, weights_need_grad)
             out = _QuantumFunction.apply(values, self, trainable.cpu())
-        return self._interpret(out).to(dtype=x.dtype)
+        out = self._interpret(out)
+        return out.to(dtype=x.dtype).reshape(*leading, out.shape[-1])
 
     def describe(self) -> dict[str, Any]:
         """How this layer is built, for run records and reloading."""
@@ -358,9 +399,7 @@ class QuantumLayer(nn.Module):
         ``circuits`` counts every gradient shift and mitigation circuit the executor sends in the
         step's single backend call; ``jobs`` is how many vendor jobs the backend splits that into.
         """
-        trainable = self._slot_source == 1
-        if inputs_need_grad:
-            trainable = trainable | (self._slot_source == 0)
+        trainable = self.trainable_slots(inputs_need_grad, True)
         circuits = self.executor.circuits_per_call(self.circuit, batch_size, trainable.cpu())
         return {
             **self.circuit.specs(),

@@ -110,6 +110,7 @@ class PennyLaneBackend(Backend):
             noise=self._noisy,
             backprop=self._diff_method == "backprop",
             adjoint=self._diff_method == "adjoint",
+            higher_order=self._diff_method == "backprop",  # PennyLane's adjoint gradients are first-order only
             deterministic_shots=self._seedable,
         )
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
 from hqnn_core.circuit import Circuit, Measurement
-from hqnn_core.errors import ConfigError
+from hqnn_core.errors import ConfigError, UnsupportedError
 from hqnn_core.interfaces import Backend, GradientEstimator, Mitigator
 from hqnn_core.interfaces.mitigator import SlotMap
 from hqnn_core.measurement import probabilities_as_expectations, probabilities_from_z_strings
@@ -123,6 +123,28 @@ class Executor:
         if all(smap is None for _, smap in leaves):
             return self.gradient.combine(batch, self._run_expanded(plans, leaves, batch.slot_values))
         return self._remapped_values_and_jacobian(plans, leaves, slot_values.detach(), trainable)
+
+    def jacobian_with_graph(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor,
+                            evaluate: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """``d values / d slots`` ``[N, K, n_slots]`` as a differentiable function of ``slot_values`` (for ``create_graph``).
+
+        The estimator's rows keep ``slot_values``' graph and ``evaluate`` returns their (mitigated)
+        values differentiable once more, so the Jacobian's own derivative is the rule applied to its
+        rows: exact for parameter-shift, differences of differences for finite_diff.
+        """
+        name = self.gradient.name
+        if not self.gradient.higher_order:
+            raise UnsupportedError(
+                f"gradient {name!r} gives first derivatives only, so create_graph=True (a second derivative, a gradient "
+                f"penalty) cannot be honoured; use gradient='parameter_shift' (exact) or, on the torch backend, gradient='backprop'."
+            )
+        if self.mitigators and any(smap is not None for _, smap in self._expand(circuit)[1]):
+            raise UnsupportedError(
+                f"second derivatives with gradient {name!r} are not available under mitigation that remaps gate angles "
+                f"({', '.join(m.name for m in self.mitigators)}); drop create_graph=True or the folding mitigator."
+            )
+        batch = self.gradient.expand(circuit, slot_values, trainable)
+        return self.gradient.combine(batch, evaluate(batch.slot_values))[1]
 
     def _remapped_values_and_jacobian(self, plans: list, leaves: list[tuple[Circuit, SlotMap | None]], rows: torch.Tensor,
                                       trainable: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

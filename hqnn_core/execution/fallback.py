@@ -108,6 +108,7 @@ def _combined_capabilities(backends: Sequence[Backend]) -> BackendCapabilities:
         native_gates=native,
         backprop=all(c.backprop for c in caps),
         adjoint=all(c.adjoint for c in caps),
+        higher_order=all(c.higher_order for c in caps),
         remote=any(c.remote for c in caps),
         max_circuits_per_job=min(limits) if limits else None,
         deterministic_shots=all(c.deterministic_shots for c in caps),

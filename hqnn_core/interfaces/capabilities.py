@@ -20,6 +20,8 @@ class BackendCapabilities:
         native_gates: neutral gate names it runs directly; others are rejected before submission.
         backprop: outputs are torch tensors differentiable by autograd.
         adjoint: offers an adjoint-differentiation gradient.
+        higher_order: its autograd graph can be differentiated again, so ``create_graph=True`` through
+            ``backprop``/``adjoint`` gives exact second derivatives (otherwise hqnn raises there).
         remote: jobs leave this machine (cost, queues; never run in CI).
         max_circuits_per_job: how many bindings one job can carry (``None``: unlimited).
         deterministic_shots: the same seed gives the same samples.
@@ -33,6 +35,7 @@ class BackendCapabilities:
     native_gates: frozenset[str] = field(default_factory=lambda: frozenset(GATES))
     backprop: bool = False
     adjoint: bool = False
+    higher_order: bool = False
     remote: bool = False
     max_circuits_per_job: int | None = None
     deterministic_shots: bool = True

@@ -32,11 +32,14 @@ class GradientEstimator(Component):
 
     ``combine`` returns ``(values [N, K], jacobian [N, K, n_slots])``; jacobian columns of slots not in
     ``trainable`` are zero. Estimators that differentiate through the backend itself (``backprop``)
-    set ``through_backend = True`` and are never asked to expand.
+    set ``through_backend = True`` and are never asked to expand. ``higher_order = True`` declares that
+    the rule, applied to its own rows, still estimates their derivative (so ``create_graph=True`` can give
+    second derivatives); estimators that leave it ``False`` raise there instead of returning a wrong number.
     """
 
     kind: ClassVar[str] = "gradient"
     through_backend: ClassVar[bool] = False
+    higher_order: ClassVar[bool] = False
 
     def supports(self, backend: Backend, circuit: Circuit, shots: int | None) -> bool:
         """Whether this estimator gives correct gradients for this backend and circuit."""

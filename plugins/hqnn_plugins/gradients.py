@@ -71,6 +71,7 @@ class ParameterShift(_ShiftedRows):
     """Exact analytic gradients from shifted circuits, with each gate's own shift rule (two- or four-term)."""
 
     name = "parameter_shift"
+    higher_order = True  # shifts of shifts: exact second derivatives
 
     def _plan(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         plan = _shift_plan(circuit, trainable)
@@ -110,6 +111,7 @@ class FiniteDifference(_ShiftedRows):
     """
 
     name = "finite_diff"
+    higher_order = True  # differences of differences
 
     class Options(_Strict):
         h: float | Literal["auto"] = Field(1e-3, description="step in radians, or 'auto' to choose it from the shot count")
@@ -183,6 +185,7 @@ class Backprop(GradientEstimator):
 
     name = "backprop"
     through_backend = True
+    higher_order = True  # as far as the backend's own autograd goes (every order on torch and torch.noisy)
 
     def supports(self, backend: Backend, circuit: Circuit, shots: int | None) -> bool:
         return bool(backend.capabilities.backprop) and shots is None

@@ -123,7 +123,8 @@ class NoisyTorchBackend(Backend):
 
     name = "torch.noisy"
     vendor = "hqnn"
-    capabilities = BackendCapabilities(max_qubits=MAX_QUBITS, analytic=True, shots=True, backprop=True, noise=True)
+    capabilities = BackendCapabilities(max_qubits=MAX_QUBITS, analytic=True, shots=True, backprop=True, noise=True,
+                                       higher_order=True)
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True)

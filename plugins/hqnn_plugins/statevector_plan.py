@@ -360,17 +360,27 @@ class _SharedSpec(_Cached):
 
     def build(self, row: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """``[G, R, K, K]``: each group's matrix (virtual row 0) and its derivatives, from slot values ``row``."""
-        device, real = row.device, row.dtype
-        theta = row[self.tensor("cols", self.cols, device, torch.int64)] * self.tensor("freq", self.freq, device, real)
-        k = self.tensor("coefs", self.coefs, device, real)
-        planes = torch.addcmul(torch.addcmul(k[0], k[1], torch.cos(theta)), k[2], torch.sin(theta))  # [2, 4, G, R, L, g]
+        theta = row[self.tensor("cols", self.cols, row.device, torch.int64)] * self.tensor("freq", self.freq, row.device, row.dtype)
+        return self._products(theta, self.tensor("coefs", self.coefs, row.device, row.dtype), dtype).permute(2, 3, 0, 1)
+
+    def build_rows(self, values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """``[N, G, K, K]``: each row's own matrices, no derivatives, in plain autograd ops (for double backward)."""
+        device, real = values.device, values.dtype
+        theta = values[:, self.tensor("cols", self.cols, device, torch.int64)] * self.tensor("freq", self.freq, device, real)  # [N, G, 1, L, g]
+        coefs = self.tensor("coefs", self.coefs, device, real)[:, :, :, None, :, :1]  # virtual row 0: [3, 2, 4, 1, G, 1, L, g]
+        return self._products(theta, coefs, dtype)[..., 0].permute(2, 3, 0, 1)
+
+    @staticmethod
+    def _products(theta: torch.Tensor, k: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """Kronecker products ``[K, K, ...]`` of the fused blocks, ``U = C + cos(theta) A + sin(theta) B`` per position."""
+        planes = torch.addcmul(torch.addcmul(k[0], k[1], torch.cos(theta)), k[2], torch.sin(theta))  # [2, 4, ..., L, g]
         u = torch.complex(planes[0], planes[1]).to(dtype)
         u = u.view(2, 2, *u.shape[1:])
         blocks = u[..., 0, :]
         for pos in range(1, u.shape[-2]):
             x = u[..., pos, :]
             blocks = x[:, :1] * blocks[:1] + x[:, 1:] * blocks[1:]
-        return _kron_entries(blocks).permute(2, 3, 0, 1)
+        return _kron_entries(blocks)
 
 
 class _Params(_Cached):

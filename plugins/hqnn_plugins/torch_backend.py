@@ -37,7 +37,6 @@ from typing import Any, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
-from torch.autograd.function import once_differentiable
 
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import CapabilityError
@@ -126,17 +125,19 @@ class _SharedStack(torch.autograd.Function):
     def forward(ctx: Any, values: torch.Tensor, spec: _SharedSpec, dtype: torch.dtype) -> torch.Tensor:
         real = torch.empty((), dtype=dtype).real.dtype
         built = spec.build(values[0].to(real), dtype)  # [G, R, K, K]
-        ctx.spec, ctx.values_shape, ctx.values_dtype = spec, values.shape, values.dtype
-        ctx.save_for_backward(built[:, 1:])
+        ctx.spec, ctx.dtype, ctx.values_dtype = spec, dtype, values.dtype
+        ctx.save_for_backward(built[:, 1:], values)
         return built[:, 0].unsqueeze(0).expand(values.shape[0], -1, -1, -1)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        (derivs,) = ctx.saved_tensors  # [G, S, K, K]
+        derivs, values = ctx.saved_tensors  # [G, S, K, K], [N, n_slots]
         spec: _SharedSpec = ctx.spec
+        if torch.is_grad_enabled():  # create_graph: rebuild every row in autograd so that this gradient is differentiable
+            real = torch.empty((), dtype=ctx.dtype).real.dtype
+            return _recorded_vjp(lambda v: spec.build_rows(v.to(real), ctx.dtype), (values,), grad)[0], None, None
         n_rows, n_groups = grad.shape[:2]
-        out = grad.real.new_zeros(ctx.values_shape)
+        out = grad.real.new_zeros(values.shape)
         if not derivs.shape[1]:  # fixed gates only
             return out.to(ctx.values_dtype), None, None
         e = grad.reshape(n_rows, n_groups, -1).transpose(0, 1)  # [G, N, K*K]
@@ -157,14 +158,17 @@ class _Kron(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, factors: torch.Tensor, shared: bool) -> torch.Tensor:
         src = factors[:, :, :1] if shared else factors
-        ctx.save_for_backward(src)
+        ctx.shared = shared
+        ctx.save_for_backward(factors)
         out = _kron_entries(src).permute(2, 3, 0, 1).contiguous()  # [S, G, K, K]
         return out.expand(factors.shape[2], -1, -1, -1) if shared else out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (src,) = ctx.saved_tensors
+        (factors,) = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: the same products per row, recorded by autograd
+            return _recorded_vjp(lambda f: _kron_entries(f).permute(2, 3, 0, 1), (factors,), grad)[0], None
+        src = factors[:, :, :1] if ctx.shared else factors
         g, (n_rows, n_groups) = src.shape[-1], grad.shape[:2]
         if g == 1:
             return grad.permute(2, 3, 0, 1).unsqueeze(-1), None
@@ -184,8 +188,9 @@ class _Kron(torch.autograd.Function):
         return torch.stack(grads, dim=-1), None
 
 
-def _product_state(vectors: torch.Tensor) -> torch.Tensor:
-    """Row-wise Kronecker product ``[N, 2**n]`` of per-wire states ``[2, N, n]`` (wire 0 most significant)."""
+def _product_factors(vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-wire states ``[2, N, n]`` (wire 0 most significant) as two halves ``[N, A]``, ``[N, B]`` whose row-wise
+    outer product is the product state ``[N, A*B]``: the sweep keeps these small factors, not the state."""
     n = vectors.shape[2]
 
     def kron(wires: range) -> torch.Tensor:  # [2**len, N], basis index first
@@ -195,9 +200,27 @@ def _product_state(vectors: torch.Tensor) -> torch.Tensor:
         return out
 
     if n == 1:
-        return vectors[:, :, 0].T.contiguous()
+        return vectors[:, :, 0].T.contiguous(), vectors.new_ones(vectors.shape[1], 1)
     half = n // 2
-    return _Outer.apply(kron(range(half)).T, kron(range(half, n)).T)
+    return kron(range(half)).T, kron(range(half, n)).T
+
+
+def _outer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a.unsqueeze(2) * b.unsqueeze(1)).reshape(a.shape[0], -1)
+
+
+def _recorded_vjp(fn: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+    """``grad``'s vector-Jacobian product through ``fn`` at ``inputs``, recorded by autograd so it can be differentiated again.
+
+    The hand-written backwards here are first-order only; under ``create_graph=True`` (grad mode on inside a
+    backward) they re-run their forward in plain torch ops and differentiate that instead (second and higher
+    derivatives, gradient penalties). The first-order path never comes here.
+    """
+    wanted = [t for t in inputs if t.requires_grad]
+    with torch.enable_grad():
+        out = fn(*inputs)
+    grads = iter(torch.autograd.grad(out, wanted, grad, create_graph=True, allow_unused=True))
+    return tuple(next(grads) if t.requires_grad else None for t in inputs)
 
 
 class _Outer(torch.autograd.Function):
@@ -206,7 +229,7 @@ class _Outer(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(a, b)
-        return (a.unsqueeze(2) * b.unsqueeze(1)).reshape(a.shape[0], -1)
+        return _outer(a, b)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -225,8 +248,9 @@ def _rows_equal(values: torch.Tensor, cols: list[int]) -> bool:
     return torch.equal(part, part[:1].expand_as(part))
 
 
-def _build(plan: _Plan, values: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
-    """From slot values: the opening product state ``[N, 2**n]``, the step matrix stacks, and the diagonal-run angles.
+def _build(plan: _Plan, values: torch.Tensor, dtype: torch.dtype) -> tuple[tuple[torch.Tensor, torch.Tensor], list[torch.Tensor], torch.Tensor]:
+    """From slot values: the opening product state's two factors (:func:`_product_factors`), the step matrix
+    stacks, and the diagonal-run angles.
 
     Blocks are built per row with autograd; a Kronecker stack whose slots hold equal values in every
     row (trained weights) is built once by :class:`_SharedStack` instead.
@@ -246,7 +270,7 @@ def _build(plan: _Plan, values: torch.Tensor, dtype: torch.dtype) -> tuple[torch
     for pos in range(1, length):  # 2x2 products, entries first: (XY)[a, b] = X[a, 0] Y[0, b] + X[a, 1] Y[1, b]
         x = u[:, :, :, pos]
         blocks = x[:, :1] * blocks[:1] + x[:, 1:] * blocks[1:]
-    state = _product_state(blocks[:, 0][:, :, p.tensor("prefix", p.prefix, device, torch.int64)])  # U|0> per wire
+    opening = _product_factors(blocks[:, 0][:, :, p.tensor("prefix", p.prefix, device, torch.int64)])  # U|0> per wire
     mats: list[torch.Tensor] = []
     for g in sorted(p.krons):
         if shared[g]:
@@ -257,7 +281,7 @@ def _build(plan: _Plan, values: torch.Tensor, dtype: torch.dtype) -> tuple[torch
     for name, gate_cols in p.gates:
         mats.append(_angle_gate(name, angles[:, gate_cols[0]], dtype).unsqueeze(1))
     theta = angles[:, p.diag_columns] if p.diag_columns else angles.new_zeros(n_rows, 0)
-    return state, mats, theta
+    return opening, mats, theta
 
 
 def _forward(plan: _Plan, state: torch.Tensor, mats: Sequence[torch.Tensor], theta: torch.Tensor) -> torch.Tensor:
@@ -293,23 +317,31 @@ class _Sweep(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, plan: _Plan, store: bool, state: torch.Tensor, theta: torch.Tensor, *mats: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, plan: _Plan, store: bool, a: torch.Tensor, b: torch.Tensor, theta: torch.Tensor, *mats: torch.Tensor) -> torch.Tensor:
         views = [m.unbind(1) for m in mats]
+        state = _outer(a, b)  # built here so that only the small factors are kept for a double backward
         inputs = []
         for step in plan.steps:
             if store:
                 inputs.append(state)
             state = step.forward(state, views) if isinstance(step, _Dense) else step.forward(state, theta) if isinstance(step, _Diag) else step.forward(state)
         ctx.plan, ctx.store, ctx.n_inputs = plan, store, len(inputs)
-        ctx.save_for_backward(state, theta, *inputs, *mats)
+        ctx.save_for_backward(state, a, b, theta, *inputs, *mats)
         return plan.measure.expectations(state) if plan.measure is not None else state
 
     @staticmethod
-    @once_differentiable
+    def _recorded(plan: _Plan, a: torch.Tensor, b: torch.Tensor, theta: torch.Tensor, *mats: torch.Tensor) -> torch.Tensor:
+        """The same plan as plain autograd ops (what a double backward differentiates)."""
+        state = _forward(plan, _outer(a, b), mats, theta)
+        return plan.measure.expectations(state) if plan.measure is not None else state
+
+    @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
         plan: _Plan = ctx.plan
-        final, theta, *rest = ctx.saved_tensors
+        final, a, b, theta, *rest = ctx.saved_tensors
         inputs, mats = rest[: ctx.n_inputs], rest[ctx.n_inputs :]
+        if torch.is_grad_enabled():  # create_graph: a higher derivative follows, so this gradient must carry a graph
+            return (None, None, *_recorded_vjp(lambda *args: _Sweep._recorded(plan, *args), (a, b, theta, *mats), grad_out))
         n_rows = final.shape[0]
         # The sweep carries h = conj(cotangent): then every product has its one conjugated factor on a
         # small matrix or on the result, and torch never materialises a conjugated copy of a state.
@@ -351,8 +383,11 @@ class _Sweep(torch.autograd.Function):
                 x = step.adjoint(x)
                 in_state = inputs[i] if ctx.store else x[:n_rows]
             out_state = in_state
-        grad_state = _conj_copy(x if ctx.store else x[n_rows:])
-        return (None, None, grad_state, grad_theta, *grad_mats)
+        # the opening state is a (x) b: dL/da = conj(h @ b), dL/db = conj(a @ h), with h viewed [N, A, B]
+        h = (x if ctx.store else x[n_rows:]).view(n_rows, a.shape[1], b.shape[1])
+        grad_a = torch.matmul(h, b.unsqueeze(2)).squeeze(2).conj() if ctx.needs_input_grad[2] else None
+        grad_b = torch.matmul(a.unsqueeze(1), h).squeeze(1).conj() if ctx.needs_input_grad[3] else None
+        return (None, None, grad_a, grad_b, grad_theta, *grad_mats)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,7 +399,8 @@ class TorchBackend(Backend):
 
     name = "torch"
     vendor = "hqnn"
-    capabilities = BackendCapabilities(max_qubits=MAX_QUBITS, analytic=True, shots=True, backprop=True, adjoint=True)
+    capabilities = BackendCapabilities(max_qubits=MAX_QUBITS, analytic=True, shots=True, backprop=True, adjoint=True,
+                                       higher_order=True)
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True)
@@ -443,10 +479,10 @@ class TorchBackend(Backend):
     def _final(plan: _Plan, values: torch.Tensor, dtype: torch.dtype, method: str) -> torch.Tensor:
         """The plan's output: expectations ``[N, K]`` for adjoint Z plans, otherwise the final state."""
         with torch.set_grad_enabled(method != "forward" and torch.is_grad_enabled()):
-            state, mats, theta = _build(plan, values, dtype)
+            (a, b), mats, theta = _build(plan, values, dtype)
             if method in ("backprop", "adjoint"):
-                return _Sweep.apply(plan, method == "backprop", state, theta, *mats)
-            return _forward(plan, state, mats, theta)
+                return _Sweep.apply(plan, method == "backprop", a, b, theta, *mats)
+            return _forward(plan, _Outer.apply(a, b), mats, theta)
 
     def simulate(self, circuit: Circuit, values: torch.Tensor) -> torch.Tensor:
         """Final states ``[N, 2**n]`` for slot values ``[N, n_slots]`` (differentiable)."""

@@ -84,8 +84,8 @@ def test_runs_on_cuda_and_matches_cpu():
         (torch.rand(4, 1), r"expected 2 features .* got 1"),
         (torch.tensor([[0.1, float("nan")], [float("inf"), 0.0]]), r"contains 2 non-finite values \(first at \[0, 1\]\)"),
         (torch.ones(4, 2, dtype=torch.long), r"floating-point inputs, got dtype torch.int64"),
-        (torch.rand(2, 2, 2), r"shape \(batch, 2\), got shape \(2, 2, 2\)"),
-        (torch.rand(2), r"shape \(batch, 2\), got shape \(2,\)"),
+        (torch.rand(2, 2, 3), r"got 3 \(the last dimension of shape \(2, 2, 3\)\)"),
+        (torch.tensor(0.5), r"shape \(\.\.\., 2\), got a scalar"),
     ],
 )
 def test_bad_inputs_raise_before_any_backend_call(x, message):
