@@ -30,7 +30,8 @@ def slot_label(slot: Slot) -> str:
     """The expression behind one gate angle, e.g. ``x[0]``, ``2·w[3]``, ``x[1]+1.571`` or ``0.5``."""
     if slot.source == "const":
         return _number(slot.offset)
-    name = f"{'x' if slot.source == 'input' else 'w'}[{slot.index}]"
+    name = "·".join(f"{'x' if source == 'input' else 'w'}[{index}]"
+                    for source, index in ((slot.source, slot.index), *((f.source, f.index) for f in slot.factors)))
     text = name if slot.coeff == 1.0 else f"-{name}" if slot.coeff == -1.0 else f"{_number(slot.coeff)}·{name}"
     if slot.offset:
         text += f"{'+' if slot.offset > 0 else '-'}{_number(abs(slot.offset))}"
@@ -145,8 +146,7 @@ def draw_figure(circuit: Circuit) -> Figure:
 def specs(circuit: Circuit) -> dict[str, Any]:
     """Size and content of a circuit: qubits, depth, gates by name, slots by source, trainable weights."""
     by_source = Counter(slot.source for slot in circuit.slots)
-    weights = {slot.index for slot in circuit.slots if slot.source == "weight"}
-    inputs = {slot.index for slot in circuit.slots if slot.source == "input"}
+    weights, inputs = circuit.reads("weight"), circuit.reads("input")
     return {
         "n_qubits": circuit.n_qubits,
         "depth": circuit.depth(),
