@@ -16,7 +16,8 @@ from hqnn_core import __version__
 from hqnn_core.errors import HQNNError
 
 #: built-in commands defined in other modules, imported when named (``hqnn diagnose``) or listed (``hqnn --help``)
-_ELSEWHERE = {"compare": "hqnn_core.cli_diagnostics", "conformance": "hqnn_core.cli_conformance", "diagnose": "hqnn_core.cli_diagnostics"}
+_ELSEWHERE = {"compare": "hqnn_core.cli_diagnostics", "conformance": "hqnn_core.cli_conformance", "diagnose": "hqnn_core.cli_diagnostics",
+              "draw": "hqnn_core.cli_draw"}
 
 
 class _Hqnn(click.Group):

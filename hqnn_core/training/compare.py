@@ -27,7 +27,7 @@ import yaml
 
 from hqnn_core.errors import ConfigError
 from hqnn_core.training.model import HybridModel, build_model
-from hqnn_core.training.prepare import Prepared, _build_layer, layer_kwargs, prepare
+from hqnn_core.training.prepare import Prepared, build_layer, layer_kwargs, prepare
 from hqnn_core.training.run import load_run_profile, trained_state
 from hqnn_core.training.shots import layer_standard_error
 
@@ -131,7 +131,7 @@ def _build(prepared: Prepared, spec: BackendSpec, shots: Any, state: dict[str, A
     kwargs["mitigation"] = list(spec.mitigation)
     kwargs["gradient"] = "best"  # evaluation only: no gradient is computed, so none can be unsupported
     where = f"compare backend {spec.title()!r}"
-    layer = _build_layer(kwargs, where)
+    layer = build_layer(kwargs, where)
     model = build_model(loaded.profile, d.n_features, d.n_classes, d.image_shape, layer, where)
     model.load_state_dict(state)
     model.eval()

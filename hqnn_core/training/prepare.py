@@ -98,7 +98,8 @@ def layer_kwargs(profile: Profile, seeds: dict[str, int], backend: str | None = 
     return kwargs, injected
 
 
-def _build_layer(kwargs: dict[str, Any], source: str) -> QuantumLayer:
+def build_layer(kwargs: dict[str, Any], source: str) -> QuantumLayer:
+    """The profile's quantum layer from :func:`layer_kwargs`, with errors naming the profile key."""
     try:
         return QuantumLayer(**kwargs)
     except UnsupportedError as e:
@@ -118,7 +119,7 @@ def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "pro
     kwargs, injected = layer_kwargs(profile, seeds, backend, shots, backend_options)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seeds["init"])
-        layer = _build_layer(kwargs, loaded.source)
+        layer = build_layer(kwargs, loaded.source)
         model = build_model(profile, dataset.n_features, dataset.n_classes, dataset.image_shape, layer, loaded.source)
     check_front_end(model, torch.from_numpy(dataset.x_train[:1]), loaded.source)
     return Prepared(loaded, dataset, seeds, kwargs, model, injected)

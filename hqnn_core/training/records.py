@@ -31,6 +31,7 @@ from hqnn_core.training.paths import confined
 
 RUN_JSON = "run.json"
 PROFILE_COPY = "profile.yaml"
+CIRCUIT_TEXT = "circuit.txt"
 METRICS_CSV = "metrics.csv"
 FORMAT = "hqnn-run/1"
 METRIC_COLUMNS = ["model", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "jobs", "circuits", "shots", "wall_time_s",
@@ -58,6 +59,12 @@ def save_profile(run_dir: Path, loaded: LoadedProfile, keep_raw: bool = False) -
         atomic_write(run_dir / raw, redact_text(source.read_text(encoding="utf-8", errors="replace")).encode(), mode=0o644)
         written.append(raw)
     return written
+
+
+def save_circuit(run_dir: Path, diagram: str) -> str:
+    """Write the quantum layer's text diagram beside run.json (its specs are in run.json's ``circuit``)."""
+    atomic_write(run_dir / CIRCUIT_TEXT, (diagram + "\n").encode(), mode=0o644)
+    return CIRCUIT_TEXT
 
 
 def utc_now() -> str:

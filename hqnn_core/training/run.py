@@ -28,7 +28,17 @@ from hqnn_core.training.ledger import Ledger, read_spent
 from hqnn_core.training.model import HybridModel, build_baseline, describe_model
 from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, derive_seed, estimate, prepare
-from hqnn_core.training.records import FORMAT, PROFILE_COPY, RUN_JSON, RunRecord, environment, save_profile, utc_now
+from hqnn_core.training.records import (
+    CIRCUIT_TEXT,
+    FORMAT,
+    PROFILE_COPY,
+    RUN_JSON,
+    RunRecord,
+    environment,
+    save_circuit,
+    save_profile,
+    utc_now,
+)
 from hqnn_core.training.resilience import RunResilience, install_chain, start_run_log, stop_run_log
 from hqnn_core.training.rundir import LOCK_FILE, RunLock, clean_temporary, leftovers
 from hqnn_core.training.shots import apply_shot_budget
@@ -108,6 +118,8 @@ def _new_record(run_dir: Path, prepared: Prepared) -> RunRecord:
         "limits": loaded.profile.limits.model_dump(mode="json"),
         "estimate": estimate(prepared).as_dict(),
         "model": {"hybrid": describe_model(prepared.model)},
+        "circuit": {"diagram": CIRCUIT_TEXT, "specs": layer.specs(batch_size=loaded.profile.train.batch_size,
+                                                               inputs_need_grad=any(p.requires_grad for p in prepared.model.front.parameters()))},
         "hybrid": {"status": "pending", "epochs": []},
         "baseline": {"status": "pending", "epochs": []} if loaded.profile.train.baseline else None,
         "comparison": None,
@@ -221,6 +233,7 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
     record.save()
     if (ctx is None or ctx.is_main) and not (run_dir / PROFILE_COPY).exists():  # after run.json: a crash before it leaves only .tmp files
         save_profile(run_dir, loaded, loaded.profile.output.keep_raw_profile)
+        save_circuit(run_dir, prepared.layer.draw(max_width=120))
     call_hook("hqnn_run_started", run=record.data)
     began = time.perf_counter()
     resume_hint = f" and continue with: hqnn train --resume {run_dir} --set limits.KEY=N"
