@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from hqnn_core import drawing
@@ -72,15 +72,23 @@ GATES: dict[str, GateSpec] = {
 
 @dataclass(frozen=True)
 class Factor:
-    """A further factor of a slot's angle: entry ``index`` of the inputs or the weights."""
+    """A further factor of a slot's angle: ``coeff * source[index] + offset`` of the inputs or the weights.
+
+    The affine form lets imported feature maps keep their angles exact: Qiskit's ZZ feature map
+    rotates by ``2 (pi - x0)(pi - x1)``, a constant times two such factors.
+    """
 
     source: FactorSource
     index: int
+    coeff: float = 1.0
+    offset: float = 0.0
 
 
 @dataclass(frozen=True)
 class Slot:
     """One gate angle: ``coeff * source[index] * prod(factors) + offset`` (``index`` is ignored for ``const``).
+
+    A ``const`` source with factors reads 1: ``coeff * prod(factors) + offset``.
 
     Slots without factors are the affine maps of one source that every circuit used before factors
     existed; they compare and hash as they did.
@@ -270,8 +278,9 @@ class Circuit:
                     raise CapabilityError(f"op {k} ({op.name}) refers to slot {s}, which is missing or used twice; each angle has its own slot.")
                 used.add(s)
         for i, slot in enumerate(self.slots):
-            if slot.factors and slot.source == "const":
-                raise CapabilityError(f"slot {i} multiplies a constant by factors {slot.factors}; fold the constant into coeff.")
+            for f in slot.factors:
+                if not (math.isfinite(f.coeff) and math.isfinite(f.offset)):
+                    raise CapabilityError(f"slot {i} has a non-finite factor {f}.")
         for obs in self.observables:
             if any(not 0 <= w < self.n_qubits for w in obs.wires):
                 raise CapabilityError(f"observable {obs} acts outside wires 0..{self.n_qubits - 1}.")
@@ -337,15 +346,28 @@ class SlotRef:
     def times(self, other: SlotRef) -> SlotRef:
         """The product of two angles, e.g. ``builder.input(i).times(builder.weight(j))`` for a trainable input scale.
 
-        Both must be pure products (no offset, no constant source): ``(a + o) * b`` is not of the form
-        ``coeff * product + offset`` a slot can hold.
+        Affine entries multiply too: ``input(0, -1, pi).times(input(1, -2, 2 * pi))`` is
+        ``2 (pi - x0)(pi - x1)``. A constant factor belongs in ``coeff`` (:meth:`scaled`), and a
+        product plus an offset cannot be multiplied again.
         """
         for ref in (self, other):
-            if ref.source == "const" or ref.offset:
-                raise CapabilityError(f"cannot multiply by {ref}: only input or weight entries without an offset form products.")
-        source: FactorSource = "input" if other.source == "input" else "weight"  # not "const": refused above
-        factors = (*self.factors, Factor(source, other.index), *other.factors)
-        return SlotRef(self.source, self.index, self.coeff * other.coeff, 0.0, factors)
+            if ref.source == "const" and not ref.factors:
+                raise CapabilityError(f"cannot multiply by the constant {ref}; scale the other angle with .scaled(coeff) instead.")
+        if not self.offset and not other.offset and self.source != "const" and other.source != "const":
+            source: FactorSource = "input" if other.source == "input" else "weight"
+            factors = (*self.factors, Factor(source, other.index), *other.factors)
+            return SlotRef(self.source, self.index, self.coeff * other.coeff, 0.0, factors)
+        return SlotRef("const", 0, 1.0, 0.0, (*self._as_factors(), *other._as_factors()))
+
+    def _as_factors(self) -> tuple[Factor, ...]:
+        """This angle as a product of affine factors (with its coefficient folded into the first)."""
+        if self.factors and self.offset:
+            raise CapabilityError(f"{self} is a product plus an offset; it cannot be multiplied again.")
+        if self.source == "const":  # already a product: coeff * prod(factors)
+            first, *rest = self.factors
+            return (replace(first, coeff=first.coeff * self.coeff, offset=first.offset * self.coeff), *rest)
+        source: FactorSource = "input" if self.source == "input" else "weight"
+        return (Factor(source, self.index, self.coeff, self.offset), *self.factors)
 
 
 Angle = SlotRef | float

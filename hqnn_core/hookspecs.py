@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from hqnn_core.circuit import Circuit
     from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator
-    from hqnn_core.registry import BackendRegistry, ComponentRegistry
+    from hqnn_core.registry import BackendRegistry, ComponentRegistry, ConverterRegistry
 
 hookspec = pluggy.HookspecMarker("hqnn")
 hookimpl = pluggy.HookimplMarker("hqnn")
@@ -74,6 +74,18 @@ def hqnn_register_backends(registry: BackendRegistry) -> None:
     ...)`` registers ``vendor:<target>`` names. Return nothing.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_register_converters(registry: ConverterRegistry) -> None:
+    """Register circuit converters, lazily: ``registry.add("vendor.format", "pkg.module:Class", requires=(...))``.
+
+    Called once when the plugin manager is built. A converter reads another library's circuits
+    into neutral circuits and writes them back (:mod:`hqnn_core.convert`); register an import
+    string so that its SDK is imported only when a conversion is asked for. Return nothing.
+
+    .. versionadded:: 0.2
     """
 
 

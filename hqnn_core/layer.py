@@ -199,6 +199,9 @@ class QuantumLayer(nn.Module):
     _slot_offset: torch.Tensor
     _factor_source: torch.Tensor
     _factor_index: torch.Tensor
+    _factor_coeff: torch.Tensor
+    _factor_offset: torch.Tensor
+    _slot_const: torch.Tensor
     encoder_weights: nn.Parameter | None
 
     def __init__(
@@ -284,11 +287,16 @@ class QuantumLayer(nn.Module):
         self.register_buffer("_slot_offset", torch.tensor([s.offset for s in slots], dtype=torch.float64), persistent=False)
         # further factors as [n_slots, most factors] tables; "const" pads a slot with fewer (it multiplies by 1)
         width = max((len(s.factors) for s in slots), default=0)
-        rows = [[(f.source, f.index) for f in s.factors] + [("const", 0)] * (width - len(s.factors)) for s in slots]
-        sources = torch.tensor([[_SOURCE_CODES[src] for src, _ in row] for row in rows], dtype=torch.long).reshape(len(slots), width)
-        indices = torch.tensor([[i for _, i in row] for row in rows], dtype=torch.long).reshape(len(slots), width)
-        self.register_buffer("_factor_source", sources, persistent=False)
-        self.register_buffer("_factor_index", indices, persistent=False)
+        # (code, index, coeff, offset) per factor; a const entry (coeff 1, offset 0) pads slots with fewer: a factor of 1
+        rows = [[(_SOURCE_CODES[f.source], f.index, f.coeff, f.offset) for f in s.factors] + [(_SOURCE_CODES["const"], 0, 1.0, 0.0)]
+                * (width - len(s.factors)) for s in slots]
+        table = torch.tensor(rows, dtype=torch.float64).reshape(len(slots), width, 4)
+        self.register_buffer("_factor_source", table[..., 0].long(), persistent=False)
+        self.register_buffer("_factor_index", table[..., 1].long(), persistent=False)
+        self.register_buffer("_factor_coeff", table[..., 2], persistent=False)
+        self.register_buffer("_factor_offset", table[..., 3], persistent=False)
+        # what a "const" base reads: 1 when factors follow (coeff * prod(factors) + offset), else 0 (the offset alone)
+        self.register_buffer("_slot_const", torch.tensor([1.0 if s.factors else 0.0 for s in slots], dtype=torch.float64), persistent=False)
 
     def trainable_slots(self, inputs: bool, weights: bool) -> torch.Tensor:
         """Slots whose angle depends on the inputs (when ``inputs``) or on the weights (when ``weights``)."""
@@ -340,14 +348,15 @@ class QuantumLayer(nn.Module):
         dtype = torch.promote_types(features.dtype, self.weights.dtype)
         features, weights = features.to(dtype), self._all_weights().to(dtype)
 
-        def read(src: torch.Tensor, idx: torch.Tensor, const: float) -> torch.Tensor:  # const: what a "const" entry reads
+        def read(src: torch.Tensor, idx: torch.Tensor, const: torch.Tensor) -> torch.Tensor:  # const: what a "const" entry reads
             from_input = features[:, torch.where(src == 0, idx, 0)] if features.shape[1] else features.new_zeros(x.shape[0], len(idx))
             from_weight = weights[torch.where(src == 1, idx, 0)].unsqueeze(0) if weights.numel() else features.new_zeros(1, len(idx))
-            return torch.where(src == 0, from_input, torch.where(src == 1, from_weight, torch.full_like(from_input, const)))
+            return torch.where(src == 0, from_input, torch.where(src == 1, from_weight, const.to(dtype).expand_as(from_input)))
 
-        base = read(self._slot_source, self._slot_index, 0.0)
+        base = read(self._slot_source, self._slot_index, self._slot_const)
         for k in range(self._factor_source.shape[1]):
-            base = base * read(self._factor_source[:, k], self._factor_index[:, k], 1.0)
+            factor = read(self._factor_source[:, k], self._factor_index[:, k], torch.ones_like(self._slot_const))
+            base = base * (factor * self._factor_coeff[:, k].to(dtype) + self._factor_offset[:, k].to(dtype))
         return base * self._slot_coeff.to(dtype) + self._slot_offset.to(dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ from packaging.version import Version
 
 from hqnn_core import hookspecs
 from hqnn_core.errors import HQNNError, IncompatiblePluginError, PluginError, PluginLoadError, PluginLoadWarning
-from hqnn_core.registry import BUILTIN_DISTRIBUTION, BackendRegistry, ComponentRegistry, PluginSource
+from hqnn_core.registry import BUILTIN_DISTRIBUTION, BackendRegistry, ComponentRegistry, ConverterRegistry, PluginSource
 
 if TYPE_CHECKING:
     from hqnn_core.interfaces import Ansatz, Encoder, GradientEstimator, Mitigator
@@ -53,6 +53,7 @@ REGISTRATION_HOOKS = {
     "gradients": "hqnn_register_gradients",
     "mitigators": "hqnn_register_mitigators",
     "backends": "hqnn_register_backends",
+    "converters": "hqnn_register_converters",
 }
 
 
@@ -186,12 +187,14 @@ class Plugins:
         # Imported here, not at the top: the interfaces import torch, and `hqnn --help` builds a
         # commands-only manager (see command_plugins) that must not (docs/architecture.md, deviations).
         from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator
+        from hqnn_core.interfaces.converter import Converter
 
         self.encoders: ComponentRegistry[Encoder] = ComponentRegistry("encoder", Encoder)
         self.ansatze: ComponentRegistry[Ansatz] = ComponentRegistry("ansatz", Ansatz)
         self.gradients: ComponentRegistry[GradientEstimator] = ComponentRegistry("gradient", GradientEstimator)
         self.mitigators: ComponentRegistry[Mitigator] = ComponentRegistry("mitigator", Mitigator)
         self.backends = BackendRegistry("backend", Backend)
+        self.converters = ConverterRegistry("converter", Converter)
         for attr, hook_name in REGISTRATION_HOOKS.items():
             registry = getattr(self, attr)
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
@@ -207,7 +210,8 @@ class Plugins:
                     self._broken(impl.plugin_name, source.distribution, source.version, "", e)
 
     def registry(self, kind: str) -> ComponentRegistry[Any]:
-        plural = {"encoder": "encoders", "ansatz": "ansatze", "gradient": "gradients", "mitigator": "mitigators", "backend": "backends"}
+        plural = {"encoder": "encoders", "ansatz": "ansatze", "gradient": "gradients", "mitigator": "mitigators", "backend": "backends",
+                  "converter": "converters"}
         return getattr(self, plural.get(kind, kind))
 
     def plugins(self) -> list[PluginInfo]:

@@ -278,3 +278,14 @@ class BackendRegistry(ComponentRegistry[Any]):
     def get(self, name: str) -> Any:
         entry, _ = self.resolve(name)
         return self._load(entry)
+
+
+class ConverterRegistry(BackendRegistry):
+    """Format names (``qiskit``, ``qasm3``, ``pennylane``) → :class:`~hqnn_core.interfaces.converter.Converter` classes.
+
+    Registered by import string with the modules they need, like backends, so that listing them
+    never imports an SDK; a third-party format name must be namespaced (``acme.qasm``).
+    """
+
+    def add_family(self, prefix: str, target: type | str, *, extra: str | None = None, requires: Iterable[str] = ()) -> None:
+        raise TypeError("converters are registered by plain name with add(); families are for backends.")

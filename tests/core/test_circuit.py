@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from hqnn_core.circuit import GATES, Circuit, CircuitBuilder, Observable, Op, PauliTerm, Slot
+from hqnn_core.circuit import GATES, Circuit, CircuitBuilder, Observable, Op, PauliTerm, Slot, SlotRef
 from hqnn_core.errors import CapabilityError, ConfigError
 
 
@@ -122,20 +122,39 @@ def test_product_slots_carry_their_factors_and_old_slots_are_unchanged():
     assert Slot("input", 0) != c.slots[0] and hash(_product()) == hash(c) and _product() == c
 
 
-@pytest.mark.parametrize("make", [
-    lambda b: b.input(0, offset=0.1).times(b.weight(0)),
-    lambda b: b.input(0).times(b.const(2.0)),
-])
-def test_products_refuse_offsets_and_constants(make):
-    with pytest.raises(CapabilityError, match="only input or weight entries without an offset"):
+@pytest.mark.parametrize("make", [lambda b: b.input(0).times(b.const(2.0)), lambda b: b.const(2.0).times(b.weight(0))])
+def test_products_refuse_bare_constants(make):
+    with pytest.raises(CapabilityError, match="scale the other angle"):
         make(CircuitBuilder(1))
 
 
-def test_a_constant_with_factors_is_refused():
+def test_products_of_affine_factors_are_exact_angles():
+    """Qiskit's ZZ feature map angle 2 (pi - x0)(pi - x1), and an offset product, evaluate exactly with their gradients."""
+    import math
+
+    import torch
+
+    from hqnn_core import QuantumLayer
     from hqnn_core.circuit import Factor
 
-    with pytest.raises(CapabilityError, match="fold the constant into coeff"):
-        Circuit(1, (Op("RX", (0,), (0,)),), (Slot("const", 0, 0.0, 1.0, (Factor("input", 0),)),), (Observable.z(0),))
+    b = CircuitBuilder(2)
+    zz = b.input(0, -1.0, math.pi).times(b.input(1, -2.0, 2 * math.pi))
+    assert zz == SlotRef("const", 0, 1.0, 0.0, (Factor("input", 0, -1.0, math.pi), Factor("input", 1, -2.0, 2 * math.pi)))
+    b.add("RZ", [1], zz)
+    b.add("RY", [0], b.input(0).times(b.weight(0)).scaled(1.0, 0.25))
+    with pytest.raises(CapabilityError, match="product plus an offset"):
+        b.input(0).times(b.weight(0)).scaled(1.0, 0.25).times(b.input(1))
+    circuit = b.build()
+    layer = QuantumLayer(2, encoder="angle", layers=1).double()
+    layer.circuit = circuit
+    layer._register_slot_maps()
+    x = torch.tensor([[0.3, 1.1]], dtype=torch.float64, requires_grad=True)
+    values = layer.slot_values(x)
+    w0 = float(layer.weights.detach().reshape(-1)[0])
+    expected = [2 * (math.pi - 0.3) * (math.pi - 1.1), 0.3 * w0 + 0.25]
+    torch.testing.assert_close(values[0].detach(), torch.tensor(expected, dtype=torch.float64), atol=1e-12, rtol=0)
+    (grad,) = torch.autograd.grad(values[0, 0], x)
+    torch.testing.assert_close(grad, torch.tensor([[-2 * (math.pi - 1.1), -2 * (math.pi - 0.3)]], dtype=torch.float64), atol=1e-12, rtol=0)
 
 
 def test_folding_keeps_each_slots_factors():
