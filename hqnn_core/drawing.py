@@ -26,12 +26,19 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _entry(source: str, index: int, coeff: float = 1.0, offset: float = 0.0) -> str:
+    name = f"{'x' if source == 'input' else 'w'}[{index}]"
+    text = name if coeff == 1.0 else f"-{name}" if coeff == -1.0 else f"{_number(coeff)}·{name}"
+    return text if not offset else f"({text}{'+' if offset > 0 else '-'}{_number(abs(offset))})"
+
+
 def slot_label(slot: Slot) -> str:
-    """The expression behind one gate angle, e.g. ``x[0]``, ``2·w[3]``, ``x[1]+1.571`` or ``0.5``."""
-    if slot.source == "const":
+    """The expression behind one gate angle, e.g. ``x[0]``, ``2·w[3]``, ``x[1]+1.571``, ``2·(-x[0]+3.142)·(-x[1]+3.142)``."""
+    if slot.source == "const" and not slot.factors:
         return _number(slot.offset)
-    name = "·".join(f"{'x' if source == 'input' else 'w'}[{index}]"
-                    for source, index in ((slot.source, slot.index), *((f.source, f.index) for f in slot.factors)))
+    parts = [] if slot.source == "const" else [_entry(slot.source, slot.index)]
+    parts += [_entry(f.source, f.index, f.coeff, f.offset) for f in slot.factors]
+    name = "·".join(parts)
     text = name if slot.coeff == 1.0 else f"-{name}" if slot.coeff == -1.0 else f"{_number(slot.coeff)}·{name}"
     if slot.offset:
         text += f"{'+' if slot.offset > 0 else '-'}{_number(abs(slot.offset))}"

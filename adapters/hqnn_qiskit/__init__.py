@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.metadata as md
 
 from hqnn_core.hookspecs import hookimpl
-from hqnn_core.registry import BackendRegistry
+from hqnn_core.registry import BackendRegistry, ConverterRegistry
 
 EXTRA = "qiskit"
 AER_REQUIRES = ("qiskit", "qiskit_aer")
@@ -27,6 +27,12 @@ def hqnn_register_backends(registry: BackendRegistry) -> None:
     registry.add("qiskit.aer", "hqnn_qiskit.backend:AerBackend", extra=EXTRA, requires=AER_REQUIRES)
     registry.add_family("qiskit.fake", "hqnn_qiskit.backend:FakeDeviceBackend", extra=EXTRA, requires=DEVICE_REQUIRES)
     registry.add_family("qiskit.ibm", "hqnn_qiskit.backend:IBMBackend", extra=EXTRA, requires=DEVICE_REQUIRES)
+
+
+@hookimpl
+def hqnn_register_converters(registry: ConverterRegistry) -> None:
+    registry.add("qiskit", "hqnn_qiskit.convert:QiskitConverter", extra=EXTRA, requires=("qiskit",))
+    registry.add("qasm3", "hqnn_qiskit.convert:Qasm3Converter", extra=EXTRA, requires=("qiskit", "qiskit_qasm3_import"))
 
 
 @hookimpl
