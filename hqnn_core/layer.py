@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from torch import nn
 
 from hqnn_core.circuit import Circuit, CircuitBuilder, MeasureKind, Measurement, Observable
 from hqnn_core.components import ComponentSpec, get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator
+from hqnn_core.custom_circuit import CircuitAnsatz, CircuitInputs, entries_read, neutral_circuit
 from hqnn_core.errors import ConfigError, InputError, UnsupportedError
 from hqnn_core.execution import Executor
 from hqnn_core.execution.fallback import FallbackBackend
@@ -185,6 +187,13 @@ class QuantumLayer(nn.Module):
         interpret: maps an outcome index to a class (like Qiskit ML's SamplerQNN); the layer then
             returns ``output_shape`` class probabilities, each the sum over its outcomes.
         output_shape: the number of classes ``interpret`` maps to.
+        circuit: your own circuit instead of ``encoder``/``ansatz``/``layers``: an hqnn :class:`Circuit`
+            (its ``x[i]`` are the features, its ``w[j]`` the weights), a Qiskit ``QuantumCircuit``
+            (with ``inputs=`` and ``weights=``: its Parameters or ParameterVectors, in order), or
+            OpenQASM 3 text (``weights=``: the ``input float`` names that are trainable).
+        weight_shapes: the shape of the circuit's weights as a tensor (row-major over ``w[0], w[1], ...``).
+        inputs: with a Qiskit circuit, the parameters that are features.
+        weights: with a Qiskit circuit, the parameters that are trained (with QASM, their names).
 
     Example:
         >>> layer = QuantumLayer(n_qubits=2, layers=1, seed=0)
@@ -206,7 +215,7 @@ class QuantumLayer(nn.Module):
 
     def __init__(
         self,
-        n_qubits: int,
+        n_qubits: int | None = None,
         encoder: ComponentSpec = "angle",
         ansatz: ComponentSpec = "hardware_efficient",
         layers: int = 1,
@@ -223,8 +232,23 @@ class QuantumLayer(nn.Module):
         wires: Sequence[int] | None = None,
         interpret: Callable[[int], int] | None = None,
         output_shape: int | None = None,
+        circuit: Any = None,
+        weight_shapes: int | Sequence[int] | None = None,
+        inputs: Any = None,
+        weights: Any = None,
     ) -> None:
         super().__init__()
+        if circuit is not None:  # the user's own circuit: its inputs and weights become the encoder and a one-layer ansatz
+            own = neutral_circuit(circuit, inputs, weights)
+            n_qubits = own.n_qubits if n_qubits is None else n_qubits
+            if layers != 1:
+                raise ConfigError(f"layers={layers}: a circuit given as circuit= is one layer; leave layers at 1 (repeat gates in the circuit).")
+            if n_qubits != own.n_qubits:
+                raise ConfigError(f"n_qubits={n_qubits} but the circuit has {own.n_qubits} qubits; leave n_qubits out.")
+            encoder, ansatz = CircuitInputs(n_inputs=entries_read(own, "input")), CircuitAnsatz(own)
+            observables = observables if observables is not None or measure != "expval" else list(own.observables)
+        elif weight_shapes is not None or inputs is not None or weights is not None:
+            raise ConfigError("weight_shapes=, inputs= and weights= describe a circuit given with circuit=...; pass one.")
         if isinstance(n_qubits, bool) or not isinstance(n_qubits, int) or n_qubits < 1:
             raise ConfigError(f"n_qubits must be a positive integer, got {n_qubits!r}.")
         if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
@@ -259,6 +283,11 @@ class QuantumLayer(nn.Module):
         encoder_shape = (uploads, self.encoder.weights_per_upload(n_qubits))
         encoder_weights = self.encoder.init_weights(encoder_shape, generator, torch.get_default_dtype()) if encoder_shape[1] else None
         self.encoder_weights = None if encoder_weights is None else nn.Parameter(encoder_weights)
+        if weight_shapes is not None:  # the circuit's flat weights w[j] as the user's shape (row-major), like TorchLayer's
+            shape = (weight_shapes,) if isinstance(weight_shapes, int) else tuple(weight_shapes)
+            if math.prod(shape) != self.weights.numel():
+                raise ConfigError(f"weight_shapes={shape} holds {math.prod(shape)} weights; the circuit reads {self.weights.numel()} (w[0]..).")
+            self.weights = nn.Parameter(self.weights.detach().reshape(shape))
         self._register_slot_maps()
 
     @staticmethod
