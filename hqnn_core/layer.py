@@ -284,10 +284,12 @@ class QuantumLayer(nn.Module):
         encoder_weights = self.encoder.init_weights(encoder_shape, generator, torch.get_default_dtype()) if encoder_shape[1] else None
         self.encoder_weights = None if encoder_weights is None else nn.Parameter(encoder_weights)
         if weight_shapes is not None:  # the circuit's flat weights w[j] as the user's shape (row-major), like TorchLayer's
-            shape = (weight_shapes,) if isinstance(weight_shapes, int) else tuple(weight_shapes)
-            if math.prod(shape) != self.weights.numel():
-                raise ConfigError(f"weight_shapes={shape} holds {math.prod(shape)} weights; the circuit reads {self.weights.numel()} (w[0]..).")
-            self.weights = nn.Parameter(self.weights.detach().reshape(shape))
+            user_shape = (weight_shapes,) if isinstance(weight_shapes, int) else tuple(weight_shapes)
+            if math.prod(user_shape) != self.weights.numel():
+                raise ConfigError(
+                    f"weight_shapes={user_shape} holds {math.prod(user_shape)} weights; the circuit reads {self.weights.numel()} (w[0]..)."
+                )
+            self.weights = nn.Parameter(self.weights.detach().reshape(user_shape))
         self._register_slot_maps()
 
     @staticmethod
