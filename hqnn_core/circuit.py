@@ -343,6 +343,42 @@ class SlotRef:
         """The same source entry with the affine map ``coeff * value + offset`` composed on top."""
         return SlotRef(self.source, self.index, self.coeff * coeff, self.offset * coeff + offset, self.factors)
 
+    # Arithmetic, so that angles read as formulas: ``2 * (pi - x[0]) * (pi - x[1])``, ``x[i] * w[l, i]``.
+    def __mul__(self, other: object) -> SlotRef:
+        if isinstance(other, SlotRef):
+            return self.times(other)
+        if isinstance(other, int | float) and not isinstance(other, bool):
+            return self.scaled(float(other))
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __add__(self, other: object) -> SlotRef:
+        if isinstance(other, SlotRef):
+            raise CapabilityError(f"{self} + {other}: a sum of two entries is not one gate angle; apply two gates, or "
+                                  "compute the sum as one feature in torch before the layer.")
+        if isinstance(other, int | float) and not isinstance(other, bool):
+            return self.scaled(1.0, float(other))
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __neg__(self) -> SlotRef:
+        return self.scaled(-1.0)
+
+    def __sub__(self, other: object) -> SlotRef:
+        if isinstance(other, SlotRef | int | float) and not isinstance(other, bool):
+            return self + (-other)
+        return NotImplemented
+
+    def __rsub__(self, other: object) -> SlotRef:
+        return (-self) + other
+
+    def __truediv__(self, other: object) -> SlotRef:
+        if isinstance(other, int | float) and not isinstance(other, bool):
+            return self.scaled(1.0 / float(other))
+        return NotImplemented
+
     def times(self, other: SlotRef) -> SlotRef:
         """The product of two angles, e.g. ``builder.input(i).times(builder.weight(j))`` for a trainable input scale.
 
@@ -368,6 +404,31 @@ class SlotRef:
             return (replace(first, coeff=first.coeff * self.coeff, offset=first.offset * self.coeff), *rest)
         source: FactorSource = "input" if self.source == "input" else "weight"
         return (Factor(source, self.index, self.coeff, self.offset), *self.factors)
+
+
+class Entries:
+    """Named, shaped inputs or weights of a circuit being written: ``x[i]``, ``w[l, q, k]`` (row-major)."""
+
+    def __init__(self, source: SlotSource, shape: tuple[int, ...]) -> None:
+        if not shape or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in shape):
+            raise ConfigError(f"{source} shape {shape} must be positive integers, e.g. (4,) or (2, 4, 3).")
+        self.source, self.shape = source, shape
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def __getitem__(self, key: int | tuple[int, ...]) -> SlotRef:
+        index = (key,) if isinstance(key, int) else tuple(key)
+        if len(index) != len(self.shape) or any(not 0 <= i < n for i, n in zip(index, self.shape, strict=False)):
+            raise ConfigError(f"{self.source} index {key} is outside shape {self.shape}.")
+        flat = 0
+        for i, n in zip(index, self.shape, strict=True):
+            flat = flat * n + i
+        return SlotRef(self.source, flat)
+
+    def __len__(self) -> int:
+        return self.shape[0]
 
 
 Angle = SlotRef | float
@@ -403,6 +464,16 @@ class CircuitBuilder:
     def weight(self, index: int, coeff: float = 1.0, offset: float = 0.0) -> SlotRef:
         """Weight ``index`` counted from :attr:`weight_offset` (set per ansatz layer by the layer builder)."""
         return SlotRef("weight", self.weight_offset + index, coeff, offset)
+
+    @staticmethod
+    def inputs(*shape: int) -> Entries:
+        """Input features of this shape, indexed ``x[i]`` or ``x[i, j]`` (the layer's features, flattened row-major)."""
+        return Entries("input", shape)
+
+    @staticmethod
+    def weights(*shape: int) -> Entries:
+        """Trainable weights of this shape, indexed ``w[l, q, k]`` (pass ``weight_shapes=shape`` to the layer)."""
+        return Entries("weight", shape)
 
     @staticmethod
     def const(value: float) -> SlotRef:

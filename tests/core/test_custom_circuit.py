@@ -9,7 +9,7 @@ import torch
 
 from hqnn_core import QuantumLayer
 from hqnn_core.circuit import CircuitBuilder, Observable
-from hqnn_core.errors import ConfigError
+from hqnn_core.errors import CapabilityError, ConfigError
 
 
 def _circuit():
@@ -63,3 +63,35 @@ def test_circuit_arguments_without_a_circuit_and_unknown_circuit_types_are_refus
         QuantumLayer(2, weight_shapes=(3,))
     with pytest.raises(ConfigError, match="circuit= takes an hqnn Circuit"):
         QuantumLayer(circuit=object())
+
+
+def test_angles_written_as_formulas_over_shaped_inputs_and_weights():
+    b = CircuitBuilder(2)
+    x, w = b.inputs(2), b.weights(2, 2, 3)
+    b.add("PhaseShift", [0], 2 * x[0])
+    b.add("PhaseShift", [1], 2 * (math.pi - x[0]) * (math.pi - x[1]))
+    b.add("RY", [0], x[1] * w[1, 0, 2] + 0.5)
+    b.add("RZ", [1], -w[0, 1, 1] / 4 - 1.0)
+    for layer_index in range(2):
+        for q in range(2):
+            b.add("Rot", [q], w[layer_index, q, 0], w[layer_index, q, 1], w[layer_index, q, 2])
+    layer = QuantumLayer(circuit=b.build(), weight_shapes=w.shape, seed=1).double()
+    xv = torch.tensor([[0.3, -0.7]], dtype=torch.float64)
+    wv = layer.weights.detach()
+    angles = layer.slot_values(xv)[0]
+    expected = [0.6, 2 * (math.pi - 0.3) * (math.pi + 0.7), -0.7 * float(wv[1, 0, 2]) + 0.5, -float(wv[0, 1, 1]) / 4 - 1.0]
+    torch.testing.assert_close(angles[:4], torch.tensor(expected, dtype=torch.float64), atol=1e-12, rtol=0)
+    torch.testing.assert_close(angles[4:], wv.reshape(-1), atol=0, rtol=0)  # w[l, q, k] is flat index (l * 2 + q) * 3 + k
+
+
+def test_formula_mistakes_are_refused_naming_the_fix():
+    b = CircuitBuilder(2)
+    x, w = b.inputs(2), b.weights(3)
+    with pytest.raises(CapabilityError, match="sum of two entries is not one gate angle"):
+        x[0] + x[1]
+    with pytest.raises(CapabilityError, match="product plus an offset"):
+        (x[0] * w[0] + 1.0) * x[1]
+    with pytest.raises(ConfigError, match="outside shape"):
+        w[3]
+    with pytest.raises(ConfigError, match="must be positive integers"):
+        b.weights(0, 2)
