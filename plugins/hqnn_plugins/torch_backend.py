@@ -15,10 +15,13 @@ batches of slot values, differentiates them, checks memory first and is the :cla
 Gradients (option ``diff_method``, exact in every mode): ``backprop`` is a hand-written reverse sweep
 over the stored input state of every step (memory grows with the number of steps); ``adjoint`` keeps
 only the final state and recovers earlier ones by undoing each step (Jones & Gacon 2020), so memory
-stays at a few states whatever the depth; ``autograd`` records the steps in torch's autograd (slower,
-but the only mode with higher-order derivatives); ``auto`` (default) takes backprop while its stored
-states fit in 1 GiB and a quarter of free memory, else adjoint, and adjoint when the ``adjoint``
-gradient estimator asks for it (:meth:`TorchBackend.configure_gradient`).
+stays at a few states whatever the depth; ``autograd`` records the steps in torch's autograd (slower);
+``auto`` (default) takes backprop while its stored states fit in 1 GiB and a quarter of free memory,
+else adjoint, and adjoint when the ``adjoint`` gradient estimator asks for it
+(:meth:`TorchBackend.configure_gradient`). Every mode gives exact higher-order derivatives: under
+``create_graph=True`` the hand-written backwards re-run their steps in autograd (:func:`_recorded_vjp`),
+so only a double backward pays for a recorded graph; the sweeps keep the opening product state as two
+half-width factors, not a full state, for it.
 
 Limits: memory is about ``batch * 2**n * itemsize * k`` bytes, with k = 3 for a forward pass, 6 for
 adjoint training and steps + 4 for backprop (itemsize 8 for complex64, 16 for complex128), plus a
@@ -130,7 +133,7 @@ class _SharedStack(torch.autograd.Function):
         return built[:, 0].unsqueeze(0).expand(values.shape[0], -1, -1, -1)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
         derivs, values = ctx.saved_tensors  # [G, S, K, K], [N, n_slots]
         spec: _SharedSpec = ctx.spec
         if torch.is_grad_enabled():  # create_graph: rebuild every row in autograd so that this gradient is differentiable
@@ -164,7 +167,7 @@ class _Kron(torch.autograd.Function):
         return out.expand(factors.shape[2], -1, -1, -1) if shared else out
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None]:
         (factors,) = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph: the same products per row, recorded by autograd
             return _recorded_vjp(lambda f: _kron_entries(f).permute(2, 3, 0, 1), (factors,), grad)[0], None
@@ -234,9 +237,14 @@ class _Outer(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         a, b = ctx.saved_tensors
+        return _Outer.vjp_of(a, b, grad, ctx.needs_input_grad)
+
+    @staticmethod
+    def vjp_of(a: torch.Tensor, b: torch.Tensor, grad: torch.Tensor, needed: Sequence[bool]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """``(dL/da, dL/db)`` from ``dL/d(a (x) b)`` (plain torch ops: differentiable when grad mode is on)."""
         g = grad.reshape(a.shape[0], a.shape[1], b.shape[1])
-        grad_a = (g * b.conj().unsqueeze(1)).sum(2) if ctx.needs_input_grad[0] else None
-        grad_b = (g * a.conj().unsqueeze(2)).sum(1) if ctx.needs_input_grad[1] else None
+        grad_a = (g * b.conj().unsqueeze(1)).sum(2) if needed[0] else None
+        grad_b = (g * a.conj().unsqueeze(2)).sum(1) if needed[1] else None
         return grad_a, grad_b
 
 
@@ -307,6 +315,18 @@ def _conj_copy(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def _check_recorded_memory(plan: _Plan, state: torch.Tensor) -> None:
+    """A double backward records every step (``autograd`` memory): refuse it before allocating if it cannot fit."""
+    needed = memory_needed(plan.n, state.shape[0], state.dtype, "autograd", len(plan.steps))
+    available = _available_memory()
+    if available is not None and needed > available:
+        raise CapabilityError(
+            f"a double backward (create_graph=True) over {state.shape[0]} bindings of {plan.n} qubits records every step and "
+            f"needs about {needed / 2**30:.3g} GiB; {available / 2**30:.3g} GiB is free. Lower the batch size or the qubit count, "
+            "or take second derivatives with gradient='parameter_shift'."
+        )
+
+
 class _Sweep(torch.autograd.Function):
     """The plan as one autograd node with a hand-written reverse sweep (first-order gradients).
 
@@ -341,6 +361,7 @@ class _Sweep(torch.autograd.Function):
         final, a, b, theta, *rest = ctx.saved_tensors
         inputs, mats = rest[: ctx.n_inputs], rest[ctx.n_inputs :]
         if torch.is_grad_enabled():  # create_graph: a higher derivative follows, so this gradient must carry a graph
+            _check_recorded_memory(plan, final)
             return (None, None, *_recorded_vjp(lambda *args: _Sweep._recorded(plan, *args), (a, b, theta, *mats), grad_out))
         n_rows = final.shape[0]
         # The sweep carries h = conj(cotangent): then every product has its one conjugated factor on a
@@ -383,11 +404,8 @@ class _Sweep(torch.autograd.Function):
                 x = step.adjoint(x)
                 in_state = inputs[i] if ctx.store else x[:n_rows]
             out_state = in_state
-        # the opening state is a (x) b: dL/da = conj(h @ b), dL/db = conj(a @ h), with h viewed [N, A, B]
-        h = (x if ctx.store else x[n_rows:]).view(n_rows, a.shape[1], b.shape[1])
-        grad_a = torch.matmul(h, b.unsqueeze(2)).squeeze(2).conj() if ctx.needs_input_grad[2] else None
-        grad_b = torch.matmul(a.unsqueeze(1), h).squeeze(1).conj() if ctx.needs_input_grad[3] else None
-        return (None, None, grad_a, grad_b, grad_theta, *grad_mats)
+        grad_state = _conj_copy(x if ctx.store else x[n_rows:])
+        return (None, None, *_Outer.vjp_of(a, b, grad_state, ctx.needs_input_grad[2:4]), grad_theta, *grad_mats)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,9 +428,10 @@ class TorchBackend(Backend):
         seed: int | None = Field(None, description="base seed for shot sampling")
         diff_method: Literal["auto", "backprop", "adjoint", "autograd"] = Field(
             "auto",
-            description="how gradients flow when slot values require grad: a reverse sweep over stored step states "
+            description="how gradients flow when slot values require grad (every mode gives exact higher-order derivatives): "
+            "a reverse sweep over stored step states "
             "(backprop), one that keeps only the final state and undoes steps (adjoint: least memory), torch autograd "
-            "through every step (autograd: slower, but supports higher-order derivatives), or backprop while it fits "
+            "through every step (autograd: slower), or backprop while it fits "
             "in memory, else adjoint (auto)",
         )
 

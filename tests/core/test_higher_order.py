@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from hqnn_core import QuantumLayer, get_backend
-from hqnn_core.errors import UnsupportedError
+from hqnn_core.errors import CapabilityError, UnsupportedError
+from hqnn_plugins import torch_backend as tb
 
 # (gradient, backend, backend options, tolerance): the default torch paths, every diff_method, torch.noisy,
 # and the estimator paths (parameter-shift exact; finite differences of differences only approximate).
@@ -32,11 +33,12 @@ PATHS = [
 ]
 PATH_IDS = [f"{g}-{b}-{'-'.join(f'{k}={v}' for k, v in o.items()) or 'default'}" for g, b, o, _ in PATHS]
 
-# (qubits, layers, encoder, ansatz): the reproducer, then circuits that exercise every compiled step.
+# (qubits, layers, encoder, ansatz, observables): the reproducer, then circuits that exercise every compiled step.
 CIRCUITS = [
-    (2, 2, "angle", "hardware_efficient"),
-    (5, 1, "angle", "strongly_entangling"),  # Rot gates, Kronecker blocks of 3 and 2 wires
-    (3, 2, "iqp", "basic_entangler"),  # diagonal RZZ runs between dense layers
+    (2, 2, "angle", "hardware_efficient", None),
+    (5, 1, "angle", "strongly_entangling", None),  # Rot gates, Kronecker blocks of 3 and 2 wires
+    (3, 2, "iqp", "basic_entangler", None),  # diagonal RZZ runs between dense layers
+    (3, 1, "angle", "hardware_efficient", ("X0", "0.5*Y1Z2")),  # non-Z terms: the sweep returns the final state
 ]
 
 
@@ -49,9 +51,9 @@ def float64():
 
 
 def _layer(gradient: str, backend: str, options: dict, n_qubits: int = 2, layers: int = 2, encoder: str = "angle",
-           ansatz: str = "hardware_efficient", **kwargs) -> QuantumLayer:
+           ansatz: str = "hardware_efficient", observables: tuple[str, ...] | None = None, **kwargs) -> QuantumLayer:
     return QuantumLayer(n_qubits, encoder=encoder, ansatz=ansatz, layers=layers, gradient=gradient, backend=backend,
-                        backend_options=options, seed=3, **kwargs)
+                        backend_options=options, observables=observables, seed=3, **kwargs)
 
 
 def _grads(layer: QuantumLayer, x: torch.Tensor, cot: torch.Tensor, create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,13 +81,12 @@ def _fd_hvp(layer: QuantumLayer, x0: torch.Tensor, cot: torch.Tensor, u: torch.T
 
 # every path on every circuit, except torch.noisy's 5-qubit density matrices (slow; its small circuits cover it)
 HVP_CASES = [(*p, c) for p in PATHS for c in CIRCUITS if not (p[1] == "torch.noisy" and c[0] > 3)]
-HVP_IDS = [f"{i}-{c[0]}q-{c[2]}-{c[3]}" for i, p in zip(PATH_IDS, PATHS) for c in CIRCUITS if not (p[1] == "torch.noisy" and c[0] > 3)]
+HVP_IDS = [f"{i}-{c[0]}q-{c[2]}-{c[3]}{'-xy' if c[4] else ''}" for i, p in zip(PATH_IDS, PATHS) for c in CIRCUITS if not (p[1] == "torch.noisy" and c[0] > 3)]
 
 
 @pytest.mark.parametrize(("gradient", "backend", "options", "tol", "circuit"), HVP_CASES, ids=HVP_IDS)
 def test_hessian_vector_products_match_finite_differences(gradient, backend, options, tol, circuit):
-    n_qubits, layers, encoder, ansatz = circuit
-    layer = _layer(gradient, backend, options, n_qubits, layers, encoder, ansatz)
+    layer = _layer(gradient, backend, options, *circuit)
     g = torch.Generator().manual_seed(11)
     x0 = torch.rand(2, layer.n_features, generator=g) * 2 - 0.5
     cot = torch.randn(2, layer.n_outputs, generator=g)
@@ -239,4 +240,16 @@ def test_a_backend_without_higher_order_refuses_create_graph_with_the_fix():
     (reference,) = torch.autograd.grad(QuantumLayer(2, layers=1, encoder="iqp", seed=0)(x).sum(), x)
     torch.testing.assert_close(first, reference)
     with pytest.raises(UnsupportedError, match=r"backend 'torch' differentiates with 'backprop' to first order only.*parameter_shift"):
+        torch.autograd.grad(layer(x).sum(), x, create_graph=True)
+
+
+def test_a_double_backward_that_cannot_fit_is_refused_before_allocating(monkeypatch):
+    layer = _layer("backprop", "torch", {"diff_method": "adjoint"}, n_qubits=4, layers=3)
+    x = torch.rand(8, 4, requires_grad=True)
+    steps = len(tb._plan(layer.circuit, True).steps)
+    adjoint = tb.memory_needed(4, 8, torch.complex128, "adjoint", steps)
+    assert tb.memory_needed(4, 8, torch.complex128, "autograd", steps) > adjoint
+    monkeypatch.setattr(tb, "_available_memory", lambda: adjoint)
+    torch.autograd.grad(layer(x).sum(), x)  # first order fits
+    with pytest.raises(CapabilityError, match=r"a double backward \(create_graph=True\) over 8 bindings of 4 qubits.*Lower the batch size"):
         torch.autograd.grad(layer(x).sum(), x, create_graph=True)
