@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from hqnn_core.circuit import Circuit, CircuitBuilder, Observable, Op, PauliTerm, Slot  # noqa: E402
+from hqnn_core.circuit import Circuit, CircuitBuilder, Factor, Observable, Op, PauliTerm, Slot  # noqa: E402
 from hqnn_core.components import get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator  # noqa: E402
 from hqnn_core.errors import (  # noqa: E402
     BackendError,
@@ -61,6 +61,7 @@ __all__ = [
     "ConfigError",
     "DuplicateComponentError",
     "Encoder",
+    "Factor",
     "FallbackWarning",
     "GradientBatch",
     "GradientEstimator",

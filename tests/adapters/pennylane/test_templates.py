@@ -128,6 +128,20 @@ def test_iqp_equals_iqp_embedding(n):
 
 
 @pytest.mark.parametrize("n", QUBITS)
+def test_basis_equals_basis_embedding(n):
+    for layers in LAYERS:
+        layer, rng = _layer(n, layers, "basis", "basic_entangler", seed=10 * n + layers)
+        bits = rng.integers(0, 2, n).astype(float)
+        w = layer.weights.detach().numpy()
+
+        def ops(bits=bits, w=w):
+            qml.BasisEmbedding(bits.astype(int), wires=range(n))
+            qml.BasicEntanglerLayers(w, wires=range(n))
+
+        _assert_same_state(_hqnn_state(layer, bits), _pennylane_state(n, ops))
+
+
+@pytest.mark.parametrize("n", QUBITS)
 def test_amplitude_equals_amplitude_embedding_and_mottonen(n):
     size = 2**n
     for layers, d in zip(LAYERS, (size, max(1, size - 1), max(1, size // 2 + 1)), strict=True):
