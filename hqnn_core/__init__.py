@@ -12,7 +12,7 @@ import typing as _typing
 __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:  # what static checkers and IDEs see; at run time __getattr__ imports these on first use
-    from hqnn_core.circuit import Circuit, CircuitBuilder, Observable, Op, PauliTerm, Slot
+    from hqnn_core.circuit import Circuit, CircuitBuilder, Factor, Observable, Op, PauliTerm, Slot
     from hqnn_core.components import get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator
     from hqnn_core.errors import (
         BackendError,
@@ -59,7 +59,7 @@ _ERRORS = (
 _INTERFACES = "Accounting Ansatz Backend BackendCapabilities Encoder GradientBatch GradientEstimator MitigationBatch Mitigator"
 #: public name -> the module that defines it
 _LAZY: dict[str, str] = {
-    **dict.fromkeys("Circuit CircuitBuilder Observable Op PauliTerm Slot".split(), "hqnn_core.circuit"),
+    **dict.fromkeys("Circuit CircuitBuilder Factor Observable Op PauliTerm Slot".split(), "hqnn_core.circuit"),
     **dict.fromkeys("get_ansatz get_backend get_encoder get_gradient get_mitigator".split(), "hqnn_core.components"),
     **dict.fromkeys(_ERRORS.split(), "hqnn_core.errors"),
     "hookimpl": "hqnn_core.hookspecs",
@@ -97,6 +97,7 @@ __all__ = [
     "ConfigError",
     "DuplicateComponentError",
     "Encoder",
+    "Factor",
     "FallbackWarning",
     "GradientBatch",
     "GradientEstimator",

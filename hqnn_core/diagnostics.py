@@ -70,6 +70,7 @@ def ansatz_circuit(ansatz: Any, n_qubits: int, layers: int, observable: Observab
     """The ansatz alone, ``layers`` deep, measuring ``observable``."""
     wires = list(range(n_qubits))
     builder = CircuitBuilder(n_qubits)
+    builder.n_layers = layers
     per_layer = ansatz.weights_per_layer(n_qubits)
     for layer in range(layers):
         builder.weight_offset = layer * per_layer

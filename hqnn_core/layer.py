@@ -169,7 +169,7 @@ class QuantumLayer(nn.Module):
     Args:
         n_qubits: qubits of the circuit.
         encoder: how inputs enter the circuit (``angle``, ``amplitude``, ``basis``, ``iqp``, ``reuploading``).
-        ansatz: trainable layers (``hardware_efficient``, ``strongly_entangling``, ``basic_entangler``).
+        ansatz: trainable layers (``hardware_efficient``, ``strongly_entangling``, ``basic_entangler``, ``separable``).
         layers: how many ansatz layers.
         backend: where circuits run (``torch`` by default; ``qiskit.aer``, ``pennylane:<device>``...).
         gradient: ``best`` (backprop where the backend allows, else parameter-shift) or an estimator name.

@@ -66,8 +66,8 @@ class HardwareEfficientAnsatz(Ansatz):
     class Options(_Strict):
         rotations: tuple[Literal["RX", "RY", "RZ", "Rot"], ...] = Field(("RY", "RZ"), strict=False)  # YAML and config() give lists
         entangler: Literal["CNOT", "CZ"] = "CNOT"
-        pattern: Pattern = "ring"
-        final_entangler: bool = True
+        pattern: Pattern = Field("ring", description="entangler placement: ring, double, double_odd, brick or none")
+        final_entangler: bool = Field(True, description="false: the last layer has rotations only")
 
     def weights_per_layer(self, n_qubits: int) -> int:
         return sum(3 if g == "Rot" else 1 for g in self.options.rotations) * n_qubits

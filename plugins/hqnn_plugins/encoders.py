@@ -39,10 +39,10 @@ class AngleEncoder(Encoder):
     class Options(_Strict):
         rotation: Literal["X", "Y", "Z"] = "Y"
         scale: float = 1.0
-        hadamard: bool = False
-        features_per_qubit: Literal[1, 3] = 1
+        hadamard: bool = Field(False, description="a Hadamard on every encoded wire before the rotations (Mari et al. 2020)")
+        features_per_qubit: Literal[1, 3] = Field(1, description="3: one general rotation Rot(x_3i, x_3i+1, x_3i+2) per wire")
         n_features: int | None = Field(None, ge=1, description="features per sample; default features_per_qubit * n_qubits")
-        trainable_scaling: bool = False
+        trainable_scaling: bool = Field(False, description="multiply every angle by a trainable weight (per feature and upload)")
 
         @model_validator(mode="after")
         def _rot_has_no_axis(self) -> AngleEncoder.Options:

@@ -29,7 +29,7 @@ def test_builtins_register_through_the_same_hooks():
     plugins = Plugins(autoload=False)
     assert [p.name for p in plugins.plugins()] == sorted(DEFAULT_PLUGINS)
     assert plugins.encoders.names() == ["amplitude", "angle", "basis", "iqp", "reuploading"]
-    assert plugins.ansatze.names() == ["basic_entangler", "hardware_efficient", "strongly_entangling"]
+    assert plugins.ansatze.names() == ["basic_entangler", "hardware_efficient", "separable", "strongly_entangling"]
     assert plugins.gradients.names() == ["adjoint", "backprop", "finite_diff", "parameter_shift", "spsa"]
     assert plugins.backends.names() == ["faulty", "torch", "torch.noisy"]
     assert plugins.mitigators.names() == ["readout", "zne"]

@@ -18,6 +18,7 @@ def _build(ansatz: Ansatz, n: int, layers: int, wires: list[int] | None = None, 
     """The ansatz alone, as ``build_circuit`` lays it out: weights of layer l start at l * weights_per_layer."""
     wires = list(range(n)) if wires is None else wires
     builder = CircuitBuilder(width or n)
+    builder.n_layers = layers
     per_layer = ansatz.weights_per_layer(n)
     try:
         for layer in range(layers):

@@ -128,6 +128,20 @@ def test_iqp_equals_iqp_embedding(n):
 
 
 @pytest.mark.parametrize("n", QUBITS)
+def test_basis_equals_basis_embedding(n):
+    for layers in LAYERS:
+        layer, rng = _layer(n, layers, "basis", "basic_entangler", seed=10 * n + layers)
+        bits = rng.integers(0, 2, n).astype(float)
+        w = layer.weights.detach().numpy()
+
+        def ops(bits=bits, w=w):
+            qml.BasisEmbedding(bits.astype(int), wires=range(n))
+            qml.BasicEntanglerLayers(w, wires=range(n))
+
+        _assert_same_state(_hqnn_state(layer, bits), _pennylane_state(n, ops))
+
+
+@pytest.mark.parametrize("n", QUBITS)
 def test_amplitude_equals_amplitude_embedding_and_mottonen(n):
     size = 2**n
     for layers, d in zip(LAYERS, (size, max(1, size - 1), max(1, size // 2 + 1)), strict=True):
@@ -272,3 +286,21 @@ def test_strongly_entangling_on_two_wires_applies_both_cnots():
     """The 2-wire case the old shared ring helper got wrong (one CNOT instead of CNOT(0,1), CNOT(1,0))."""
     layer = QuantumLayer(2, ansatz="strongly_entangling", layers=1, backend=BACKEND, seed=0)
     assert [(op.name, op.wires) for op in layer.circuit.ops if op.name == "CNOT"] == [("CNOT", (0, 1)), ("CNOT", (1, 0))]
+
+
+@pytest.mark.parametrize(("device", "gradient"), [("default.qubit", "parameter_shift"), ("default.qubit", "best"), ("lightning.qubit", "best")])
+def test_trainable_scaling_on_pennylane_devices_matches_torch_backprop(device, gradient):
+    """Product slots reach vendor devices as plain angles; their gradients (inputs, weights, scalings) agree with torch."""
+    encoder = {"name": "reuploading", "options": {"features_per_qubit": 3, "n_features": 5, "trainable_scaling": True}}
+    x0 = torch.tensor([[0.3, -0.7, 1.1, 0.2, -0.4], [-0.9, 0.5, 0.1, 0.8, 0.6]])
+    results = []
+    for backend, grad in (("torch", "backprop"), (f"pennylane:{device}", gradient)):
+        layer = QuantumLayer(2, encoder=encoder, ansatz="strongly_entangling", layers=2, backend=backend, gradient=grad, seed=3)
+        with torch.no_grad():
+            layer.encoder_weights.copy_(torch.linspace(0.5, 1.5, 10).reshape(2, 5))
+        x = x0.clone().requires_grad_(True)
+        out = layer(x)
+        (out * torch.tensor([1.0, -0.5])).sum().backward()
+        results.append((out.detach(), x.grad, layer.weights.grad, layer.encoder_weights.grad))
+    for ours, theirs in zip(*results, strict=True):
+        torch.testing.assert_close(theirs, ours, atol=1e-10, rtol=0)
