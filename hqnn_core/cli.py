@@ -113,6 +113,9 @@ def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, o
         params = (record.get("model") or {}).get(name, {}).get("parameters", "")
         table.add_row(name, f"{final['test_accuracy']:.4f}", f"{final['test_loss']:.4f}", str(params), str(acc.get("jobs", "-")),
                       str(acc.get("shots", "-")), f"{phase.get('wall_time_s', 0):.1f}")
+    comparison = record.get("comparison") or {}
+    if comparison.get("summary"):
+        table.caption = comparison["summary"]  # better / equal within noise / worse, with the numbers
     console = Console()
     console.print(table)
     console.print(f"run directory: {result.run_dir}", highlight=False, soft_wrap=True)
