@@ -48,7 +48,7 @@ def check_features(x: np.ndarray, where: str) -> None:
         if not finite.all():
             row = int(np.argmin(finite))
             raise ConfigError(
-                f"{where}: row {row} (0-based) holds NaN or inf ({int((~finite).sum())} such rows); remove or impute those rows."
+                f"{where}: row {row} (0-based) holds NaN or inf ({int((~finite).sum())} of {len(x)} rows do); remove or impute those rows."
             )
 
 
