@@ -98,6 +98,13 @@ def test_inf_in_csv_names_line_and_column(tmp_path):
         load_dataset(DataConfig(source="csv", path=str(path)))
 
 
+def test_ragged_csv_names_the_line(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("0.1,0.2,0\n0.3,0.4,1\n0.5,1\n")
+    with pytest.raises(ConfigError, match=r"line 3 has 2 columns where the first data line has 3"):
+        load_dataset(DataConfig(source="csv", path=str(path)))
+
+
 def test_non_integer_csv_label_names_the_line(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("0.1,0.2,0\n0.3,0.4,1.5\n")
