@@ -147,6 +147,9 @@ def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, o
         params = (record.get("model") or {}).get(name, {}).get("parameters", "")
         table.add_row(name, f"{final['test_accuracy']:.4f}", f"{final['test_loss']:.4f}", str(params), str(acc.get("jobs", "-")),
                       str(acc.get("shots", "-")), f"{phase.get('wall_time_s', 0):.1f}")
+    comparison = record.get("comparison") or {}
+    if comparison.get("summary"):
+        table.caption = comparison["summary"]  # better / equal within noise / worse, with the numbers
     console = Console()
     console.print(table)
     console.print(f"run directory: {result.run_dir}", highlight=False, soft_wrap=True, markup=False)
@@ -202,7 +205,8 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
     p, d, layer = loaded.profile, prepared.dataset, prepared.layer
     usage = estimate(prepared)
     click.echo(f"OK {profile}")
-    click.echo(f"  data: {p.data.source}, {d.info['n_train']} train / {d.info['n_test']} test, {d.n_features} features, classes {d.labels}")
+    images = f" (images C x H x W = {' x '.join(map(str, d.image_shape))})" if d.image_shape else ""
+    click.echo(f"  data: {p.data.source}, {d.info['n_train']} train / {d.info['n_test']} test, {d.n_features} features{images}, classes {d.labels}")
     click.echo(
         f"  model: front end {p.model.front_end.kind} -> {layer.n_qubits} qubits ({layer.encoder.name}, {layer.ansatz.name} x{layer.layers}, "
         f"gradient {layer.gradient.name}) -> head {p.model.head.kind}; {sum(x.numel() for x in prepared.model.parameters())} parameters"

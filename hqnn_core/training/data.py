@@ -84,8 +84,9 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as fh:
             blob = fh.read()
-    except (OSError, EOFError) as e:
-        raise ConfigError(f"{path}: cannot read IDX file ({e}); is it a (gzipped) IDX file?") from None
+    except (OSError, EOFError) as e:  # the reason, never the bytes (gzip's message quotes the file's first two)
+        reason = "not gzip data" if isinstance(e, gzip.BadGzipFile) else "truncated" if isinstance(e, EOFError) else e.strerror or type(e).__name__
+        raise ConfigError(f"{path}: cannot read IDX file ({reason}); is it a (gzipped) IDX file?") from None
     if len(blob) < 4 or blob[0] != 0 or blob[1] != 0 or blob[2] not in _IDX_DTYPES:
         raise ConfigError(f"{path}: not an IDX file (its first 4 bytes are not an IDX magic number); MNIST files start with 0x00000803 or 0x00000801.")
     ndim = blob[3]

@@ -48,7 +48,7 @@ def check_features(x: np.ndarray, where: str) -> None:
         if not finite.all():
             row = int(np.argmin(finite))
             raise ConfigError(
-                f"{where}: row {row} (0-based) holds NaN or inf ({int((~finite).sum())} such rows); remove or impute those rows."
+                f"{where}: row {row} (0-based) holds NaN or inf ({int((~finite).sum())} of {len(x)} rows do); remove or impute those rows."
             )
 
 
@@ -85,7 +85,7 @@ def csv_problem(path: Path, labels_last: bool = False) -> str:
         if width is None:
             width = len(cells)
         if len(cells) != width:
-            return f"line {line} has {len(cells)} columns where line 1 of the data has {width}"
+            return f"line {line} has {len(cells)} columns where the first data line has {width}"
         for column, cell in enumerate(cells, start=1):
             try:
                 value = float(cell)

@@ -29,6 +29,7 @@ from hqnn_core.training.monitor import EpochMonitor
 from hqnn_core.training.optimizers import GRADIENT_FREE, OPTIONS, COBYLAOptimizer, SPSAOptimizer, make_torch_optimizer
 from hqnn_core.training.prepare import Prepared
 from hqnn_core.training.records import RunRecord, utc_now
+from hqnn_core.training.verdict import correct_string
 
 
 def _batches(n: int, size: int) -> list[slice]:
@@ -110,7 +111,7 @@ class Display:
             return
         line = (
             f"{phase} epoch {metrics['epoch']}/{epochs}: loss {metrics['train_loss']:.4f} acc {metrics['train_accuracy']:.3f} | "
-            f"test loss {metrics['test_loss']:.4f} acc {metrics['test_accuracy']:.3f} | jobs {metrics['jobs']} shots {metrics['shots']}"
+            f"test loss {metrics['test_loss']:.4f} acc {metrics['test_accuracy']:.3f} | jobs {metrics['jobs_total']} shots {metrics['shots_total']}"
         )
         if self.progress is not None:
             self.progress.console.print(line, highlight=False, soft_wrap=True, markup=False)
@@ -212,7 +213,7 @@ class Trainer:
         try:
             self.display.start(name, t.epochs, start + 1, steps_per_epoch)
             for epoch in range(start + 1, t.epochs + 1):
-                began = time.perf_counter()
+                began, usage_before = time.perf_counter(), self._usage(model)
                 model.train()
                 self._monitor.start()
                 perm = torch.randperm(n, generator=shuffle)
@@ -223,10 +224,12 @@ class Trainer:
                     train_loss, train_acc = self._batch_epoch(model, optimizer, kind, perm, batches, epoch, steps_per_epoch, name, t.epochs)
                 test_loss, test_acc, pred = evaluate(model, self.x_test, self.y_test, t.eval_batch_size)
                 _check_finite(model, train_loss, name, epoch)
-                elapsed += time.perf_counter() - began
+                epoch_time = time.perf_counter() - began
+                elapsed += epoch_time
                 metrics = {
                     "epoch": epoch, "train_loss": train_loss, "train_accuracy": train_acc, "test_loss": test_loss, "test_accuracy": test_acc,
-                    **self._usage(model), "wall_time_s": round(elapsed, 3), **self._monitor.metrics(),
+                    **usage_columns(usage_before, self._usage(model)),
+                    "wall_time_epoch_s": round(epoch_time, 3), "wall_time_total_s": round(elapsed, 3), **self._monitor.metrics(),
                 }
                 history.append(metrics)
                 if epoch % t.checkpoint_every == 0 or epoch == t.epochs:
@@ -334,6 +337,7 @@ class Trainer:
             "test_loss": last["test_loss"],
             "test_accuracy": last["test_accuracy"],
             "confusion_matrix": confusion_matrix(self.y_test, pred, self.prepared.dataset.n_classes),
+            "test_correct": correct_string(self.y_test, pred),  # per test sample, for the paired test against the baseline
         }
         phase_record = self.record.phase(name)
         phase_record.update(
@@ -343,6 +347,11 @@ class Trainer:
             phase_record["accounting"] = model.quantum.backend.accounting.as_dict()
         self.record.save()
         return final
+
+
+def usage_columns(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``jobs_epoch``/``jobs_total`` (and circuits, shots): this epoch's usage and the model's running total."""
+    return {**{f"{k}_epoch": after[k] - before[k] for k in after}, **{f"{k}_total": v for k, v in after.items()}}
 
 
 def _state_bytes(model: nn.Module) -> bytes:

@@ -35,7 +35,7 @@ def test_colour_images_validate_and_train_with_a_cnn(monkeypatch, capsys, tmp_pa
     path = _profile(tmp_path, {"source": "npz", "path": str(_rgb_npz(tmp_path))})
     code, out, err = hqnn(monkeypatch, capsys, "validate", str(path))
     assert code == 0, err
-    assert "16 train / 8 test, 192 features" in out
+    assert "16 train / 8 test, 192 features (images C x H x W = 3 x 8 x 8)" in out
     code, out, err = hqnn(monkeypatch, capsys, "train", str(path), "--out", str(tmp_path / "run"), "--quiet")
     assert code == 0, err
     record = json.loads((tmp_path / "run" / "run.json").read_text())

@@ -66,6 +66,8 @@ def test_train_then_eval_then_resume(monkeypatch, capsys, small, tmp_path):
     record = json.loads((run_dir / "run.json").read_text())
     acc = record["hybrid"]["final"]["test_accuracy"]
     assert "hybrid" in out and "baseline" in out and f"{acc:.4f}" in out and str(run_dir) in out.replace("\n", "")
+    verdict = record["comparison"]["verdict"]  # the table's caption says whether the quantum layer helped
+    assert f"hybrid {dict(better='better than', worse='worse than').get(verdict, 'equal within noise to')} the classical baseline" in " ".join(out.split())
     code, out, _ = hqnn(monkeypatch, capsys, "eval", str(run_dir), "--json")
     result = json.loads(out)
     assert code == 0 and result["test_accuracy"] == acc and result["matches_record"]

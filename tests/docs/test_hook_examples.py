@@ -68,7 +68,7 @@ def test_example_registers_and_runs(hook, code, capsys):
         elif hook == "hqnn_environment_info":
             assert plugins.environment_info() == {}  # acme-sdk is not installed
         elif hook == "hqnn_epoch_finished":
-            plugins.pm.hook.hqnn_epoch_finished(run=RUN, epoch=2, metrics={"test_accuracy": 0.5, "shots": 100})
+            plugins.pm.hook.hqnn_epoch_finished(run=RUN, epoch=2, metrics={"test_accuracy": 0.5, "shots_total": 100})
             assert capsys.readouterr().out == "epoch 2: test accuracy 0.500, 100 shots so far\n"
         elif hook == "hqnn_run_started":
             plugins.pm.hook.hqnn_run_started(run=RUN)

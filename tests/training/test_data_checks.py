@@ -87,7 +87,7 @@ def test_nan_in_npz_names_file_array_and_row(tmp_path):
     x, y = _images(20, (4,))
     x[13, 2] = np.nan
     path = _npz(tmp_path / "nan.npz", X_train=x, y_train=y, X_test=x[:4] * 0, y_test=y[:4])
-    with pytest.raises(ConfigError, match=rf"data\.path: {path}: X_train: row 13 \(0-based\) holds NaN or inf \(1 such rows\)"):
+    with pytest.raises(ConfigError, match=rf"data\.path: {path}: X_train: row 13 \(0-based\) holds NaN or inf \(1 of 20 rows do\)"):
         load_dataset(DataConfig(source="npz", path=str(path)))
 
 
@@ -98,6 +98,13 @@ def test_inf_in_csv_names_line_and_column(tmp_path):
         load_dataset(DataConfig(source="csv", path=str(path)))
 
 
+def test_ragged_csv_names_the_line(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("0.1,0.2,0\n0.3,0.4,1\n0.5,1\n")
+    with pytest.raises(ConfigError, match=r"line 3 has 2 columns where the first data line has 3"):
+        load_dataset(DataConfig(source="csv", path=str(path)))
+
+
 def test_non_integer_csv_label_names_the_line(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("0.1,0.2,0\n0.3,0.4,1.5\n")
@@ -105,15 +112,16 @@ def test_non_integer_csv_label_names_the_line(tmp_path):
         load_dataset(DataConfig(source="csv", path=str(path)))
 
 
-@pytest.mark.parametrize("source", ["csv", "npz", "idx"])
-def test_a_file_of_another_kind_is_described_not_quoted(tmp_path, source):
-    path = tmp_path / "passwd"
+@pytest.mark.parametrize(("source", "name"), [("csv", "passwd"), ("npz", "passwd"), ("idx", "passwd"), ("idx", "passwd.gz")])
+def test_a_file_of_another_kind_is_described_not_quoted(tmp_path, source, name):
+    path = tmp_path / name
     path.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n")
     with pytest.raises(ConfigError) as info:
         load_dataset(DataConfig(source=source, path=str(path)))
     message = str(info.value)
-    assert "root" not in message.replace(str(tmp_path), "") and "726f6f74" not in message  # neither text nor hex of it
-    assert {"csv": "line 1, column 1 is not a number", "npz": "not an npz archive", "idx": "not an IDX file"}[source] in message
+    assert "root" not in message.replace(str(tmp_path), "") and "b'ro'" not in message and "726f6f74" not in message  # no text, bytes or hex
+    want = {"csv": "line 1, column 1 is not a number", "npz": "not an npz archive", "idx": "not an IDX file", "idx.gz": "not gzip data"}
+    assert want[source + (".gz" if name.endswith(".gz") else "")] in message
 
 
 def test_npz_object_array_is_refused_without_unpickling(tmp_path):

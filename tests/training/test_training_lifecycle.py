@@ -24,7 +24,7 @@ class Recorder:
 
     @hookimpl
     def hqnn_epoch_finished(self, run, epoch, metrics):
-        self.calls.append(("epoch", epoch, metrics["jobs"]))
+        self.calls.append(("epoch", epoch, metrics["jobs_total"]))
 
     @hookimpl
     def hqnn_run_finished(self, run, error):

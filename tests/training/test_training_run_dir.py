@@ -15,6 +15,7 @@ from training_helpers import EXAMPLES, load_state
 
 import hqnn_core
 from hqnn_core.training import evaluate_run
+from hqnn_core.training.verdict import compare_accuracies, discordant
 
 
 def test_digits_profile_reaches_98_percent(digits_run):
@@ -41,25 +42,39 @@ def test_run_json_records_what_ran(digits_run):
     epochs = run["hybrid"]["epochs"]
     assert [e["epoch"] for e in epochs] == list(range(1, 16))
     # 270 training samples in batches of 16 -> 17 steps, plus one test evaluation: 18 jobs per epoch on the torch backend
-    assert [e["jobs"] for e in epochs] == [18 * (i + 1) for i in range(15)]
+    assert [e["jobs_epoch"] for e in epochs] == [18] * 15
+    assert [e["jobs_total"] for e in epochs] == [18 * (i + 1) for i in range(15)]
     assert run["hybrid"]["accounting"]["jobs"] == 270 and run["hybrid"]["accounting"]["shots"] == 0
     assert run["estimate"]["jobs"] == 270
     comparison = run["comparison"]
     assert comparison["hybrid_test_accuracy"] == run["hybrid"]["final"]["test_accuracy"]
     assert comparison["baseline_test_accuracy"] == run["baseline"]["final"]["test_accuracy"]
     assert comparison["hybrid_parameters"] == 26 and comparison["baseline_parameters"] == 30  # 4x2 layers x 2 rotations + head 10
+    hybrid, baseline = run["hybrid"]["final"]["test_correct"], run["baseline"]["final"]["test_correct"]
+    assert len(hybrid) == 90 and hybrid.count("1") / 90 == pytest.approx(run["hybrid"]["final"]["test_accuracy"])
+    assert comparison["test"] == "McNemar exact (two-sided)"
+    assert (comparison["hybrid_only_correct"], comparison["baseline_only_correct"]) == discordant(hybrid, baseline)
+    assert comparison["verdict"] == compare_accuracies(comparison["hybrid_test_accuracy"], comparison["baseline_test_accuracy"], 90,
+                                                       discordant(hybrid, baseline))["verdict"]
 
 
 def test_metrics_csv_matches_run_json(digits_run):
     run = json.loads((digits_run.run_dir / "run.json").read_text())
     rows = list(csv.DictReader((digits_run.run_dir / "metrics.csv").read_text().splitlines()))
     assert len(rows) == 30 and {r["model"] for r in rows} == {"hybrid", "baseline"}
-    last = [r for r in rows if r["model"] == "hybrid"][-1]
-    assert float(last["test_accuracy"]) == run["hybrid"]["final"]["test_accuracy"]
+    assert list(rows[0]) == ["model", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
+                             "jobs_epoch", "circuits_epoch", "shots_epoch", "wall_time_epoch_s", "jobs_total", "circuits_total", "shots_total",
+                             "wall_time_total_s", "grad_norm_quantum", "grad_norm_classical", "shot_noise"]
+    hybrid = [r for r in rows if r["model"] == "hybrid"]
+    assert float(hybrid[-1]["test_accuracy"]) == run["hybrid"]["final"]["test_accuracy"]
+    # per-epoch columns add up to the running totals
+    assert sum(int(r["circuits_epoch"]) for r in hybrid) == int(hybrid[-1]["circuits_total"]) == run["hybrid"]["accounting"]["circuits"]
+    assert sum(float(r["wall_time_epoch_s"]) for r in hybrid) == pytest.approx(float(hybrid[-1]["wall_time_total_s"]), abs=0.001 * len(hybrid))
+    assert {r["jobs_epoch"] for r in rows if r["model"] == "baseline"} == {"0"}
 
 
 def test_plots_are_valid_pngs(digits_run):
-    for name in ("loss.png", "accuracy.png", "confusion_matrix.png"):
+    for name in ("loss.png", "accuracy.png", "grad_norm.png", "confusion_matrix.png"):
         path = digits_run.run_dir / "plots" / name
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         image = matplotlib.image.imread(path)
