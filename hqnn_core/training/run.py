@@ -8,6 +8,7 @@ failed) in ``run.json`` whatever happens.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from collections.abc import Sequence
@@ -23,12 +24,15 @@ from hqnn_core.errors import BudgetExceededError, CheckpointError, ConfigError
 from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
 from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
 from hqnn_core.training.estimate import cost_record, preflight_cost
+from hqnn_core.training.messages import header_lines, interrupted_lines, resume_command
 from hqnn_core.training.model import HybridModel, build_baseline, describe_model
 from hqnn_core.training.prepare import Prepared, derive_seed, estimate, prepare
 from hqnn_core.training.records import FORMAT, RunRecord, environment, utc_now
 from hqnn_core.training.resilience import RunResilience, install_chain, start_run_log, stop_run_log
 from hqnn_core.training.shots import apply_shot_budget
 from hqnn_core.training.trainer import Display, Phase, Trainer, call_hook, confusion_matrix, evaluate
+
+_log = logging.getLogger("hqnn.train")
 
 
 @dataclass
@@ -191,6 +195,8 @@ def train(
     baseline_model = None
     resilience = RunResilience(prepared.layer.backend, record.data.get("resilience"), display)
     run_log = start_run_log(run_dir) if ctx is None or ctx.is_main else None
+    for line in header_lines(prepared, run_dir, done):  # before epoch 1, on screen and in run.log
+        display.note(line)
     try:
         with torch.random.fork_rng(devices=[]):
             trainer = Trainer(prepared, record, run_dir, display, loaded.config_hash, guard)
@@ -220,16 +226,19 @@ def train(
         record.data["error"] = {"type": type(e).__name__, "message": str(e)}
         record.phase("hybrid")["status"] = "stopped"
         record.phase("hybrid")["accounting"] = prepared.layer.backend.accounting.as_dict()  # spent up to the refused submission
+        _log.warning("stopped by a limit: %s", e)
         raise
     except (KeyboardInterrupt, SystemExit) as e:  # Ctrl-C, or SIGTERM through the CLI's handler
         error = e
         record.data["status"] = "interrupted"
-        record.data["error"] = {"type": type(e).__name__, "message": f"interrupted; continue with: hqnn train --resume {run_dir}"}
+        record.data["error"] = {"type": type(e).__name__, "message": f"interrupted; continue with: {resume_command(run_dir)}"}
+        display.alert(interrupted_lines(run_dir, display.position, record.data, e))
         raise
     except BaseException as e:
         error = e
         record.data["status"] = "failed"
         record.data["error"] = {"type": type(e).__name__, "message": str(e)}
+        _log.error("run failed: %s: %s", type(e).__name__, e, exc_info=e)
         raise
     finally:
         guard.uninstall()
