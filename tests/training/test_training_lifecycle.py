@@ -114,3 +114,12 @@ def test_ctrl_c_says_where_the_run_is_and_how_to_resume_it(tmp_path):
     assert record["status"] == "completed" and [e["epoch"] for e in record["hybrid"]["epochs"]] == [1, 2, 3]
     assert f"run directory {run_dir} (resuming after epoch 1)" in (run_dir / "run.log").read_text()
     assert not list((tmp_path / "r").glob("checkpoints/hybrid/epoch-*.pt"))
+
+
+def test_run_log_is_redacted(tmp_path, monkeypatch):
+    secret = "wJalrXUtnFEMI0K7MDENGbPxRfiCYz"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    profile = write_profile(tmp_path, f"{secret}.yaml", train={"epochs": 1})  # the header names the profile file
+    train(profile, out=tmp_path / "r", quiet=True)
+    log = (tmp_path / "r" / "run.log").read_text()
+    assert secret not in log and f"hqnn train {tmp_path}/***.yaml (config hash" in log
