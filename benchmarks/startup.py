@@ -69,7 +69,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per command (default 7)")
     parser.add_argument("--importtime", type=int, default=0, metavar="N", help="also list the N slowest imports of each command")
     opts = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {opts.runs} runs per command; "
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs (load average {load}), {opts.runs} runs per command; "
           f"HQNN_DISABLE_PLUGIN_AUTOLOAD={os.environ.get('HQNN_DISABLE_PLUGIN_AUTOLOAD', '')!r}\n")
     print("| command | wall median (s) | wall range (s) | CPU median (s) | CPU range (s) | target |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -25,6 +25,7 @@ from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
 from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
 from hqnn_core.training.estimate import cost_record, preflight_cost
 from hqnn_core.training.ledger import Ledger, read_spent
+from hqnn_core.training.messages import header_lines, interrupted_lines, resume_command
 from hqnn_core.training.model import HybridModel, build_baseline, describe_model
 from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, derive_seed, estimate, prepare
@@ -44,7 +45,7 @@ from hqnn_core.training.rundir import LOCK_FILE, RunLock, clean_temporary, lefto
 from hqnn_core.training.shots import apply_shot_budget
 from hqnn_core.training.trainer import Display, Phase, Trainer, call_hook, confusion_matrix, evaluate
 
-logger = logging.getLogger("hqnn.run")
+_log = logging.getLogger("hqnn.train")
 
 
 @dataclass
@@ -245,6 +246,8 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
     baseline_model = None
     resilience = RunResilience(prepared.layer.backend, record.data.get("resilience"), display)
     run_log = start_run_log(run_dir) if ctx is None or ctx.is_main else None
+    for line in header_lines(prepared, run_dir, done):  # before epoch 1, on screen and in run.log
+        display.note(line)
     try:
         with torch.random.fork_rng(devices=[]):
             trainer = Trainer(prepared, record, run_dir, display, loaded.config_hash, guard)
@@ -276,16 +279,19 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
         record.data["error"] = {"type": type(e).__name__, "message": str(e)}
         record.phase("hybrid")["status"] = "stopped"
         record.phase("hybrid")["accounting"] = prepared.layer.backend.accounting.as_dict()  # spent up to the refused submission
+        _log.warning("stopped by a limit: %s", e)
         raise
     except (KeyboardInterrupt, SystemExit) as e:  # Ctrl-C, or SIGTERM through the CLI's handler
         error = e
         record.data["status"] = "interrupted"
-        record.data["error"] = {"type": type(e).__name__, "message": f"interrupted; continue with: hqnn train --resume {run_dir}"}
+        record.data["error"] = {"type": type(e).__name__, "message": f"interrupted; continue with: {resume_command(run_dir)}"}
+        display.alert(interrupted_lines(run_dir, display.position, record.data, e))
         raise
     except BaseException as e:
         error = e
         record.data["status"] = "failed"
         record.data["error"] = {"type": type(e).__name__, "message": str(e)}
+        _log.error("run failed: %s: %s", type(e).__name__, e, exc_info=e)
         raise
     finally:
         guard.uninstall()
@@ -319,7 +325,7 @@ def _save_outcome(record: RunRecord, error: BaseException | None) -> None:
         record.data["status"] = "failed"
         record.data["error"] = record.data.get("error") or {"type": type(e).__name__, "message": f"could not write the run record: {e}"}
         written = record.save_status_in_place("failed")
-        logger.error("%s: could not write run.json (%s); %s", record.run_dir, e,
+        _log.error("%s: could not write run.json (%s); %s", record.run_dir, e,
                      "its status was set to failed in place" if written else "it still shows its previous status")
         if error is None:
             raise

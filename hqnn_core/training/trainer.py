@@ -8,6 +8,7 @@ exactly the numbers an uninterrupted run would have produced.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -17,7 +18,9 @@ from typing import Any
 
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Column
+from rich.text import Text
 from torch import nn
 
 from hqnn_core.errors import CheckpointError, InputError
@@ -30,6 +33,8 @@ from hqnn_core.training.optimizers import GRADIENT_FREE, OPTIONS, COBYLAOptimize
 from hqnn_core.training.prepare import Prepared
 from hqnn_core.training.records import RunRecord, utc_now
 from hqnn_core.training.verdict import correct_string
+
+_log = logging.getLogger("hqnn.train")
 
 
 def _batches(n: int, size: int) -> list[slice]:
@@ -76,8 +81,21 @@ def _check_finite(model: nn.Module, loss: float, phase: str, epoch: int) -> None
             raise InputError(f"parameter {name!r} of the {phase} model became NaN/inf in epoch {epoch}; lower train.lr. No checkpoint was written.")
 
 
+class _OneLine(TextColumn):
+    """A text column that is cut with "…" instead of wrapping when the terminal is too narrow."""
+
+    def render(self, task: Task) -> Text:
+        text = super().render(task)
+        text.no_wrap, text.overflow = True, "ellipsis"
+        return text
+
+
 class Display:
-    """A rich progress bar on a terminal; one line per epoch otherwise; nothing when quiet."""
+    """A rich progress bar on a terminal; one line per epoch otherwise; nothing when quiet.
+
+    Every line it shows (header, notes, epochs, the interruption note) is also a record of the
+    ``hqnn.train`` logger, which the run's ``run.log`` handler writes, quiet or not.
+    """
 
     def __init__(self, console: Console | None, quiet: bool) -> None:
         self.console = console or Console(stderr=True)
@@ -86,14 +104,21 @@ class Display:
         self.progress: Progress | None = None
         self.task: Any = None
         self.backend = "-"  # the backend serving calls now (set by the run's RunResilience)
+        #: where training is (phase, epoch, epochs, step, steps), kept by the Trainer for the interruption note
+        self.position: dict[str, Any] = {}
 
     def start(self, phase: str, epochs: int, first: int, total_batches: int) -> None:
         if not self.live:
             return
+        # On a narrow terminal (80 columns) only the metrics give way, ending in "…"; counter and clocks stay whole.
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}  jobs {task.fields[jobs]}  shots {task.fields[shots]}  on {task.fields[backend]}"),
-            TimeElapsedColumn(), console=self.console, transient=False,
+            TextColumn("{task.description}", style="bold", markup=False, table_column=Column(no_wrap=True)),
+            BarColumn(bar_width=10, table_column=Column(no_wrap=True)),
+            MofNCompleteColumn(table_column=Column(no_wrap=True)), TimeElapsedColumn(table_column=Column(no_wrap=True)),
+            TimeRemainingColumn(table_column=Column(no_wrap=True)),
+            _OneLine("loss {task.fields[loss]} acc {task.fields[acc]} jobs {task.fields[jobs]} shots {task.fields[shots]} on {task.fields[backend]}",
+                     markup=False, table_column=Column(no_wrap=False)),  # the one column that may shrink
+            console=self.console, transient=False,
         )
         self.progress.start()
         self.task = self.progress.add_task(f"{phase} epoch {first}/{epochs}", total=total_batches, loss="-", acc="-", jobs=0, shots=0,
@@ -107,12 +132,13 @@ class Display:
             )
 
     def epoch(self, phase: str, metrics: dict[str, Any], epochs: int) -> None:
-        if self.quiet:
-            return
         line = (
             f"{phase} epoch {metrics['epoch']}/{epochs}: loss {metrics['train_loss']:.4f} acc {metrics['train_accuracy']:.3f} | "
             f"test loss {metrics['test_loss']:.4f} acc {metrics['test_accuracy']:.3f} | jobs {metrics['jobs_total']} shots {metrics['shots_total']}"
         )
+        _log.info("%s", line)
+        if self.quiet:
+            return
         if self.progress is not None:
             self.progress.console.print(line, highlight=False, soft_wrap=True, markup=False)
         else:
@@ -124,8 +150,15 @@ class Display:
             self.progress = None
 
     def note(self, text: str) -> None:
+        _log.info("%s", text)
         if not self.quiet:
             self.console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+    def alert(self, lines: Sequence[str]) -> None:
+        """Lines the user must see even with --quiet (where an interrupted run stands and how to continue it)."""
+        for line in lines:
+            _log.warning("%s", line)
+            self.console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @dataclass
@@ -213,6 +246,7 @@ class Trainer:
         try:
             self.display.start(name, t.epochs, start + 1, steps_per_epoch)
             for epoch in range(start + 1, t.epochs + 1):
+                self.display.position = {"phase": name, "epoch": epoch, "epochs": t.epochs, "step": 0, "steps": steps_per_epoch}
                 began, usage_before = time.perf_counter(), self._usage(model)
                 model.train()
                 self._monitor.start()
@@ -258,6 +292,7 @@ class Trainer:
                      steps: int, name: str, epochs: int) -> tuple[float, float]:
         total_loss, correct, seen = 0.0, 0, 0
         for i, s in enumerate(batches):
+            self.display.position["step"] = i + 1
             kill_point("step", (epoch - 1) * steps + i + 1)
             if self.resilience is not None and model.quantum is not None:
                 self.resilience.at(name, epoch, (epoch - 1) * steps + i + 1)
