@@ -131,13 +131,16 @@ def guard_vendor_logging() -> None:
     """
     factory = logging.getLogRecordFactory()
     if not getattr(factory, "hqnn_redacting", False):
-        redacting = RedactingFilter()
 
         def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = factory(*args, **kwargs)
             if record.name.split(".")[0] in _GUARDED_PREFIXES:
                 try:
-                    redacting.filter(record)
+                    secrets = secret_values()
+                    record.msg = redact_text(record.getMessage(), secrets)
+                    record.args = None
+                    if record.exc_info and record.exc_info[1] is not None:  # formatters use exc_text when it is set
+                        record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info), secrets)
                 except Exception:  # noqa: BLE001, S110 - a record whose arguments do not format is left to logging's own error report
                     pass
             return record
