@@ -51,8 +51,18 @@ class _Hqnn(click.Group):
 @click.group(cls=_Hqnn, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hqnn")
 @click.option("--strict-plugins", is_flag=True, help="Fail when a plugin cannot be loaded (same as HQNN_STRICT_PLUGINS=1).")
-def cli(strict_plugins: bool) -> None:
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="Log to stderr at this level, credentials redacted (HTTP libraries stay at INFO unless HQNN_UNSAFE_DEBUG_HTTP=1).")
+def cli(strict_plugins: bool, log_level: str | None) -> None:
     """Hybrid quantum-classical neural networks on any vendor's simulators and QPUs."""
+    if log_level is not None:
+        import logging
+
+        from hqnn_core.redaction import configure_logging
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        configure_logging(getattr(logging, log_level.upper()), handler)
     if strict_plugins:
         import os
 

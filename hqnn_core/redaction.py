@@ -8,6 +8,9 @@ access keys or bearer tokens, are replaced by ``***`` wherever hqnn writes text.
 
 At DEBUG level botocore logs request headers with the access key id and session token, so
 :func:`configure_logging` also caps the HTTP loggers at INFO unless ``HQNN_UNSAFE_DEBUG_HTTP=1``.
+A user may set up logging without hqnn (``logging.basicConfig(level=DEBUG)``), so every adapter
+calls :func:`guard_vendor_logging` when it creates a vendor client: from then on the vendors' log
+records are redacted as they are created, before any handler sees them.
 """
 
 from __future__ import annotations
@@ -111,6 +114,42 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info), secrets)
             record.exc_info = None
         return True
+
+
+_GUARDED_PREFIXES = ("hqnn", *HTTP_LOGGERS)
+
+
+def guard_vendor_logging() -> None:
+    """Redact vendor SDK (and hqnn) log records whatever logging the user set up; idempotent.
+
+    Two layers. A log-record factory masks each record of the HTTP loggers (botocore, urllib3,
+    qiskit_ibm_runtime, ...) and of hqnn when it is created, so handlers added later (a
+    ``basicConfig`` after the client exists) get redacted text too; a filter on a parent logger
+    would miss them, since Python applies logger filters only to records logged there, not to
+    records of child loggers such as ``botocore.endpoint``. And the :class:`RedactingFilter` is
+    added to the root logger's handlers, for records of every other logger.
+    """
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "hqnn_redacting", False):
+
+        def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = factory(*args, **kwargs)
+            if record.name.split(".")[0] in _GUARDED_PREFIXES:
+                try:
+                    secrets = secret_values()
+                    record.msg = redact_text(record.getMessage(), secrets)
+                    record.args = None
+                    if record.exc_info and record.exc_info[1] is not None:  # formatters use exc_text when it is set
+                        record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info), secrets)
+                except Exception:  # noqa: BLE001, S110 - a record whose arguments do not format is left to logging's own error report
+                    pass
+            return record
+
+        make_record.hqnn_redacting = True  # type: ignore[attr-defined]
+        logging.setLogRecordFactory(make_record)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
 
 
 def configure_logging(level: int = logging.INFO, handler: logging.Handler | None = None) -> logging.Handler:

@@ -48,6 +48,7 @@ from hqnn_core.circuit import Circuit
 from hqnn_core.errors import ConfigError
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.measurement import MeasurementPlan, plan_measurements
+from hqnn_core.redaction import guard_vendor_logging
 
 _LOCAL_DEVICES = {"sv": "braket_sv", "dm": "braket_dm"}
 _CACHE_SIZE = 32
@@ -424,6 +425,7 @@ class BraketAwsBackend(_BraketBackend):
             )
         from braket.aws import AwsDevice  # imported here: boto3 is only needed for remote devices
 
+        guard_vendor_logging()  # botocore logs signed headers at DEBUG, whatever logging the user set up
         self._session = aws_session if aws_session is not None else self._new_session()
         try:
             self.device = AwsDevice(target, aws_session=self._session)

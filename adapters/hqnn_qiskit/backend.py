@@ -41,6 +41,7 @@ from hqnn_core.circuit import Circuit
 from hqnn_core.errors import BackendError, CapabilityError, ConfigError, HQNNError, PermanentBackendError, TransientBackendError
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.measurement import Basis, plan_measurements
+from hqnn_core.redaction import guard_vendor_logging
 from hqnn_qiskit import errors, hqnn_environment_info
 from hqnn_qiskit.errors import map_error
 from hqnn_qiskit.translate import (
@@ -428,6 +429,7 @@ class IBMBackend(_DeviceBackend):
             return
         o = self.options
         kwargs = {k: v for k, v in {"channel": o.channel, "instance": o.instance, "name": o.account_name}.items() if v is not None}
+        guard_vendor_logging()  # the runtime client logs requests at DEBUG, whatever logging the user set up
         try:
             factory = type(self).service_factory
             if factory is not None:

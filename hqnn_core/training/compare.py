@@ -27,6 +27,7 @@ import yaml
 
 from hqnn_core.errors import ConfigError
 from hqnn_core.training.model import HybridModel, build_model
+from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, build_layer, layer_kwargs, prepare
 from hqnn_core.training.run import load_run_profile, trained_state
 from hqnn_core.training.shots import layer_standard_error
@@ -216,10 +217,15 @@ def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFA
         "reference": REFERENCE,
         "rows": rows,
     }
-    folder = Path(out) if out is not None else run_dir / "compare"
+    if out is not None:  # the user's folder
+        folder = Path(out)
+        json_path, png_path = folder / "compare.json", folder / "compare.png"
+    else:  # inside the run directory: symlinks there must not lead the writes out of it
+        folder = confined(run_dir, "compare")
+        json_path, png_path = confined(run_dir, "compare/compare.json"), confined(run_dir, "compare/compare.png")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "compare.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    report["files"] = {"json": str(folder / "compare.json"), "plot": str(write_plot(report, folder / "compare.png"))}
+    json_path.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    report["files"] = {"json": str(json_path), "plot": str(write_plot(report, png_path))}
     return report
 
 
