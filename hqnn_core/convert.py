@@ -19,7 +19,7 @@ def _converter(name: str) -> Any:
 
 
 def from_qiskit(qc: Any, inputs: Iterable[Any] = (), weights: Iterable[Any] = (), observables: Sequence[Observable] | None = None) -> Circuit:
-    """A Qiskit ``QuantumCircuit`` as a neutral circuit; ``inputs`` and ``weights`` are its ``Parameter``s or ``ParameterVector``s, in order."""
+    """A Qiskit ``QuantumCircuit`` as a neutral circuit; ``inputs`` and ``weights`` are its ``Parameter`` or ``ParameterVector`` objects, in order."""
     return _converter("qiskit").to_neutral(qc, inputs=inputs, weights=weights, observables=observables)
 
 

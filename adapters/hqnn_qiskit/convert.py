@@ -93,7 +93,7 @@ class _Angles:
 
 
 class QiskitConverter(Converter):
-    """Qiskit ``QuantumCircuit`` with ``Parameter``s or ``ParameterVector``s <-> neutral circuit."""
+    """Qiskit ``QuantumCircuit`` with ``Parameter`` or ``ParameterVector`` objects <-> neutral circuit."""
 
     name = "qiskit"
 
