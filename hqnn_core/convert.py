@@ -7,7 +7,7 @@ naming the pip extra. Round trips preserve the prepared state up to a global pha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hqnn_core.circuit import Circuit, Observable
@@ -36,3 +36,17 @@ def from_qasm3(text: str, weights: Iterable[str] = (), observables: Sequence[Obs
 def to_qasm3(circuit: Circuit) -> str:
     """OpenQASM 3 text declaring the inputs ``x_i`` and weights ``w_j`` as ``input float[64]``."""
     return _converter("qasm3").from_neutral(circuit)
+
+
+def from_pennylane(qnode_or_tape: Any, inputs: int | None = None, weight_shapes: Mapping[str, int | Sequence[int]] | None = None) -> Circuit:
+    """A PennyLane QNode (called ``qnode(inputs, **weights)`` as TorchLayer does) or tape as a neutral circuit.
+
+    ``inputs`` is the number of features; ``weight_shapes`` the QNode's weight arguments and shapes,
+    whose entries become ``w[0], w[1], ...`` in order, each flattened row-major.
+    """
+    return _converter("pennylane").to_neutral(qnode_or_tape, inputs=inputs, weight_shapes=weight_shapes)
+
+
+def to_pennylane(circuit: Circuit) -> Any:
+    """A QNode on ``default.qubit`` called as ``qnode(inputs, weights)`` with the circuit's slot formulas as angles."""
+    return _converter("pennylane").from_neutral(circuit)

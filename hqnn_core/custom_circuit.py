@@ -9,12 +9,14 @@ circuit's gates with its weights ``w[j]`` as one layer.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hqnn_core.circuit import Circuit, CircuitBuilder, SlotRef
-from hqnn_core.convert import from_qasm3, from_qiskit
+from hqnn_core.convert import from_pennylane, from_qasm3, from_qiskit
 from hqnn_core.errors import ConfigError
 from hqnn_core.interfaces import Ansatz, Encoder
 
@@ -24,8 +26,8 @@ def entries_read(circuit: Circuit, source: str) -> int:
     return max(circuit.reads(source), default=-1) + 1  # type: ignore[arg-type]
 
 
-def neutral_circuit(circuit: Any, inputs: Any = None, weights: Any = None) -> Circuit:
-    """A neutral circuit from an hqnn circuit, a Qiskit ``QuantumCircuit`` or OpenQASM 3 text."""
+def neutral_circuit(circuit: Any, inputs: Any = None, weights: Any = None, weight_shapes: Any = None) -> Circuit:
+    """A neutral circuit from an hqnn circuit, a Qiskit ``QuantumCircuit``, a PennyLane QNode or OpenQASM 3 text."""
     if isinstance(circuit, Circuit):
         if inputs is not None or weights is not None:
             raise ConfigError("inputs= and weights= name a Qiskit circuit's parameters; an hqnn circuit already reads x[i] and w[j].")
@@ -34,14 +36,28 @@ def neutral_circuit(circuit: Any, inputs: Any = None, weights: Any = None) -> Ci
         if inputs is not None:
             raise ConfigError("with OpenQASM 3 text, every `input float` is an input except those named in weights=[...].")
         return from_qasm3(circuit, weights=weights or ())
-    if type(circuit).__module__.startswith("qiskit"):
+    module = type(circuit).__module__
+    if module.startswith("qiskit"):
         if inputs is None and weights is None:
             raise ConfigError("a Qiskit circuit needs inputs=[...] and weights=[...]: its Parameters or ParameterVectors, in order.")
         return from_qiskit(circuit, inputs=inputs or (), weights=weights or ())
+    if module.startswith("pennylane"):
+        if not isinstance(weight_shapes, Mapping) or isinstance(inputs, bool) or not isinstance(inputs, int):
+            raise ConfigError("a PennyLane QNode needs inputs=<number of features> and weight_shapes={name: shape}, as TorchLayer does.")
+        return from_pennylane(circuit, inputs=inputs, weight_shapes=weight_shapes)
     raise ConfigError(
-        f"circuit= takes an hqnn Circuit, a Qiskit QuantumCircuit or OpenQASM 3 text, got {type(circuit).__name__}; "
-        "convert other circuits with hqnn_core.convert first."
+        f"circuit= takes an hqnn Circuit, a Qiskit QuantumCircuit, a PennyLane QNode or OpenQASM 3 text, got {type(circuit).__name__}."
     )
+
+
+def layer_weight_shape(weight_shapes: Any) -> tuple[int, ...] | None:
+    """The layer's weight tensor shape: the user's shape, a QNode's single weight's shape, or flat for several."""
+    if weight_shapes is None:
+        return None
+    if isinstance(weight_shapes, Mapping):
+        shapes = [(s,) if isinstance(s, int) else tuple(s) for s in weight_shapes.values()]
+        return shapes[0] if len(shapes) == 1 else (sum(math.prod(s) for s in shapes),)
+    return (weight_shapes,) if isinstance(weight_shapes, int) else tuple(weight_shapes)
 
 
 class CircuitInputs(Encoder):

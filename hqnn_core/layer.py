@@ -11,7 +11,7 @@ from torch import nn
 
 from hqnn_core.circuit import Circuit, CircuitBuilder, MeasureKind, Measurement, Observable
 from hqnn_core.components import ComponentSpec, get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator
-from hqnn_core.custom_circuit import CircuitAnsatz, CircuitInputs, entries_read, neutral_circuit
+from hqnn_core.custom_circuit import CircuitAnsatz, CircuitInputs, entries_read, layer_weight_shape, neutral_circuit
 from hqnn_core.errors import ConfigError, InputError, UnsupportedError
 from hqnn_core.execution import Executor
 from hqnn_core.execution.fallback import FallbackBackend
@@ -190,9 +190,11 @@ class QuantumLayer(nn.Module):
         circuit: your own circuit instead of ``encoder``/``ansatz``/``layers``: an hqnn :class:`Circuit`
             (its ``x[i]`` are the features, its ``w[j]`` the weights), a Qiskit ``QuantumCircuit``
             (with ``inputs=`` and ``weights=``: its Parameters or ParameterVectors, in order), or
-            OpenQASM 3 text (``weights=``: the ``input float`` names that are trainable).
-        weight_shapes: the shape of the circuit's weights as a tensor (row-major over ``w[0], w[1], ...``).
-        inputs: with a Qiskit circuit, the parameters that are features.
+            OpenQASM 3 text (``weights=``: the ``input float`` names that are trainable), or a PennyLane
+            QNode called as ``qnode(inputs, **weights)`` (with ``inputs=`` and ``weight_shapes=``).
+        weight_shapes: the shape of the circuit's weights as a tensor (row-major over ``w[0], w[1], ...``);
+            for a PennyLane QNode, TorchLayer's ``{name: shape}`` of its weight arguments.
+        inputs: with a Qiskit circuit, the parameters that are features; with a QNode, how many features.
         weights: with a Qiskit circuit, the parameters that are trained (with QASM, their names).
 
     Example:
@@ -233,13 +235,13 @@ class QuantumLayer(nn.Module):
         interpret: Callable[[int], int] | None = None,
         output_shape: int | None = None,
         circuit: Any = None,
-        weight_shapes: int | Sequence[int] | None = None,
+        weight_shapes: int | Sequence[int] | Mapping[str, int | Sequence[int]] | None = None,
         inputs: Any = None,
         weights: Any = None,
     ) -> None:
         super().__init__()
         if circuit is not None:  # the user's own circuit: its inputs and weights become the encoder and a one-layer ansatz
-            own = neutral_circuit(circuit, inputs, weights)
+            own = neutral_circuit(circuit, inputs, weights, weight_shapes)
             n_qubits = own.n_qubits if n_qubits is None else n_qubits
             if layers != 1:
                 raise ConfigError(f"layers={layers}: a circuit given as circuit= is one layer; leave layers at 1 (repeat gates in the circuit).")
@@ -284,7 +286,8 @@ class QuantumLayer(nn.Module):
         encoder_weights = self.encoder.init_weights(encoder_shape, generator, torch.get_default_dtype()) if encoder_shape[1] else None
         self.encoder_weights = None if encoder_weights is None else nn.Parameter(encoder_weights)
         if weight_shapes is not None:  # the circuit's flat weights w[j] as the user's shape (row-major), like TorchLayer's
-            user_shape = (weight_shapes,) if isinstance(weight_shapes, int) else tuple(weight_shapes)
+            user_shape = layer_weight_shape(weight_shapes)
+            assert user_shape is not None
             if math.prod(user_shape) != self.weights.numel():
                 raise ConfigError(
                     f"weight_shapes={user_shape} holds {math.prod(user_shape)} weights; the circuit reads {self.weights.numel()} (w[0]..)."

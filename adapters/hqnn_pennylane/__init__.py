@@ -15,7 +15,7 @@ from hqnn_core.hookspecs import hookimpl
 if TYPE_CHECKING:
     from hqnn_core.circuit import Circuit
     from hqnn_core.interfaces import Backend
-    from hqnn_core.registry import BackendRegistry
+    from hqnn_core.registry import BackendRegistry, ConverterRegistry
 
 #: Distributions whose versions go into run records when installed.
 DISTRIBUTIONS = ("pennylane", "pennylane_lightning", "amazon-braket-pennylane-plugin")
@@ -25,6 +25,12 @@ DISTRIBUTIONS = ("pennylane", "pennylane_lightning", "amazon-braket-pennylane-pl
 def hqnn_register_backends(registry: BackendRegistry) -> None:
     """Register the ``pennylane:<device>`` family by import string (availability via find_spec)."""
     registry.add_family("pennylane", "hqnn_pennylane.backend:PennyLaneBackend", extra="pennylane", requires=("pennylane",))
+
+
+@hookimpl
+def hqnn_register_converters(registry: ConverterRegistry) -> None:
+    """Register the QNode/tape converter (``hqnn_core.convert.from_pennylane``), imported only when used."""
+    registry.add("pennylane", "hqnn_pennylane.convert:PennyLaneConverter", extra="pennylane", requires=("pennylane",))
 
 
 @hookimpl

@@ -21,7 +21,7 @@ from hqnn_core.circuit import Circuit, CircuitBuilder, Factor, Measurement, Obse
 from hqnn_core.errors import CapabilityError, ConfigError
 from hqnn_core.interfaces.converter import Converter
 
-from .translate import FIXED, PARAMETRIC, observable, operations
+from .translate import FIXED, PARAMETRIC, observable
 
 #: PennyLane operator name -> neutral gate name (the inverse of the adapter's own translation).
 _NEUTRAL = {cls.__name__: name for name, cls in PARAMETRIC.items()} | {
@@ -29,7 +29,6 @@ _NEUTRAL = {cls.__name__: name for name, cls in PARAMETRIC.items()} | {
     "CNOT": "CNOT", "CZ": "CZ", "SWAP": "SWAP",
 }
 _ADJOINT = {"S": "Sdg", "T": "Tdg"}
-_PAULI_NAMES = {"PauliX": "X", "PauliY": "Y", "PauliZ": "Z", "Identity": "I"}
 
 
 def _stop_at(op: Any) -> bool:
@@ -51,35 +50,35 @@ class _Probe:
 
     def slot(self, value: Any, gate: str) -> SlotRef | float:
         if not isinstance(value, torch.Tensor) or not value.requires_grad:
-            return float(value)
+            return float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
         grads = torch.autograd.grad(value, self.leaves, create_graph=True, allow_unused=True)
         used = [(leaf, int(i), g.reshape(-1)[i]) for leaf, g in enumerate(grads) if g is not None
                 for i in torch.nonzero(g.reshape(-1).detach()).reshape(-1)]
         if not used:
-            return float(value)
+            return float(value.detach())
         if len(used) > 2:
             raise self._refusal(gate, f"depends on {len(used)} entries of the inputs and weights")
         second = [[self._second(g, leaf, i) for leaf, i, _ in used] for _, _, g in used]
-        entries = [(self._entry(leaf, i), float(self.leaves[leaf].reshape(-1)[i])) for leaf, i, _ in used]
+        entries = [(self._entry(leaf, i), float(self.leaves[leaf].detach().reshape(-1)[i])) for leaf, i, _ in used]
         if len(used) == 1:
             if second[0][0] != 0.0:
                 raise self._refusal(gate, "is not affine in the entry it reads")
             (source, index), s = entries[0]
-            slope = float(used[0][2])
-            return SlotRef(source, index, slope, float(value) - slope * s)  # type: ignore[arg-type]
+            slope = float(used[0][2].detach())
+            return SlotRef(source, index, slope, float(value.detach()) - slope * s)  # type: ignore[arg-type]
         if second[0][0] != 0.0 or second[1][1] != 0.0 or second[0][1] == 0.0:
             raise self._refusal(gate, "is not a product of one affine function of each entry it reads")
         k = second[0][1]
         ((src1, i1), s1), ((src2, i2), s2) = entries
-        u, v = float(used[1][2]) / k - s1, float(used[0][2]) / k - s2  # dp/ds2 = k (s1 + u), dp/ds1 = k (s2 + v)
-        offset = float(value) - k * (s1 + u) * (s2 + v)
+        u, v = float(used[1][2].detach()) / k - s1, float(used[0][2].detach()) / k - s2  # dp/ds2 = k (s1 + u), dp/ds1 = k (s2 + v)
+        offset = float(value.detach()) - k * (s1 + u) * (s2 + v)
         return SlotRef("const", 0, k, offset, (Factor(src1, i1, 1.0, u), Factor(src2, i2, 1.0, v)))  # type: ignore[arg-type]
 
     def _second(self, grad: torch.Tensor, leaf: int, index: int) -> float:
         if not grad.requires_grad:
             return 0.0
         (second,) = torch.autograd.grad(grad, self.leaves[leaf], retain_graph=True, allow_unused=True)
-        return 0.0 if second is None else float(second.reshape(-1)[index])
+        return 0.0 if second is None else float(second.detach().reshape(-1)[index])
 
     @staticmethod
     def _refusal(gate: str, why: str) -> CapabilityError:
@@ -90,17 +89,16 @@ class _Probe:
 
 
 def _observable(measurement: Any) -> Observable:
-    """A Pauli word or a sum of words with real coefficients as a neutral observable."""
+    """A Pauli word or a real sum of words (PennyLane's Pauli sentence) as a neutral observable."""
+    try:
+        sentence = qml.pauli.pauli_sentence(measurement.obs)
+    except (ValueError, TypeError, AttributeError):
+        raise CapabilityError(f"observable {measurement.obs} is not a sum of Pauli words; use expval of Pauli words.") from None
     terms = []
-    for coeff, word in zip(*measurement.obs.terms(), strict=True):
-        paulis = []
-        for factor in (word.operands if hasattr(word, "operands") else [word]):
-            name = _PAULI_NAMES.get(factor.name)
-            if name is None:
-                raise CapabilityError(f"observable {measurement.obs} is not a sum of Pauli words; use expval of Pauli words.")
-            if name != "I":
-                paulis.append((int(factor.wires[0]), name))
-        terms.append(PauliTerm(float(coeff), tuple(paulis)))
+    for word, coeff in sentence.items():
+        if abs(complex(coeff).imag) > 1e-12:
+            raise CapabilityError(f"observable {measurement.obs} has a complex coefficient; observables are Hermitian.")
+        terms.append(PauliTerm(float(complex(coeff).real), tuple((int(w), p) for w, p in word.items())))
     return Observable(tuple(terms))
 
 
@@ -139,7 +137,7 @@ class PennyLaneConverter(Converter):
             probe = _Probe(x, list(weights.values()))
         else:
             raise ConfigError(f"from_pennylane takes a QNode or a QuantumScript (tape), got {type(source).__name__}.")
-        (flat,), _ = qml.transforms.decompose(tape, gate_set=_stop_at)
+        (flat,), _ = qml.transforms.decompose(tape, stopping_condition=_stop_at)
         wires = sorted(int(w) for w in flat.wires)
         if wires != list(range(len(wires))):
             raise CapabilityError(f"the circuit uses wires {wires}; label them 0..n-1 (integers), as hqnn does.")
@@ -150,21 +148,29 @@ class PennyLaneConverter(Converter):
             builder.add(name, [int(w) for w in op.wires], *(probe.slot(p, name) for p in op.parameters))
         return builder.build(observables).with_measurement(measurement)
 
-    def from_neutral(self, circuit: Circuit) -> qml.tape.QuantumScript:
-        """A tape of the circuit with its angles at zero, measuring its observables (or probabilities).
+    def from_neutral(self, circuit: Circuit) -> qml.QNode:
+        """A QNode on ``default.qubit`` called as ``qnode(inputs, weights)`` (TorchLayer's convention).
 
-        Angles come from slot values at run time; bind them with ``to_pennylane`` then
-        ``qml.tape.QuantumScript(operations(...))`` style, or evaluate through the ``pennylane:`` backend.
+        Each angle is the slot's own formula of ``inputs`` and the flat ``weights``, in whatever array
+        type they come as, so torch inputs keep their gradients.
         """
-        from .translate import translate
+        gates: dict[str, Any] = {**PARAMETRIC, **{name: (lambda factory: lambda *a, wires: factory(wires))(f) for name, f in FIXED.items()}}
 
-        translation = translate(circuit)
-        ops = operations(translation, [0.0] * circuit.n_slots)
-        if circuit.measurement.kind == "probs":
-            measurements = [qml.probs(wires=list(circuit.measurement.measured_wires(circuit.n_qubits)))]
-        else:
-            measurements = [qml.expval(observable(o)) for o in circuit.observables]
-        return qml.tape.QuantumScript(ops, measurements)
+        def entry(inputs: Any, weights: Any, source: str, index: int) -> Any:
+            return inputs[index] if source == "input" else weights[index]
 
+        def angle(inputs: Any, weights: Any, s: int) -> Any:
+            slot = circuit.slots[s]
+            value = 1.0 if slot.source == "const" and slot.factors else 0.0 if slot.source == "const" else entry(inputs, weights, slot.source, slot.index)
+            for f in slot.factors:
+                value = value * (f.coeff * entry(inputs, weights, f.source, f.index) + f.offset)
+            return slot.coeff * value + slot.offset
 
-_ = FIXED  # the fixed-gate table the inverse map above mirrors
+        def qfunc(inputs: Any, weights: Any) -> Any:
+            for op in circuit.ops:
+                gates[op.name](*(angle(inputs, weights, s) for s in op.slots), wires=list(op.wires))
+            if circuit.measurement.kind == "probs":
+                return qml.probs(wires=list(circuit.measurement.measured_wires(circuit.n_qubits)))
+            return [qml.expval(observable(o)) for o in circuit.observables]
+
+        return qml.QNode(qfunc, qml.device("default.qubit", wires=circuit.n_qubits), interface="torch")
