@@ -45,6 +45,7 @@ from hqnn_core.circuit import Circuit
 from hqnn_core.errors import CapabilityError
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
+from hqnn_core.measurement import BASIS_ROTATIONS, plan_measurements
 from hqnn_core.registry import BackendRegistry
 from hqnn_plugins.statevector_plan import _PLANS as _PLANS
 from hqnn_plugins.statevector_plan import (
@@ -535,12 +536,11 @@ class TorchBackend(Backend):
 
     @staticmethod
     def _probabilities(state: torch.Tensor, basis: tuple[tuple[int, str], ...], n: int) -> torch.Tensor:
-        if basis:  # rotate X -> Z with H, Y -> Z with H·S†, then read Z
+        if basis:  # the core plan's rotations (X: H; Y: S† then H), then read Z
             psi = state.reshape((state.shape[0],) + (2,) * n)
             for w, p in basis:
-                if p == "Y":
-                    psi = _apply(psi, _fixed_gate("Sdg", state.dtype, state.device), (w,), n)
-                psi = _apply(psi, _fixed_gate("H", state.dtype, state.device), (w,), n)
+                for gate in BASIS_ROTATIONS[p]:
+                    psi = _apply(psi, _fixed_gate(gate, state.dtype, state.device), (w,), n)
             state = psi.reshape(state.shape[0], -1)
         return _probabilities_of(state)
 
@@ -554,35 +554,23 @@ def pauli_expectations(circuit: Circuit, probabilities: Callable[[tuple[tuple[in
                        shots: int | None, generator: torch.Generator | None) -> torch.Tensor:
     """``[N, K]`` expectations of the circuit's observables from measurement-basis probabilities.
 
-    ``probabilities(basis)`` gives ``[N, 2**n]`` after rotating the non-Z wires of ``basis`` to Z
-    (shared by this backend and ``torch.noisy``). Terms in the same basis share one set of samples.
+    The terms, settings and shot semantics are the core plan's (:func:`hqnn_core.measurement.plan_measurements`):
+    ``probabilities(basis)`` gives ``[N, 2**n]`` after rotating the setting's non-Z wires to Z
+    (shared by this backend and ``torch.noisy``), and the terms of one setting share its samples.
     """
-    n = circuit.n_qubits
-    outputs: list[torch.Tensor] = []
-    basis_probs: dict[tuple[tuple[int, str], ...], torch.Tensor] = {}
-    basis_samples: dict[tuple[tuple[int, str], ...], torch.Tensor] = {}
-    for obs in circuit.observables:
-        total: torch.Tensor | float = 0.0
-        for term in obs.terms:
-            if not term.paulis:
-                total = total + term.coeff
-                continue
-            basis = tuple((w, p) for w, p in term.paulis if p != "Z")
-            if basis not in basis_probs:
-                basis_probs[basis] = probabilities(basis)
-            signs = _z_signs([w for w, _ in term.paulis], n, state.device)
-            if shots is None:
-                value = basis_probs[basis] @ signs.to(basis_probs[basis].dtype)
-            else:
-                if basis not in basis_samples:
-                    basis_samples[basis] = _sample(basis_probs[basis], shots, generator)
-                value = signs.to(torch.float64)[basis_samples[basis]].mean(dim=1)
-            total = total + term.coeff * value
-        if not torch.is_tensor(total):
-            total = torch.full((state.shape[0],), float(total), dtype=state.real.dtype, device=state.device)
-        outputs.append(total)
-    out = torch.stack(outputs, dim=1)
-    return out.detach().to(torch.float64) if shots is not None else out
+    plan = plan_measurements(circuit)
+    n, rows = circuit.n_qubits, state.shape[0]
+    columns: list[torch.Tensor] = [state.new_zeros(0)] * len(plan.terms)
+    for setting in plan.settings:
+        probs = probabilities(setting.basis)
+        samples = _sample(probs, shots, generator) if shots is not None else None
+        for t, wires in zip(setting.terms, setting.term_wires, strict=True):
+            signs = _z_signs(list(wires), n, state.device)
+            columns[t] = probs @ signs.to(probs.dtype) if samples is None else signs.to(torch.float64)[samples].mean(dim=1)
+    real = state.real.dtype if shots is None else torch.float64
+    term_values = torch.stack(columns, dim=1).to(real) if columns else torch.zeros(rows, 0, dtype=real, device=state.device)
+    out = term_values @ torch.as_tensor(plan.coeffs, dtype=real, device=state.device) + torch.as_tensor(plan.constants, dtype=real, device=state.device)
+    return out.detach() if shots is not None else out
 
 
 def _z_signs(wires: list[int], n: int, device: torch.device) -> torch.Tensor:
