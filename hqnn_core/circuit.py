@@ -191,7 +191,7 @@ class Observable:
         return " + ".join(str(t) for t in self.terms)
 
 
-MeasureKind = Literal["expval", "probs", "samples"]
+MeasureKind = Literal["expval", "probs", "samples", "state"]
 #: Largest number of wires whose joint outcome probabilities a circuit may ask for (2**k outputs).
 MAX_PROBS_WIRES = 10
 
@@ -239,7 +239,7 @@ class Circuit:
     def n_outputs(self) -> int:
         """Outputs per binding: one per observable, ``2**k`` probabilities, or ``k`` bits per shot."""
         k = len(self.measurement.measured_wires(self.n_qubits))
-        return {"probs": 2**k, "samples": k}.get(self.measurement.kind, len(self.observables))
+        return {"probs": 2**k, "samples": k, "state": 2**self.n_qubits}.get(self.measurement.kind, len(self.observables))
 
     def __hash__(self) -> int:
         return self._hash
@@ -288,14 +288,17 @@ class Circuit:
 
     def _validate_measurement(self) -> None:
         m = self.measurement
-        if m.kind not in ("expval", "probs", "samples"):
-            raise ConfigError(f"measure={m.kind!r} is not supported; use 'expval', 'probs' or 'samples'.")
+        if m.kind not in ("expval", "probs", "samples", "state"):
+            raise ConfigError(f"measure={m.kind!r} is not supported; use 'expval', 'probs', 'samples' or 'state'.")
+        if m.kind in ("expval", "state"):
+            if m.wires is not None:
+                raise ConfigError(f"wires= applies to measure='probs' and 'samples'; measure={m.kind!r} takes "
+                                  f"{'observables' if m.kind == 'expval' else 'the whole statevector'} instead.")
+            return
         wires = m.measured_wires(self.n_qubits)
-        if m.kind == "expval" and m.wires is not None:
-            raise ConfigError("wires= applies to measure='probs' and 'samples'; for expectations choose observables instead.")
         if len(set(wires)) != len(wires) or any(not 0 <= w < self.n_qubits for w in wires) or not wires:
             raise ConfigError(f"{m.kind} wires {list(wires)} must be distinct wires in 0..{self.n_qubits - 1}.")
-        if len(wires) > MAX_PROBS_WIRES and m.kind != "expval":
+        if len(wires) > MAX_PROBS_WIRES:
             raise ConfigError(
                 f"{m.kind} over {len(wires)} wires needs 2**{len(wires)} outcome probabilities per sample; at most {MAX_PROBS_WIRES} "
                 f"wires are supported. Pass wires=[...] with the wires you need."

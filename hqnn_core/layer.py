@@ -57,14 +57,26 @@ def _observables(spec: Sequence[Observable | str] | None, n_qubits: int) -> list
 
 
 def _measurement(measure: str, wires: Sequence[int] | None, observables: object) -> Measurement:
-    if measure not in ("expval", "probs", "samples"):
-        raise ConfigError(f"measure={measure!r} is not supported; use 'expval' (observables), 'probs' (outcome probabilities) "
-                          "or 'samples' (measured bits, with shots).")
+    if measure not in ("expval", "probs", "samples", "state"):
+        raise ConfigError(f"measure={measure!r} is not supported; use 'expval' (observables), 'probs' (outcome probabilities), "
+                          "'samples' (measured bits, with shots) or 'state' (statevectors, where the backend declares it).")
     if measure != "expval" and observables is not None:
         raise ConfigError(f"observables apply to measure='expval'; with measure={measure!r} choose the measured wires with wires=[...].")
-    if measure == "expval" and wires is not None:
+    if measure in ("expval", "state") and wires is not None:
         raise ConfigError("wires= applies to measure='probs' and 'samples'; for expectations choose observables=[...] instead.")
     return Measurement(measure, None if wires is None else tuple(int(w) for w in wires))  # type: ignore[arg-type]
+
+
+def _check_state(measure: str, backend: Backend, shots: int | None, mitigation: Sequence[object], gradient: ComponentSpec) -> None:
+    if measure != "state":
+        return
+    if not backend.capabilities.state:
+        raise ConfigError(f"measure='state' needs a backend that returns statevectors; {backend.full_name!r} does not. "
+                          "Use backend='torch', or measure='probs' on this backend.")
+    if shots is not None or mitigation:
+        raise ConfigError("measure='state' is exact and unmitigated; leave shots and mitigation unset.")
+    if gradient not in ("best", "backprop", "adjoint"):
+        raise ConfigError(f"a statevector differentiates by backprop; gradient={gradient!r} estimates real expectations only.")
 
 
 def _check_samples(measure: str, shots: int | None, mitigation: Sequence[object], interpret: object) -> None:
@@ -182,7 +194,8 @@ class QuantumLayer(nn.Module):
         backend_options: options passed to the backend.
         measure: ``"expval"`` (the observables' expectations), ``"probs"`` (outcome probabilities of
             ``wires``, ``2**k`` outputs, the first wire the most significant bit) or ``"samples"``
-            (``(B, shots, k)`` measured bits; needs shots; not differentiable). Every backend.
+            (``(B, shots, k)`` measured bits; needs shots; not differentiable), every backend; or ``"state"``
+            (complex statevectors ``(B, 2**n)``, differentiable, where the backend declares ``state``: ``torch``).
         wires: the wires measured by ``"probs"`` and ``"samples"`` (default: all).
         interpret: maps an outcome index to a class (like Qiskit ML's SamplerQNN); the layer then
             returns ``output_shape`` class probabilities, each the sum over its outcomes.
@@ -267,6 +280,7 @@ class QuantumLayer(nn.Module):
         self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, _observables(observables, n_qubits))
         self.circuit = self.circuit.with_measurement(_measurement(measure, wires, observables))
         _check_samples(measure, self.shots, mitigation, interpret)
+        _check_state(measure, self.backend, self.shots, mitigation, gradient)
         self.interpretation = _interpretation(self.circuit.n_outputs, interpret, output_shape)
         self.backend.validate(self.circuit, self.shots)
         self.gradient = self._choose_gradient(gradient)
@@ -400,6 +414,9 @@ class QuantumLayer(nn.Module):
         if not x.shape[0]:  # an empty batch runs nothing; its empty result stays in the graph (zero gradients), as nn.Linear's
             return (x.sum() + self.weights.sum().to(x.dtype)) * x.new_zeros(*leading, self.n_outputs)
         values = self.slot_values(x)
+        if self.circuit.measurement.kind == "state":
+            states = self.backend.states(self.circuit, values)
+            return states.reshape(*leading, states.shape[-1])
         if self.circuit.measurement.kind == "samples":
             samples = _Samples.apply(self.executor.samples(self.circuit, values), values)
             return samples.reshape(*leading, *samples.shape[1:])

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from hqnn_core.circuit import Circuit
-from hqnn_core.errors import CapabilityError, ConfigError
+from hqnn_core.errors import CapabilityError, ConfigError, UnsupportedError
 from hqnn_core.interfaces.capabilities import BackendCapabilities
 from hqnn_core.interfaces.component import Component
 
@@ -116,6 +116,16 @@ class Backend(Component):
     def expectations(self, circuit: Circuit, slot_values: torch.Tensor, shots: int | None = None, seed: int | None = None) -> torch.Tensor:
         """Expectations ``[N, K]`` of ``circuit.observables`` at each row of ``slot_values``."""
         return self.run_batch([(circuit, slot_values)], shots=shots, seed=seed)[0]
+
+    def states(self, circuit: Circuit, slot_values: torch.Tensor) -> torch.Tensor:
+        """Final statevectors ``[N, 2**n]`` (complex), for backends whose capabilities declare ``state``.
+
+        The default refuses: a device that only measures cannot hand over a state.
+        """
+        raise UnsupportedError(
+            f"backend {self.full_name!r} does not return statevectors; measure='state' needs a backend that declares it "
+            "(the embedded 'torch' backend does), or measure='probs' on this one."
+        )
 
     def run_batch(self, tasks: Sequence[Task], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
         """Evaluate several circuits (each with its own rows) as one submission where possible."""

@@ -20,6 +20,7 @@ class BackendCapabilities:
         native_gates: neutral gate names it runs directly; others are rejected before submission.
         backprop: outputs are torch tensors differentiable by autograd.
         adjoint: offers an adjoint-differentiation gradient.
+        state: returns final statevectors (``measure="state"``, :meth:`Backend.states`).
         higher_order: its autograd graph can be differentiated again, so ``create_graph=True`` through
             ``backprop``/``adjoint`` gives exact second derivatives (otherwise hqnn raises there).
         remote: jobs leave this machine (cost, queues; never run in CI).
@@ -36,6 +37,7 @@ class BackendCapabilities:
     backprop: bool = False
     adjoint: bool = False
     higher_order: bool = False
+    state: bool = False
     remote: bool = False
     max_circuits_per_job: int | None = None
     deterministic_shots: bool = True

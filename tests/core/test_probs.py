@@ -107,7 +107,7 @@ def test_interpret_sums_outcomes_into_classes_like_sampler_qnn():
         ({"measure": "probs", "wires": [3]}, "distinct wires in 0..2"),
         ({"measure": "probs", "interpret": lambda b: b}, "needs output_shape"),
         ({"measure": "probs", "interpret": lambda b: b, "output_shape": 2}, "must return an int in 0..1"),
-        ({"measure": "state"}, "not supported"),
+        ({"measure": "density"}, "not supported"),
         ({"output_shape": 3}, "applies with interpret="),
     ],
 )
@@ -174,3 +174,34 @@ def test_asking_for_the_gradient_of_samples_is_a_clear_error():
 def test_bad_sample_requests_are_refused_when_the_layer_is_built(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         _layer(measure="samples", **kwargs)
+
+
+def test_state_is_the_statevector_of_an_independent_simulation_and_differentiable():
+    layer = _layer(measure="state").double()
+    x = X.clone().requires_grad_(True)
+    states = layer(x)
+    assert states.shape == (2, 8) and states.is_complex() and layer.n_outputs == 8
+    for row in range(2):
+        expected = torch.from_numpy(layer_state(layer, X[row : row + 1]))
+        torch.testing.assert_close(states[row].detach(), expected, atol=1e-12, rtol=0)
+    torch.testing.assert_close((states.abs() ** 2).detach(), _layer(measure="probs").double()(X), atol=1e-12, rtol=0)
+    functional = (states[:, 3].real * 2 + states[:, 5].imag).sum()
+    functional.backward()
+    eps = 1e-6
+    with torch.no_grad():
+        for i, j in [(0, 0), (1, 2)]:
+            up, down = X.clone(), X.clone()
+            up[i, j] += eps
+            down[i, j] -= eps
+            f_up, f_down = (layer(t)[:, 3].real * 2 + layer(t)[:, 5].imag for t in (up, down))
+            assert float((f_up - f_down).sum()) / (2 * eps) == pytest.approx(float(x.grad[i, j]), abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"backend": "torch.noisy"}, "needs a backend that returns statevectors"), ({"shots": 100}, "exact and unmitigated"),
+     ({"gradient": "parameter_shift"}, "differentiates by backprop"), ({"wires": [0]}, "wires= applies to measure='probs'")],
+)
+def test_state_requests_a_backend_cannot_honour_are_refused(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        _layer(measure="state", **kwargs)
