@@ -513,3 +513,90 @@ def check_backend_describe_provenance(backend: Backend, settings: ConformanceSet
     for name, secret in os.environ.items():
         if _SECRET_ENV.search(name) and len(secret) >= 8 and secret in text:
             raise Violation(f"describe() contains the value of the environment variable {name}.", fix)
+
+
+# -- measurements: probabilities, samples, states ----------------------------------------------
+
+
+def _measured_layer(backend: Backend, settings: ConformanceSettings, n: int | None = None, **kwargs: Any):
+    """A float64 3-qubit (or narrower) hardware-efficient layer on ``backend`` measuring as ``kwargs`` say."""
+    from hqnn_core.layer import QuantumLayer
+
+    n = n or min(3, _width(backend, settings))
+    try:
+        layer = QuantumLayer(n, encoder="angle", ansatz="hardware_efficient", layers=2, backend=backend, seed=settings.seed, **kwargs)
+    except CapabilityError as e:
+        raise CheckSkipped(f"the test layer does not fit {backend.full_name!r}: {e}") from None
+    x = torch.rand(2, n, generator=torch.Generator().manual_seed(settings.seed), dtype=torch.float64) * 2 - 1
+    return layer.double(), x
+
+
+@check("backend", submits=True)
+def check_backend_probabilities_consistent(backend: Backend, settings: ConformanceSettings) -> None:
+    """``measure="probs"`` rows are distributions, their marginals sum from the full one, and (noiseless) equal the reference.
+
+    With shots the probabilities are the sampled frequencies: ``shots`` times each is a whole count,
+    which holds only when every Z string of a setting is read from the same samples.
+    """
+    shots = None if _caps(backend).analytic else settings.shots_for(backend)
+    layer, x = _measured_layer(backend, settings, measure="probs", shots=shots)
+    n = layer.n_qubits
+    with torch.no_grad():
+        probs = layer(x)
+    expect(tuple(probs.shape) == (2, 2**n), f"probabilities have shape {tuple(probs.shape)}, expected (2, {2**n}).",
+           "return one expectation per Z-string observable the executor asks for.")
+    expect(float((probs.sum(dim=1) - 1).abs().max()) <= 1e-6, f"probability rows sum to {probs.sum(dim=1).tolist()}, not 1.",
+           "evaluate the identity term exactly and every Z string on the same state.")
+    if shots is not None:
+        counts = probs * shots
+        expect(float((counts - counts.round()).abs().max()) <= 1e-6,
+               f"with {shots} shots, shots x probabilities are not whole counts ({counts[0, :4].tolist()}...).",
+               "read every Z-diagonal term of a measurement setting from one set of samples (the core measurement plan).")
+    if not _caps(backend).noise:
+        reference, _ = _measured_layer(reference_backend(), settings, n, measure="probs")
+        with torch.no_grad():
+            exact = reference(x)
+        if shots is None:
+            err, where = max_error(probs, exact)
+            expect(err <= 1e-6, f"probability {where} is {probs[where].item():.7f}, the reference says {exact[where].item():.7f}.",
+                   FIX_CONVENTIONS)
+        else:
+            bound = 5 * torch.sqrt(exact * (1 - exact) / shots) + 1e-9
+            expect(bool(((probs - exact).abs() <= bound).all()), f"sampled probabilities fall outside 5 standard errors of {exact.tolist()}.",
+                   FIX_CONVENTIONS)
+
+
+@check("backend", submits=True, applies=lambda b: _caps(b).shots)
+def check_backend_samples_are_bits_of_the_measured_wires(backend: Backend, settings: ConformanceSettings) -> None:
+    """``measure="samples"`` returns ``(B, shots, k)`` bits whose outcome frequencies are the sampled probabilities."""
+    shots = min(settings.shots_for(backend), 2000)
+    layer, x = _measured_layer(backend, settings, measure="samples", wires=[0], shots=shots)
+    with torch.no_grad():
+        samples = layer(x)
+    expect(tuple(samples.shape) == (2, shots, 1), f"samples have shape {tuple(samples.shape)}, expected (2, {shots}, 1).",
+           "sample every binding `shots` times.")
+    expect(set(torch.unique(samples).tolist()) <= {0.0, 1.0}, "samples hold values other than 0 and 1.", "return measured bits.")
+    if not _caps(backend).noise:
+        reference, _ = _measured_layer(reference_backend(), settings, layer.n_qubits, measure="probs", wires=[0])
+        with torch.no_grad():
+            p1 = reference(x)[:, 1]
+        frequency = samples[:, :, 0].mean(dim=1)
+        bound = 5 * torch.sqrt(p1 * (1 - p1) / shots) + 1e-9
+        expect(bool(((frequency - p1).abs() <= bound).all()), f"wire 0 reads 1 with frequency {frequency.tolist()}, expected {p1.tolist()}.",
+               FIX_CONVENTIONS)
+
+
+@check("backend", submits=True, applies=lambda b: _caps(b).state)
+def check_backend_state_claim_truthful(backend: Backend, settings: ConformanceSettings) -> None:
+    """A backend that declares ``state`` returns normalised statevectors whose squares are its own probabilities."""
+    layer, x = _measured_layer(backend, settings, measure="state")
+    probs_layer, _ = _measured_layer(backend, settings, measure="probs")
+    with torch.no_grad():
+        states, probs = layer(x), probs_layer(x)
+    expect(states.is_complex() and tuple(states.shape) == (2, 2**layer.n_qubits),
+           f"states are {states.dtype} of shape {tuple(states.shape)}, expected complex (2, {2**layer.n_qubits}).",
+           "return the final statevectors [N, 2**n] from Backend.states.")
+    squared = states.abs() ** 2
+    err, where = max_error(squared.to(torch.float64), probs.to(torch.float64))
+    expect(err <= 1e-6, f"|state|^2 differs from the backend's own probabilities by {err:.3g} at {where}.",
+           "return the state the expectations are computed from (wire 0 the most significant bit).")
