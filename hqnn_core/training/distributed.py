@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import signal
 import socket
 import uuid
 from dataclasses import dataclass
@@ -240,5 +241,10 @@ def launch(nproc: int, default_dtype: str | None = None, **train_kwargs: Any) ->
         raise ConfigError(f"--nproc {nproc}: give a positive number of processes (e.g. --nproc 2).")
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"hqnn-{uuid.uuid4().hex[:12]}", rdzv_backend="c10d",
                           rdzv_endpoint=f"127.0.0.1:{_free_port()}", max_restarts=0, monitor_interval=0.1, start_method="spawn")
-    results = elastic_launch(config, _worker)(train_kwargs, default_dtype)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        results = elastic_launch(config, _worker)(train_kwargs, default_dtype)
+    finally:  # the launcher installs its own SIGINT/SIGTERM handlers and leaves them behind; the caller's come back
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     return results[0]

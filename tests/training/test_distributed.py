@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 
 import pytest
 import torch
@@ -56,7 +57,9 @@ def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("distributed")
     profile = write_profile(folder, **SECTIONS)
     single = train(profile, out=folder / "single", quiet=True)
+    before = signal.getsignal(signal.SIGINT)
     two = launch(2, profile=str(profile), out=str(folder / "two"), quiet=True)
+    assert signal.getsignal(signal.SIGINT) is before  # the launcher's own Ctrl-C handler does not outlive it
     return folder, profile, single, two
 
 
