@@ -102,6 +102,17 @@ def test_digits_page_describes_how_the_example_profile_differs():
     assert "The same model as a profile" not in page
 
 
+@pytest.mark.vendor
+def test_bring_your_circuit_tutorial_trains_a_qiskit_circuit_and_a_qnode_on_four_backends():
+    for module in ("qiskit_aer", "pennylane", "braket.default_simulator"):
+        pytest.importorskip(module)
+    out = run_tutorial("bring_your_circuit.py", autoload=True)
+    for kind in ("qiskit", "pennylane"):
+        for backend in ("torch", "qiskit.aer", "pennylane:default.qubit", "braket.local:sv"):
+            assert float(out[f"{kind} circuit on {backend}"].split()[-1]) >= 0.85
+        assert float(out[f"{kind} circuit, largest difference from the torch backend"]) < 1e-4
+
+
 def test_mnist_cnn_tutorial_reaches_95_percent():
     out = run_tutorial("mnist_cnn.py")
     assert out["train/test images"] == "600/400"
