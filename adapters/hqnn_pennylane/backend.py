@@ -35,10 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import ConfigError, HQNNError, UnknownComponentError
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
+from hqnn_core.measurement import plan_measurements
 
 from . import hqnn_environment_info
 from .errors import map_error
-from .translate import Translation, to_tape, translate
+from .translate import Translation, to_sample_tapes, to_tape, translate
 
 #: Largest circuit we declare per device (memory of a broadcast statevector / density matrix on one machine).
 MAX_QUBITS = {"default.mixed": 14}
@@ -231,7 +232,9 @@ class PennyLaneBackend(Backend):
         return ["input" not in slot.sources for slot in circuit.slots]
 
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[torch.Tensor]:
-        differentiable = shots is None and self._diff_method is not None and any(v.requires_grad for _, v in tasks)
+        if shots is not None:
+            return self._sampled(tasks, shots, seed)
+        differentiable = self._diff_method is not None and any(v.requires_grad for _, v in tasks)
         tapes = []
         for circuit, values in tasks:
             tapes.append(
@@ -265,6 +268,43 @@ class PennyLaneBackend(Backend):
                 out.append(_stack_torch(result, n, k).to(device=values.device, dtype=values.dtype))
             else:
                 out.append(torch.from_numpy(_stack_numpy(result, n, k)).to(values.device))
+        return out
+
+    def _sampled(self, tasks: list[Task], shots: int, seed: int | None) -> list[torch.Tensor]:
+        """Every setting of every task sampled in one ``qml.execute`` (one job); terms read by the core plan."""
+        plans = [plan_measurements(circuit) for circuit, _ in tasks]
+        tapes, where = [], []
+        for i, ((circuit, values), plan) in enumerate(zip(tasks, plans, strict=True)):
+            if values.shape[0] == 0 or not plan.settings:
+                continue
+            columns = _columns(values, False, [False] * circuit.n_slots)
+            # a parameter-free tape is not broadcast: one execution with rows * shots samples, split below
+            per_tape = shots if circuit.n_slots else shots * values.shape[0]
+            for tape in to_sample_tapes(self.translation(circuit), columns, per_tape, plan):
+                tapes.append(tape)
+                where.append(i)
+        n_wires = max(c.n_qubits for c, _ in tasks)
+        self._count_job()
+        bits: list[list[np.ndarray]] = [[] for _ in tasks]
+        if tapes:
+            try:
+                with self._thread_limit(n_wires):
+                    results = qml.execute(tapes, self._device(n_wires, seed), diff_method=None, interface=None)
+            except HQNNError:
+                raise
+            except Exception as e:
+                mapped = map_error(e, self.full_name)
+                if mapped is None:
+                    raise
+                raise mapped from e
+            for i, result in zip(where, results, strict=True):
+                rows, n = tasks[i][1].shape[0], tasks[i][0].n_qubits
+                bits[i].append(np.asarray(result).reshape(rows, shots, n))
+        out = []
+        for (_, values), plan, task_bits in zip(tasks, plans, bits, strict=True):
+            rows = values.shape[0]
+            terms = plan.term_values_from_bits(task_bits) if task_bits else np.zeros((rows, len(plan.terms)))
+            out.append(torch.from_numpy(plan.combine(terms)).to(values.device))
         return out
 
     def describe(self) -> dict[str, Any]:

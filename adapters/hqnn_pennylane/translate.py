@@ -17,6 +17,7 @@ from pennylane.operation import Operator
 
 from hqnn_core.circuit import Circuit, Observable
 from hqnn_core.errors import CapabilityError
+from hqnn_core.measurement import BASIS_ROTATIONS, MeasurementPlan
 
 #: Neutral gates with angles -> PennyLane classes taking ``(*angles, wires=...)``.
 PARAMETRIC: dict[str, type[Operator]] = {
@@ -144,3 +145,18 @@ def to_tape(translation: Translation, columns: Sequence[Any], shots: int | None 
     """
     measurements = [qml.expval(o) for o in translation.observables]
     return qml.tape.QuantumScript(operations(translation, columns), measurements, shots=shots)
+
+
+def to_sample_tapes(translation: Translation, columns: Sequence[Any], shots: int, plan: MeasurementPlan) -> list[qml.tape.QuantumScript]:
+    """One (broadcast) tape per measurement setting of the core plan, rotated and sampled on every wire.
+
+    The terms of a setting are then read from its samples (``plan.term_values_from_bits``), which is
+    the shot semantics of every hqnn backend: S samples per binding and setting, shared by its terms.
+    Noise channels are unitarily invariant, so rotating after them equals rotating before them.
+    """
+    tapes = []
+    for setting in plan.settings:
+        rotations = [FIXED[gate]([w]) for w, pauli in setting.basis for gate in BASIS_ROTATIONS[pauli]]
+        ops = operations(translation, columns) + rotations
+        tapes.append(qml.tape.QuantumScript(ops, [qml.sample(wires=list(range(translation.n_wires)))], shots=shots))
+    return tapes
