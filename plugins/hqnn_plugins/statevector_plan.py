@@ -34,6 +34,7 @@ import torch
 
 from hqnn_core.circuit import Circuit, Op
 from hqnn_core.errors import CapabilityError
+from hqnn_core.measurement import plan_measurements
 
 GROUP_MAX = 4  # wires per Kronecker block: 16x16 blocks keep the batched products compute-efficient
 _MONOMIAL = frozenset({"CNOT", "SWAP", "CZ"})  # signed permutations of basis states
@@ -595,29 +596,16 @@ class _Compiler:
         return _Dense(g, sizes.index(g), i) if kind == "kron" else _Dense(g, len(sizes) + i, 0)
 
     def _measure(self) -> _ZMeasure:
-        """Fold the pending permutation and the layout into the ±1 tables of the Z-string terms."""
+        """Fold the pending permutation and the layout into the ±1 tables of the core plan's Z-string terms."""
         a = self.pending[0] if self.pending is not None else np.eye(self.n, dtype=np.uint8)
         to_final = _gf2_mul(a, _layout_matrix(self.layout).T)  # physical bits -> final logical wire bits
-        masks: list[int] = []
-        index: dict[int, int] = {}
-        entries: list[tuple[int, int, float]] = []
-        const = np.zeros(len(self.c.observables))
-        for k, obs in enumerate(self.c.observables):
-            for term in obs.terms:
-                if not term.paulis:
-                    const[k] += term.coeff
-                    continue
-                ind = np.zeros(self.n, dtype=np.uint8)
-                ind[[w for w, _ in term.paulis]] = 1
-                m = _mask(_gf2_mul(to_final.T, ind[:, None])[:, 0])
-                if m not in index:
-                    index[m] = len(masks)
-                    masks.append(m)
-                entries.append((index[m], k, term.coeff))
-        weights = np.zeros((len(masks), len(self.c.observables)))
-        for t, k, coeff in entries:
-            weights[t, k] += coeff
-        return _ZMeasure(self.n, masks, weights, const)
+        plan = plan_measurements(self.c)
+        masks = []
+        for paulis in plan.terms:
+            ind = np.zeros(self.n, dtype=np.uint8)
+            ind[[w for w, _ in paulis]] = 1
+            masks.append(_mask(_gf2_mul(to_final.T, ind[:, None])[:, 0]))
+        return _ZMeasure(self.n, masks, plan.coeffs, plan.constants)
 
 
 # Plans are pure functions of the circuit; keep the most recent ones.
@@ -638,4 +626,5 @@ def _plan(circuit: Circuit, z_only: bool) -> _Plan:
 
 
 def _is_z_only(circuit: Circuit) -> bool:
-    return all(p == "Z" for obs in circuit.observables for term in obs.terms for _, p in term.paulis)
+    """Every term of the core plan is read in the Z setting (no basis rotation)."""
+    return all(not setting.basis for setting in plan_measurements(circuit).settings)
