@@ -207,11 +207,14 @@ def _print_entries(rows: list[dict[str, object]], as_json: bool) -> None:
 
 def _attach_builtin_commands() -> None:
     from hqnn_core.cli_diagnostics import compare, diagnose
+    from hqnn_core.cli_ops import monitor, predict
     from hqnn_core.testing.cli import conformance
 
     cli.add_command(conformance)
     cli.add_command(diagnose)
     cli.add_command(compare)
+    cli.add_command(predict)
+    cli.add_command(monitor)
 
 
 _attach_builtin_commands()
