@@ -104,9 +104,21 @@ def _new_record(run_dir: Path, prepared: Prepared) -> RunRecord:
         "sessions": [],
         "wall_time_s": 0.0,
         "plots": [],
-        "circuit_specs": layer.specs(loaded.profile.train.batch_size, any(p.requires_grad for p in prepared.model.front.parameters())),
+        "circuit_specs": circuit_specs(prepared),
     }
     return RunRecord(run_dir, data)
+
+
+def circuit_specs(prepared: Prepared) -> dict[str, Any]:
+    """The layer's specs for one training step, with the gradient's own generators (SPSA) put back: results do not change."""
+    layer = prepared.layer
+    generators = [g for g in vars(layer.gradient).values() if isinstance(g, torch.Generator)]
+    states = [g.get_state() for g in generators]
+    try:
+        return layer.specs(prepared.loaded.profile.train.batch_size, any(p.requires_grad for p in prepared.model.front.parameters()))
+    finally:
+        for generator, state in zip(generators, states):
+            generator.set_state(state)
 
 
 def load_run_profile(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[RunRecord, LoadedProfile]:

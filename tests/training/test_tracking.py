@@ -109,3 +109,21 @@ def test_a_missing_tracker_sdk_names_the_extra_before_anything_is_written(tmp_pa
     with pytest.raises(MissingExtraError, match=r'output.log_to: mlflow logging needs the mlflow package; install it with: pip install "hqnn\[mlflow\]"'):
         train(profile, overrides=["output.log_to=[tensorboard, mlflow]"], out=tmp_path / "run", quiet=True)
     assert not (tmp_path / "run").exists()
+
+
+def test_recording_the_circuit_specs_leaves_the_spsa_gradient_stream_alone(tmp_path):
+    import torch
+
+    from hqnn_core.config import load_profile
+    from hqnn_core.training.prepare import prepare
+    from hqnn_core.training.run import circuit_specs
+
+    profile = write_profile(tmp_path, model={"quantum": {"n_qubits": 4, "layers": 1, "gradient": {"name": "spsa", "options": {"seed": 5}}}})
+    prepared = prepare(load_profile(profile))
+    before = prepared.layer.gradient._generator.get_state()
+    specs = circuit_specs(prepared)
+    assert torch.equal(prepared.layer.gradient._generator.get_state(), before)
+    # the specs counted SPSA's circuits without running them: the value and two perturbed evaluations per row of 16
+    assert specs["per_training_step"]["batch_size"] == 16 and specs["per_training_step"]["circuits"] == 16 * 3
+    prepared.layer.specs(16)
+    assert not torch.equal(prepared.layer.gradient._generator.get_state(), before)  # the layer's own specs() does draw
