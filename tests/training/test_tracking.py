@@ -127,3 +127,13 @@ def test_recording_the_circuit_specs_leaves_the_spsa_gradient_stream_alone(tmp_p
     assert specs["per_training_step"]["batch_size"] == 16 and specs["per_training_step"]["circuits"] == 16 * 3
     prepared.layer.specs(16)
     assert not torch.equal(prepared.layer.gradient._generator.get_state(), before)  # the layer's own specs() does draw
+
+
+def test_a_tracker_that_cannot_start_warns_and_the_run_completes(tmp_path):
+    from hqnn_core.training import train
+    from hqnn_plugins.tracking import TrackingWarning
+
+    profile = write_profile(tmp_path, train={"epochs": 1}, output={"log_to": ["mlflow"], "mlflow_tracking_uri": "nosuchscheme://nowhere"})
+    with pytest.warns(TrackingWarning, match="mlflow tracking could not start"):
+        result = train(profile, out=tmp_path / "run", quiet=True)
+    assert result.record["status"] == "completed" and len(result.record["hybrid"]["epochs"]) == 1
