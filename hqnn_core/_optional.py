@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterable
 
+from hqnn_core.errors import MissingExtraError
+
 #: Backend-name prefixes of the vendor families hqnn ships adapters for, and their pip extras.
 KNOWN_FAMILIES: dict[str, tuple[str, str]] = {
     "qiskit": ("qiskit", "the Qiskit SDK (qiskit, qiskit-aer)"),
@@ -33,3 +35,15 @@ def family_of(name: str) -> str | None:
     """The known vendor family a backend name belongs to (``qiskit.aer`` -> ``qiskit``), if any."""
     head = name.split(":", 1)[0].split(".", 1)[0].lower()
     return head if head in KNOWN_FAMILIES else None
+
+
+#: Experiment trackers (``output.log_to``): the module each needs and the pip extra that brings it.
+TRACKERS: dict[str, tuple[str, str]] = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlflow", "mlflow")}
+
+
+def check_trackers(names: Iterable[str], key: str = "output.log_to") -> None:
+    """Raise MissingExtraError naming the extra for the first selected tracker whose SDK is not installed."""
+    for name in names:
+        module, extra = TRACKERS[name]
+        if missing_modules([module]):
+            raise MissingExtraError(f"{key}: {name} logging needs the {module} package; install it with: {install_hint(extra)}")

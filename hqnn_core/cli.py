@@ -17,7 +17,7 @@ from hqnn_core.errors import HQNNError
 
 #: built-in commands defined in other modules, imported when named (``hqnn diagnose``) or listed (``hqnn --help``)
 _ELSEWHERE = {"compare": "hqnn_core.cli_diagnostics", "conformance": "hqnn_core.cli_conformance", "diagnose": "hqnn_core.cli_diagnostics",
-              "draw": "hqnn_core.cli_draw"}
+              "draw": "hqnn_core.cli_draw", "monitor": "hqnn_core.cli_ops", "predict": "hqnn_core.cli_ops"}
 
 
 class _Hqnn(click.Group):
@@ -119,9 +119,14 @@ def backends(as_json: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
               help="Data-parallel training on N local processes (torch.distributed; train.batch_size is the global batch).")
-def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, out: str | None, force: bool, quiet: bool, nproc: int) -> None:
+@click.option("--log-to", "log_to", metavar="TRACKERS", help="Also log to these trackers, comma-separated: tensorboard, mlflow (output.log_to).")
+def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, out: str | None, force: bool, quiet: bool, nproc: int,
+          log_to: str | None) -> None:
     """Train PROFILE (YAML or TOML) and write a run directory; or continue one with --resume RUN_DIR."""
     from hqnn_core.training import train as run_training
+
+    if log_to is not None:  # validated like the profile key it sets
+        overrides = (*overrides, f"output.log_to=[{', '.join(t.strip() for t in log_to.split(',') if t.strip())}]")
 
     if profile is None and resume is None:
         raise click.UsageError("give a PROFILE (e.g. examples/digits.yaml) or --resume RUN_DIR.")

@@ -232,6 +232,30 @@ class OutputConfig(_Section):
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]+$", description="run directory name; default: <profile name>-<UTC time>")
     plots: bool = Field(True, description="write PNG plots (loss, accuracy, confusion matrix)")
     keep_raw_profile: bool = Field(False, description="also keep the profile file's own text (comments included), redacted, as profile.raw.<ext>")
+    log_to: list[Literal["tensorboard", "mlflow"]] = Field(
+        default_factory=list, description="also log metrics, parameters, circuit specs and artifacts to these trackers (see docs/tracking.md)"
+    )
+    mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking URI (default: MLflow's own, MLFLOW_TRACKING_URI or ./mlruns)")
+    mlflow_experiment: str = Field("hqnn", min_length=1, description="MLflow experiment the run is logged under")
+
+
+class ServingConfig(_Section):
+    """How ``hqnn predict`` serves a trained run, and when it serves a classical model instead (see docs/serving.md)."""
+
+    fallback: str = Field(
+        "baseline", min_length=1,
+        description="classical model served when the quantum path is unavailable, over budget or degraded: baseline (this run's), "
+        "none (raise instead), or another run directory (its baseline)",
+    )
+    degradation_margin: float | None = Field(
+        0.05, ge=0, le=1, description="switch to the classical model when windowed quantum accuracy on labelled rows falls this far below it (null: never)"
+    )
+    window: int = Field(50, ge=1, description="labelled rows in the rolling accuracy window of each model")
+    probe_every: int = Field(1, ge=1, description="while serving the classical model, try the quantum path again every this many batches")
+    batch_size: int | None = Field(None, ge=1, description="rows per quantum call (default: train.eval_batch_size)")
+    max_jobs: int | None = Field(None, ge=1, description="vendor jobs serving may submit; past it rows are served classically")
+    max_shots: int | None = Field(None, ge=1, description="shots serving may use; past it rows are served classically")
+    max_cost: float | None = Field(None, gt=0, description="USD serving may spend at list prices; past it rows are served classically")
 
 
 class Profile(_Section):
@@ -245,6 +269,7 @@ class Profile(_Section):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
 
     @model_validator(mode="after")
     def _shot_budget_needs_shots(self) -> Profile:
@@ -257,7 +282,7 @@ class Profile(_Section):
 
 
 #: Sections that do not change what is computed: a checkpoint stays valid when only these change.
-NON_RESULT_SECTIONS = ("description", "limits", "output")
+NON_RESULT_SECTIONS = ("description", "limits", "output", "serving")
 
 
 # -- loaded profiles ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ DEFAULT_PLUGINS = (
     "hqnn_plugins.faulty_backend",
     "hqnn_plugins.noisy_torch_backend",
     "hqnn_plugins.mitigators",
+    "hqnn_plugins.tracking",
 )
 
 REGISTRATION_HOOKS = {

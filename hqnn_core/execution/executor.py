@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 
 import torch
@@ -98,13 +99,14 @@ class Executor:
         """
         if circuit.measurement.kind != "expval":
             circuit = probabilities_as_expectations(circuit)
+        gradient = copy.deepcopy(self.gradient)  # counting must not advance a stochastic estimator's generator (SPSA)
         zeros = torch.zeros(n_rows, circuit.n_slots, dtype=torch.float64)
         _, leaves = self._leaves(circuit) if self.mitigators else ([], [(circuit, None)])
-        if trainable is None or self.gradient.through_backend or not bool(trainable.any()):
+        if trainable is None or gradient.through_backend or not bool(trainable.any()):
             return n_rows * len(leaves)
         if all(smap is None for _, smap in leaves):
-            return int(self.gradient.expand(circuit, zeros, trainable).slot_values.shape[0]) * len(leaves)
-        return sum(int(self.gradient.expand(c, _read(zeros, smap), trainable if smap is None else trainable[list(smap.index)])
+            return int(gradient.expand(circuit, zeros, trainable).slot_values.shape[0]) * len(leaves)
+        return sum(int(gradient.expand(c, _read(zeros, smap), trainable if smap is None else trainable[list(smap.index)])
                        .slot_values.shape[0]) for c, smap in leaves)
 
     def values(self, circuit: Circuit, slot_values: torch.Tensor) -> torch.Tensor:

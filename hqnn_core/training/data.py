@@ -26,10 +26,39 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from hqnn_core.config import DataConfig, resolve_path
-from hqnn_core.errors import ConfigError
+from hqnn_core.errors import ConfigError, InputError
 from hqnn_core.training.data_checks import check_features, check_labels, csv_problem, image_layout
 
 _IDX_DTYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+@dataclass
+class Preprocessing:
+    """The transforms fitted on the training split, to prepare new rows exactly like the training data.
+
+    ``divisor`` is the pixel scale the source divides by (16 for digits, 255 for IDX); ``steps`` are
+    the fitted scikit-learn transforms in order. Used by serving and drift monitoring.
+    """
+
+    raw_features: int
+    labels: list[int]
+    divisor: float = 1.0
+    steps: list[Any] = field(default_factory=list)
+
+    def transform(self, x_raw: np.ndarray) -> np.ndarray:
+        """Raw feature rows (as the data source stores them) -> the model's float32 inputs."""
+        x = np.asarray(x_raw, dtype=np.float64).reshape(len(x_raw), -1) / self.divisor
+        for step in self.steps:
+            x = step.transform(x)
+        return x.astype(np.float32)
+
+    def class_indices(self, y_raw: np.ndarray, where: str) -> np.ndarray:
+        """Raw labels -> class indices 0..K-1; a label the run was not trained on is an InputError."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        unknown = sorted({int(v) for v in np.asarray(y_raw).ravel()} - set(index))
+        if unknown:
+            raise InputError(f"{where}: labels {unknown} are not among the run's classes {self.labels}; remove those rows or their labels.")
+        return np.array([index[int(v)] for v in np.asarray(y_raw).ravel()], dtype=np.int64)
 
 
 @dataclass
@@ -43,6 +72,7 @@ class Dataset:
     labels: list[int]
     image_shape: tuple[int, int, int] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    preprocessing: Preprocessing | None = None
 
     @property
     def n_features(self) -> int:
@@ -61,6 +91,7 @@ class _Raw:
     y_test: np.ndarray | None = None
     image_shape: tuple[int, int, int] | None = None
     files: dict[str, str] = field(default_factory=dict)
+    divisor: float = 1.0
 
 
 def _sha256(path: Path) -> str:
@@ -104,7 +135,7 @@ def _load_raw(cfg: DataConfig, base_dir: Path, source: str) -> _Raw:
         bunch = getattr(datasets, f"load_{cfg.source}")()
         x = np.asarray(bunch.data, dtype=np.float64)
         if cfg.source == "digits":
-            return _Raw(x / 16.0, np.asarray(bunch.target), image_shape=(1, 8, 8))
+            return _Raw(x / 16.0, np.asarray(bunch.target), image_shape=(1, 8, 8), divisor=16.0)
         return _Raw(x, np.asarray(bunch.target))
     assert cfg.path is not None
     path = _file(cfg.path, "data.path", base_dir, source)
@@ -130,7 +161,7 @@ def _load_raw(cfg: DataConfig, base_dir: Path, source: str) -> _Raw:
     labels = check_labels(read_idx(labels_file), len(images), f"{source}: data.labels_path: IDX file {labels_file}")
     check_features(images, f"{source}: data.path: IDX file {path}")
     image, x = _images(images, f"{source}: data.path: IDX file {path}")
-    return _Raw(x / 255.0, labels, image_shape=image, files=files)
+    return _Raw(x / 255.0, labels, image_shape=image, files=files, divisor=255.0)
 
 
 _NPZ_KEYS = ("X_train", "y_train", "X_test", "y_test")
@@ -260,19 +291,23 @@ def load_dataset(cfg: DataConfig, base_dir: str | Path = ".", source: str = "<pr
     x_train, y_train = _subsample(x_train, y_train, cfg.max_train, cfg.seed)
     x_test, y_test = _subsample(x_test, y_test, cfg.max_test, cfg.seed + 1)
     image_shape = raw.image_shape
+    preprocessing = Preprocessing(int(x.shape[1]), labels, raw.divisor)
     if cfg.standardize:
         scaler = StandardScaler().fit(x_train)
         x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
+        preprocessing.steps.append(scaler)
     if cfg.pca is not None:
         if cfg.pca > min(x_train.shape):
             raise ConfigError(f"{source}: data.pca: {cfg.pca} components from {x_train.shape[1]} features and {len(x_train)} samples; use at most {min(x_train.shape)}.")
         pca = PCA(n_components=cfg.pca, random_state=cfg.seed).fit(x_train)
         x_train, x_test = pca.transform(x_train), pca.transform(x_test)
+        preprocessing.steps.append(pca)
         image_shape = None
     if cfg.angle_range is not None:
         low, high = cfg.angle_range
         minmax = MinMaxScaler(feature_range=(low, high), clip=True).fit(x_train)
         x_train, x_test = minmax.transform(x_train), minmax.transform(x_test)
+        preprocessing.steps.append(minmax)
     info = {
         "source": cfg.source,
         "files": raw.files,
@@ -285,5 +320,5 @@ def load_dataset(cfg: DataConfig, base_dir: str | Path = ".", source: str = "<pr
         "image_shape": list(image_shape) if image_shape else None,
     }
     return Dataset(
-        x_train.astype(np.float32), y_train.astype(np.int64), x_test.astype(np.float32), y_test.astype(np.int64), labels, image_shape, info
+        x_train.astype(np.float32), y_train.astype(np.int64), x_test.astype(np.float32), y_test.astype(np.int64), labels, image_shape, info, preprocessing
     )

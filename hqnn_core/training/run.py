@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
+from hqnn_core._optional import check_trackers
 from hqnn_core.config import LoadedProfile, load_profile, validate_profile
 from hqnn_core.errors import BudgetExceededError, CheckpointError, ConfigError
 from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
@@ -194,6 +195,7 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
         loaded = profile if isinstance(profile, LoadedProfile) else load_profile(_require(profile), overrides)
         record, run_dir = None, None
     distributed.check_profile(ctx, loaded.profile.train.optimizer.name)
+    check_trackers(loaded.profile.output.log_to)  # a missing tracker SDK fails before anything is written
     # under torchrun/--nproc each rank gets its own derived shot seed (recorded in run.json's distributed section)
     prepared = prepare(loaded) if ctx is None else prepare(loaded, backend_options=distributed.rank_backend_options(ctx, loaded))
     install_chain(prepared)  # backend.fallback / retry / call_timeout_s: before the record, estimate and budget guard see the backend
@@ -226,6 +228,7 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
         record.data["forced"] = bool(force and loaded.config_hash != stored.config_hash)
         record.data["profile"]["overrides"] = list(loaded.overrides)
     assert record is not None and run_dir is not None  # both set above, on every path
+    record.data["run_dir"] = str(Path(run_dir).resolve())  # where trackers (output.log_to) find the run's files
     if ctx is not None:
         record = ctx.local_record(record)  # only rank 0 writes run.json
     session = {"started": utc_now(), "hqnn": record.data["environment"]["hqnn"]}
