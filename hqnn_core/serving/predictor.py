@@ -86,7 +86,7 @@ class Served:
 
 
 def load_baseline(run_dir: Path, record: RunRecord, loaded: LoadedProfile, n_features: int, n_classes: int,
-                  image_shape: tuple[int, int] | None, layer: nn.Module) -> HybridModel:
+                  image_shape: tuple[int, ...] | None, layer: nn.Module) -> HybridModel:
     """A run's trained classical baseline (``baseline.pt``, checked against its sha256)."""
     weights = (record.data.get("baseline") or {}).get("weights")
     if not weights:
