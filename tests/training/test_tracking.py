@@ -47,7 +47,7 @@ def test_tensorboard_event_files_hold_the_run_metrics(tracked):
     events = EventAccumulator(str(result.run_dir / "tensorboard"), size_guidance={"scalars": 0, "tensors": 0})
     events.Reload()
     for model in ("hybrid", "baseline"):
-        for key in ("train_loss", "test_accuracy", "shots"):
+        for key in ("train_loss", "test_accuracy", "shots_total"):
             got = [(e.step, e.value) for e in events.Scalars(f"{model}/{key}")]
             want = _epochs(result.record, model, key)
             assert [s for s, _ in got] == [s for s, _ in want] == [1, 2]
