@@ -8,6 +8,7 @@ failed) in ``run.json`` whatever happens.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -43,6 +44,19 @@ class RunResult:
 
 
 def _new_run_dir(loaded: LoadedProfile, out: str | Path | None) -> Path:
+    """Create the run directory, or a ConfigError naming the path (read-only, under a file...) before anything runs."""
+    key = "--out" if out is not None else f"{loaded.source}: output.runs_dir"
+    try:
+        path = _make_run_dir(loaded, out)
+    except OSError as e:
+        raise ConfigError(f"{key}: cannot create a run directory at {e.filename or out or loaded.profile.output.runs_dir}: "
+                          f"{e.strerror or e}; choose a writable folder with --out or output.runs_dir.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}: the run directory {path} is not writable; choose a writable folder with --out or output.runs_dir.")
+    return path
+
+
+def _make_run_dir(loaded: LoadedProfile, out: str | Path | None) -> Path:
     if out is not None:
         path = Path(out)
         if path.exists() and any(path.iterdir()):
