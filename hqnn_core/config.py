@@ -76,7 +76,7 @@ class DataConfig(_Section):
     labels_path: str | None = Field(None, description="idx only: the labels file (default: the images path with images-idx3 -> labels-idx1)")
     classes: list[int] | None = Field(None, min_length=2, description="labels to keep, in this order (class i is the i-th); default: all")
     test_size: float = Field(0.25, gt=0, lt=1, description="fraction held out for testing when the source has no split of its own")
-    seed: int = Field(0, description="seed of the train/test split and of subsampling")
+    seed: int = Field(0, ge=0, lt=2**63, description="seed of the train/test split and of subsampling")
     max_train: int | None = Field(None, ge=2, description="keep at most this many training samples (stratified)")
     max_test: int | None = Field(None, ge=2, description="keep at most this many test samples (stratified)")
     standardize: bool = Field(True, description="zero mean, unit variance per feature (StandardScaler)")
@@ -140,6 +140,13 @@ class HeadConfig(_Section):
     kind: Literal["linear", "none"] = Field("linear", description="linear, or none (the observables are the logits; needs one per class)")
     hidden: list[int] = Field(default_factory=list, description="hidden widths before the final linear layer")
 
+    @field_validator("hidden")
+    @classmethod
+    def _positive_widths(cls, value: list[int]) -> list[int]:
+        if any(h < 1 for h in value):
+            raise ValueError(f"model.head.hidden must hold positive integers (layer widths), got {value}; e.g. hidden: [16]")
+        return value
+
 
 class ModelConfig(_Section):
     """Classical front end -> quantum layer -> classical head."""
@@ -147,6 +154,9 @@ class ModelConfig(_Section):
     front_end: FrontEndConfig = Field(default_factory=FrontEndConfig)
     quantum: QuantumConfig
     head: HeadConfig = Field(default_factory=HeadConfig)
+
+
+MAX_SHOTS = 10**9  # per circuit; far above any device's limit, far below where shot counts overflow int64 products
 
 
 def _shots(value: Any) -> Any:
@@ -159,6 +169,8 @@ def _shots(value: Any) -> Any:
         )
     if value < 1:
         raise ValueError(f"shots must be at least 1, got {value}; use shots: null for exact simulation")
+    if value > MAX_SHOTS:
+        raise ValueError(f"shots must be at most {MAX_SHOTS:,} per circuit, got {value:.3g}; lower it (no device takes more)")
     return value
 
 
@@ -200,9 +212,9 @@ class BackendConfig(_Section):
 class LimitsConfig(_Section):
     """Spending limits, checked before every submission: a run stops before it would cross one."""
 
-    max_jobs: int | None = Field(None, ge=1, description="vendor jobs this run may submit (training, evaluation, baseline excluded)")
-    max_shots: int | None = Field(None, ge=1, description="shots this run may use in total")
-    max_cost: float | None = Field(None, gt=0, description="USD this run may spend at list prices (see `hqnn estimate` and docs/budgets.md)")
+    max_jobs: int | None = Field(None, ge=1, lt=2**63, description="vendor jobs this run may submit (training, evaluation, baseline excluded)")
+    max_shots: int | None = Field(None, ge=1, lt=2**63, description="shots this run may use in total")
+    max_cost: float | None = Field(None, gt=0, allow_inf_nan=False, description="USD this run may spend at list prices (see `hqnn estimate` and docs/budgets.md)")
     preflight: bool = Field(True, description="refuse to start when the estimated usage of the whole run exceeds a limit")
 
 
@@ -212,16 +224,16 @@ class TrainConfig(_Section):
     optimizer: ComponentRef = Field(
         default_factory=lambda: ComponentRef(name="adam"), description="adam, sgd (torch); spsa, cobyla (gradient-free, for shot-based hardware)"
     )
-    lr: float = Field(0.01, gt=0, description="learning rate (adam, sgd; spsa's step size a)")
+    lr: float = Field(0.01, gt=0, allow_inf_nan=False, description="learning rate (adam, sgd; spsa's step size a)")
     epochs: int = Field(10, ge=1, le=100000, description="passes over the training set")
     batch_size: int = Field(32, ge=1, description="samples per optimiser step (cobyla uses the whole training set)")
     eval_batch_size: int = Field(256, ge=1, description="samples per forward pass when evaluating")
-    seed: int = Field(0, description="seeds weights, shuffling, dropout, shot sampling and gradient-free perturbations")
+    seed: int = Field(0, ge=0, lt=2**63, description="seeds weights, shuffling, dropout, shot sampling and gradient-free perturbations")
     baseline: bool = Field(False, description="also train the classical baseline (the quantum layer replaced by Linear + tanh)")
     checkpoint_every: int = Field(1, ge=1, description="write a checkpoint every this many epochs (and after the last)")
     keep_checkpoints: int = Field(3, ge=2, le=100, description="checkpoints kept per model; older ones are deleted")
     shots_per_step: int | None = Field(
-        None, ge=1, description="most shots one optimiser step may use: shots per circuit become min(backend.shots, this // circuits per step)"
+        None, ge=1, lt=2**63, description="most shots one optimiser step may use: shots per circuit become min(backend.shots, this // circuits per step)"
     )
 
 
@@ -405,6 +417,8 @@ def parse_text(text: str, source: str, fmt: str) -> dict[str, Any]:
             docs = list(yaml.load_all(text, Loader=_StrictYamlLoader))  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as e:
             raise _yaml_error(source, e) from None
+        except RecursionError:
+            raise ConfigError(f"{source}: the YAML is nested too deeply to read; a profile is a few levels deep, fix the nesting.") from None
         if len(docs) > 1:
             raise ConfigError(f"{source}: holds {len(docs)} YAML documents (separated by ---); a profile is one document.")
         data = docs[0] if docs else None
@@ -445,6 +459,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise ConfigError(f"--set {text!r}: write KEY.PATH=VALUE, e.g. --set train.epochs=3 or --set backend.name=qiskit.aer.")
     try:
         parsed = yaml.load(value, Loader=_StrictYamlLoader) if value.strip() else None  # noqa: S506
+    except RecursionError:
+        raise ConfigError(f"--set {key}: the value is nested too deeply to read; give a plain value or a short list.") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"--set {text!r}: cannot read the value: {getattr(e, 'problem', e)}; quote strings, e.g. --set 'backend.name=\"no\"'.") from None
     _check_plain({key.split(".")[-1]: parsed}, f"--set {text}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,7 +61,19 @@ class RunResult:
 
 
 def _new_run_dir(loaded: LoadedProfile, out: str | Path | None, held: contextlib.ExitStack) -> Path:
-    """Create (or take the empty ``--out``) run directory and hold its lock in ``held``."""
+    """Create (or take the empty ``--out``) run directory and hold its lock in ``held``; a ConfigError names an unusable path."""
+    key = "--out" if out is not None else f"{loaded.source}: output.runs_dir"
+    try:
+        path = _make_run_dir(loaded, out, held)
+    except OSError as e:
+        raise ConfigError(f"{key}: cannot create a run directory at {e.filename or out or loaded.profile.output.runs_dir}: "
+                          f"{e.strerror or e}; choose a writable folder with --out or output.runs_dir.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}: the run directory {path} is not writable; choose a writable folder with --out or output.runs_dir.")
+    return path
+
+
+def _make_run_dir(loaded: LoadedProfile, out: str | Path | None, held: contextlib.ExitStack) -> Path:
     if out is not None:
         path = Path(out)
         not_empty = ConfigError(f"--out {path}: the folder exists and is not empty; continue that run with --resume {path}, or pick a new folder.")

@@ -14,7 +14,9 @@ Every fault but ``lost`` is raised before delegating (no work done); ``lost`` ru
 Options in the name's query string win over ``backend_options`` (the name is the most specific
 place: a profile's derived seed does not replace ``?seed=1``). ``faults_injected`` counts what was
 injected, for the run record. Under ``HQNN_TEST_KILL_AT=call:N`` the process is killed inside its
-N-th call (a crash test hook, see :func:`hqnn_core.training.checkpoints.kill_point`).
+N-th call (a crash test hook, see :func:`hqnn_core.training.checkpoints.kill_point`); under
+``HQNN_TEST_SUBMISSIONS=FILE`` each call appends its job count to FILE first (the crash tests'
+count of jobs submitted, independent of the run's ledger).
 """
 
 from __future__ import annotations
@@ -44,6 +46,19 @@ _MESSAGES = {
     "unavailable": (UnavailableBackendError, "injected fault: device offline (DeviceOfflineException)"),
     "permanent": (PermanentBackendError, "injected fault: invalid request (ValidationException)"),
 }
+
+
+SUBMISSIONS_VAR = "HQNN_TEST_SUBMISSIONS"
+
+
+def _note_submission(path: str, jobs: int) -> None:
+    """Append (fsynced) one line per call that reached this backend: a count kept apart from hqnn's own ledger."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, f"{jobs}\n".encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class FaultyBackend(Backend):
@@ -101,6 +116,8 @@ class FaultyBackend(Backend):
 
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[Any]:
         self.calls += 1
+        if os.environ.get(SUBMISSIONS_VAR):  # crash tests' independent count of what reached the "vendor"
+            _note_submission(os.environ[SUBMISSIONS_VAR], self.inner.jobs_for(sum(int(v.shape[0]) for _, v in tasks)))
         if os.environ.get("HQNN_TEST_KILL_AT"):
             from hqnn_core.training.checkpoints import kill_point
 
