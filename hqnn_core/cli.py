@@ -213,10 +213,11 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
         return
     if profile is None:
         raise click.UsageError("give a PROFILE to validate, or --schema for the reference.")
-    from hqnn_core.training.prepare import estimate, prepare
+    from hqnn_core.training.estimate import prepare_as_run
+    from hqnn_core.training.prepare import estimate
 
     loaded = load_profile(profile, overrides)
-    prepared = prepare(loaded)
+    prepared = prepare_as_run(loaded)
     p, d, layer = loaded.profile, prepared.dataset, prepared.layer
     usage = estimate(prepared)
     click.echo(f"OK {profile}")
@@ -238,10 +239,9 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
 def estimate(profile: str, overrides: tuple[str, ...], as_json: bool) -> None:
     """Predict the jobs, circuits, shots and cost (USD, list prices) of training PROFILE, without running anything."""
     from hqnn_core.config import load_profile
-    from hqnn_core.training.estimate import estimate_run, render
-    from hqnn_core.training.prepare import prepare
+    from hqnn_core.training.estimate import estimate_run, prepare_as_run, render
 
-    est = estimate_run(prepare(load_profile(profile, overrides)))
+    est = estimate_run(prepare_as_run(load_profile(profile, overrides)))
     if as_json:
         click.echo(json.dumps(est.as_dict(), indent=2))
         return

@@ -57,6 +57,10 @@ class Mitigator(Component):
         """Rows of each ``run_batch`` call :meth:`calibrate` makes, so estimates and budgets count them (default: none)."""
         return []
 
+    def calibration_shots(self, shots: int | None) -> int | None:
+        """Shots per row of the calibration calls, given the run's (default: the run's)."""
+        return shots
+
     @abstractmethod
     def expand(self, circuit: Circuit) -> MitigationBatch:
         """The circuits whose results ``combine`` needs."""

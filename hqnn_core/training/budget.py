@@ -169,8 +169,9 @@ def _circuits_factor(layer: QuantumLayer) -> int:
 
 def calibration_usage(layer: QuantumLayer) -> Usage:
     """Jobs, circuits and shots the mitigators' calibration runs (once per session) will use."""
-    total, shots = Usage(), layer.shots or 0
+    total = Usage()
     for mitigator in layer.mitigators:
+        shots = mitigator.calibration_shots(layer.shots) or 0
         for rows in mitigator.calibration_batches(layer.circuit, layer.shots):
             total = total + Usage(layer.backend.jobs_for(rows), rows, rows * shots)
     return total

@@ -16,6 +16,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from hqnn_core.config import LoadedProfile
 from hqnn_core.pricing import PRICES_CHECKED, Price, device_class, price_of, require_price, round_up_micro, usd
 from hqnn_core.training.budget import (
     BudgetGuard,
@@ -24,7 +25,9 @@ from hqnn_core.training.budget import (
     _rows_per_training_forward,
     check_cost_preflight,
 )
-from hqnn_core.training.prepare import Prepared, estimate_parts
+from hqnn_core.training.prepare import Prepared, estimate_parts, prepare
+from hqnn_core.training.resilience import install_chain
+from hqnn_core.training.shots import apply_shot_budget
 
 PARTS = ("training", "evaluation", "calibration", "baseline")
 
@@ -66,6 +69,14 @@ class RunEstimate:
             "total": {**self.total.as_dict(), "cost_usd": self.cost},
             "limits": dict(self.limits),
         }
+
+
+def prepare_as_run(loaded: LoadedProfile) -> Prepared:
+    """:func:`prepare`, then the chain and the shot budget ``hqnn train`` applies, so an estimate sees the run's shots per circuit."""
+    prepared = prepare(loaded)
+    install_chain(prepared)
+    apply_shot_budget(prepared)  # train.shots_per_step lowers the shots per circuit: without it the estimate was ~300x too high
+    return prepared
 
 
 def estimate_run(prepared: Prepared, epochs: int | None = None) -> RunEstimate:
@@ -155,4 +166,4 @@ def render(est: RunEstimate, source: str) -> Table:
     return table
 
 
-__all__ = ["RunEstimate", "cost_record", "estimate_run", "preflight_cost", "render"]
+__all__ = ["RunEstimate", "cost_record", "estimate_run", "preflight_cost", "prepare_as_run", "render"]

@@ -144,6 +144,13 @@ class ReadoutMitigator(Mitigator):
         cols = [sum((coeff * exact[p] for coeff, p in obs), torch.zeros_like(noisy[:, 0])) for obs in terms]
         return torch.stack(cols, dim=1)
 
+    def calibration_batches(self, circuit: Circuit, shots: int | None) -> list[int]:
+        """One call of two rows (``|0...0>``, ``|1...1>``) per session; recalibrations are not forecast."""
+        return [2]
+
+    def calibration_shots(self, shots: int | None) -> int | None:
+        return self.options.shots if self.options.shots is not None else shots
+
     def calibration_jobs(self) -> int:
         """Extra backend calls for calibration (one per calibration; recalibrations add more)."""
         return 1
