@@ -182,12 +182,14 @@ def estimate_parts(
     inputs_need_grad: bool, cobyla_maxiter: int = 0,
 ) -> dict[str, Usage]:
     """Usage of ``epochs`` epochs split into ``training`` (optimiser steps) and ``evaluation`` (per-epoch test pass)."""
-    backend, shots, factor = layer.backend, layer.shots or 0, _circuits_factor(layer)
+    backend, shots = layer.backend, layer.shots or 0
+    trainable = layer.trainable_slots(inputs_need_grad, True).cpu()
 
-    def calls(batches: list[int], rows_of: Any) -> Usage:
+    def calls(batches: list[int], differentiated: bool) -> Usage:
+        """What the executor sends for each batch (gradient rows and mitigation circuits, remapped ones too)."""
         total = Usage()
         for b in batches:
-            rows = rows_of(b) * factor
+            rows = layer.executor.circuits_per_call(layer.circuit, b, trainable if differentiated else None)
             total = total + Usage(backend.jobs_for(rows), rows, rows * shots)
         return total
 
@@ -198,12 +200,12 @@ def estimate_parts(
     full, last = divmod(n_train, eval_batch_size)
     train_eval_batches = [eval_batch_size] * full + ([last] if last else [])
     if optimizer in {"adam", "sgd"}:
-        per_epoch = calls(train_batches, lambda b: _rows_per_training_forward(layer, b, inputs_need_grad))
+        per_epoch = calls(train_batches, True)
     elif optimizer == "spsa":
-        per_epoch = calls(train_batches, lambda b: b).times(2)
-    else:
-        per_epoch = calls(train_eval_batches, lambda b: b).times(cobyla_maxiter + 1)
-    return {"training": per_epoch.times(epochs), "evaluation": calls(test_batches, lambda b: b).times(epochs)}
+        per_epoch = calls(train_batches, False).times(2)
+    else:  # cobyla: at most ``cobyla_maxiter`` full passes (see optimizers.cobyla_evaluations), plus the best point's
+        per_epoch = calls(train_eval_batches, False).times(cobyla_maxiter + 1)
+    return {"training": per_epoch.times(epochs), "evaluation": calls(test_batches, False).times(epochs)}
 
 
 def estimate_usage(

@@ -134,6 +134,16 @@ class SPSAOptimizer:
         self.rng.bit_generator.state = state["rng"]
 
 
+def cobyla_evaluations(n_params: int, maxiter: int) -> int:
+    """The most objective evaluations one COBYLA epoch makes: scipy's COBYLA needs at least ``n + 2``.
+
+    An epoch asks scipy for this many (so scipy never raises a too-small ``maxiter`` itself, with a
+    warning), and the estimate counts it plus the one evaluation at the best point that scipy may not
+    have recorded; an early convergence can only make an epoch cheaper.
+    """
+    return max(int(maxiter), int(n_params) + 2)
+
+
 class COBYLAOptimizer:
     """COBYLA through scipy on the full training loss; each epoch restarts it from the current weights."""
 
@@ -155,7 +165,8 @@ class COBYLAOptimizer:
 
         x0 = _flat(self.params).to(torch.float64).numpy()
         rhobeg = self.options.rhobeg * self.options.decay**self.epochs_done
-        res = minimize(objective, x0, method="COBYLA", options={"maxiter": self.options.maxiter, "rhobeg": rhobeg})
+        maxiter = cobyla_evaluations(x0.size, self.options.maxiter)
+        res = minimize(objective, x0, method="COBYLA", options={"maxiter": maxiter, "rhobeg": rhobeg})
         best = np.asarray(res.x, dtype=np.float64)
         _assign(self.params, torch.from_numpy(best))
         self.epochs_done += 1

@@ -21,7 +21,7 @@ from hqnn_core.training.budget import Usage, calibration_usage
 from hqnn_core.training.budget import estimate_parts as budget_parts
 from hqnn_core.training.data import Dataset, load_dataset
 from hqnn_core.training.model import HybridModel, build_model, check_front_end
-from hqnn_core.training.optimizers import OPTIONS
+from hqnn_core.training.optimizers import OPTIONS, cobyla_evaluations
 
 SEED_TAGS = ("weights", "init", "baseline_init", "shuffle", "torch", "shots", "spsa", "gradient", "mitigation")
 
@@ -128,7 +128,10 @@ def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "pro
 def estimate_parts(prepared: Prepared, epochs: int | None = None) -> dict[str, Usage]:
     """Estimated usage of the hybrid model's run split into training, evaluation and calibration."""
     t, d = prepared.loaded.profile.train, prepared.dataset
-    maxiter = OPTIONS["cobyla"](**t.optimizer.options).maxiter if t.optimizer.name == "cobyla" else 0  # type: ignore[attr-defined]
+    maxiter = 0
+    if t.optimizer.name == "cobyla":  # every trainable parameter of the model is one COBYLA variable
+        n_params = sum(p.numel() for p in prepared.model.parameters() if p.requires_grad)
+        maxiter = cobyla_evaluations(n_params, OPTIONS["cobyla"](**t.optimizer.options).maxiter)  # type: ignore[attr-defined]
     inputs_need_grad = any(p.requires_grad for p in prepared.model.front.parameters())
     parts = budget_parts(
         prepared.layer, t.optimizer.name, len(d.y_train), len(d.y_test), t.batch_size, t.eval_batch_size,
