@@ -207,11 +207,13 @@ def _print_entries(rows: list[dict[str, object]], as_json: bool) -> None:
 
 def _attach_builtin_commands() -> None:
     from hqnn_core.cli_diagnostics import compare, diagnose
+    from hqnn_core.cli_explain import explain
     from hqnn_core.testing.cli import conformance
 
     cli.add_command(conformance)
     cli.add_command(diagnose)
     cli.add_command(compare)
+    cli.add_command(explain)
 
 
 _attach_builtin_commands()
