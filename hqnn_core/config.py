@@ -132,6 +132,10 @@ class QuantumConfig(_Section):
     layers: int = Field(1, ge=1, description="ansatz layers (a re-uploading encoder repeats before each)")
     observables: list[str] | None = Field(None, min_length=1, description="Pauli observables, e.g. ['Z0', '0.5*X0X1']; default Z on each qubit")
     gradient: ComponentRef = _ref("best")
+    init: Literal["uniform", "normal", "zeros", "identity_blocks"] = Field(
+        "uniform", description="starting weights: uniform (the ansatz's own), normal (small angles), zeros, identity_blocks (layer pairs = identity)"
+    )
+    init_std: float = Field(0.1, gt=0, description="standard deviation of init: normal")
 
 
 class HeadConfig(_Section):
@@ -206,6 +210,15 @@ class LimitsConfig(_Section):
     preflight: bool = Field(True, description="refuse to start when the estimated usage of the whole run exceeds a limit")
 
 
+class LayerwiseConfig(_Section):
+    """Layer-wise training: grow the ansatz ``add_layers`` at a time, training only the newest (Skolik et al. 2021)."""
+
+    epochs_per_stage: int = Field(ge=1, description="epochs of each stage; a stage adds add_layers ansatz layers")
+    start_layers: int = Field(1, ge=1, description="ansatz layers trained in the first stage")
+    add_layers: int = Field(1, ge=1, description="ansatz layers added per stage (2 keeps init: identity_blocks pairs whole)")
+    freeze_earlier: bool = Field(True, description="hold the layers of earlier stages; after the last stage every layer trains")
+
+
 class TrainConfig(_Section):
     """The optimisation loop; every random source is seeded from ``seed``."""
 
@@ -220,6 +233,7 @@ class TrainConfig(_Section):
     baseline: bool = Field(False, description="also train the classical baseline (the quantum layer replaced by Linear + tanh)")
     checkpoint_every: int = Field(1, ge=1, description="write a checkpoint every this many epochs (and after the last)")
     keep_checkpoints: int = Field(3, ge=2, le=100, description="checkpoints kept per model; older ones are deleted")
+    layerwise: LayerwiseConfig | None = Field(None, description="grow and freeze ansatz layers stage by stage (see docs/trainability.md)")
     shots_per_step: int | None = Field(
         None, ge=1, description="most shots one optimiser step may use: shots per circuit become min(backend.shots, this // circuits per step)"
     )
@@ -251,6 +265,15 @@ class Profile(_Section):
             raise ValueError(
                 f"train.shots_per_step ({self.train.shots_per_step}) budgets sampled runs, but backend.shots is null (exact); "
                 "set backend.shots to the most shots per circuit (e.g. 1000), or remove train.shots_per_step"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _layerwise_fits_the_ansatz(self) -> Profile:
+        lw, layers = self.train.layerwise, self.model.quantum.layers
+        if lw is not None and lw.start_layers > layers:
+            raise ValueError(
+                f"train.layerwise.start_layers ({lw.start_layers}) exceeds model.quantum.layers ({layers}); lower start_layers or add layers"
             )
         return self
 

@@ -14,6 +14,7 @@ from hqnn_core.errors import ConfigError, InputError, UnsupportedError
 from hqnn_core.execution import Executor
 from hqnn_core.execution.fallback import FallbackBackend
 from hqnn_core.execution.retry import RetryPolicy
+from hqnn_core.initialisation import DEFAULT_STD, add_ansatz_layer, check_init, initial_weights
 from hqnn_core.interfaces import Ansatz, Backend, Encoder
 from hqnn_core.interfaces.backend import check_shots
 from hqnn_core.plugin_manager import get_plugins
@@ -21,8 +22,9 @@ from hqnn_core.plugin_manager import get_plugins
 _SOURCE_CODES = {"input": 0, "weight": 1, "const": 2}
 
 
-def build_circuit(n_qubits: int, encoder: Encoder, ansatz: Ansatz, layers: int, observables: Sequence[Observable] | None = None) -> Circuit:
-    """Encoder then ``layers`` ansatz layers (re-uploading encoders repeat before every layer)."""
+def build_circuit(n_qubits: int, encoder: Encoder, ansatz: Ansatz, layers: int, observables: Sequence[Observable] | None = None,
+                  mirrored: bool = False) -> Circuit:
+    """Encoder then ``layers`` ansatz layers (re-uploading encoders repeat before every layer; ``mirrored``: odd layers are adjoints)."""
     wires = list(range(n_qubits))
     builder = CircuitBuilder(n_qubits)
     per_layer = ansatz.weights_per_layer(n_qubits)
@@ -30,7 +32,7 @@ def build_circuit(n_qubits: int, encoder: Encoder, ansatz: Ansatz, layers: int, 
         if layer == 0 or encoder.reupload:
             encoder.add_ops(builder, wires)
         builder.weight_offset = layer * per_layer
-        ansatz.add_layer(builder, wires, layer)
+        add_ansatz_layer(builder, ansatz, wires, layer, mirrored)
     return builder.build(observables)
 
 
@@ -86,6 +88,9 @@ class QuantumLayer(nn.Module):
         retry: a ``RetryPolicy`` (or its fields) for transient errors; remote backends always get one.
         seed: seeds the initial weights (otherwise torch's global generator decides).
         backend_options: options passed to the backend.
+        init: starting weights: ``uniform`` (the ansatz's own), ``normal`` (small angles, ``init_std``), ``zeros``,
+            or ``identity_blocks`` (layer pairs that start as the identity; see :mod:`hqnn_core.initialisation`).
+        init_std: standard deviation of the ``normal`` strategy.
 
     Example:
         >>> layer = QuantumLayer(n_qubits=2, layers=1, seed=0)
@@ -114,6 +119,8 @@ class QuantumLayer(nn.Module):
         backend_options: Mapping[str, Any] | None = None,
         fallback: Sequence[ComponentSpec] = (),
         retry: RetryPolicy | Mapping[str, Any] | None = None,
+        init: str = "uniform",
+        init_std: float = DEFAULT_STD,
     ) -> None:
         super().__init__()
         if isinstance(n_qubits, bool) or not isinstance(n_qubits, int) or n_qubits < 1:
@@ -128,8 +135,10 @@ class QuantumLayer(nn.Module):
             if n_qubits < part.min_qubits():
                 raise ConfigError(f"{part.kind} {part.name!r} needs at least {part.min_qubits()} qubits, got {n_qubits}.")
         self.n_features = self.encoder.n_features(n_qubits)
+        check_init(init, layers, self.encoder.reupload)
+        self.init, self.init_std = init, init_std
         self.backend: Backend = self._resilient(get_backend(backend, **dict(backend_options or {})), fallback, retry)
-        self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, _observables(observables, n_qubits))
+        self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, _observables(observables, n_qubits), init == "identity_blocks")
         self.backend.validate(self.circuit, self.shots)
         self.gradient = self._choose_gradient(gradient)
         self.backend.configure_gradient(self.gradient.name)
@@ -142,7 +151,7 @@ class QuantumLayer(nn.Module):
         else:
             generator.manual_seed(seed)
         shape = (layers, self.ansatz.weights_per_layer(n_qubits))
-        self.weights = nn.Parameter(self.ansatz.init_weights(shape, generator, torch.get_default_dtype()))
+        self.weights = nn.Parameter(initial_weights(init, self.ansatz, shape, generator, torch.get_default_dtype(), init_std))
         self._register_slot_maps()
 
     @staticmethod
@@ -227,6 +236,7 @@ class QuantumLayer(nn.Module):
             "layers": self.layers,
             "encoder": self.encoder.config(),
             "ansatz": self.ansatz.config(),
+            "init": self.init,
             "gradient": self.gradient.config(),
             "shots": self.shots,
             "observables": [str(o) for o in self.circuit.observables],

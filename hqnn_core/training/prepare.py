@@ -94,6 +94,8 @@ def layer_kwargs(profile: Profile, seeds: dict[str, int], backend: str | None = 
         "mitigation": mitigation,
         "seed": seeds["weights"],
         "backend_options": options,
+        "init": q.init,
+        "init_std": q.init_std,
     }
     return kwargs, injected
 

@@ -28,7 +28,7 @@ RUN_JSON = "run.json"
 METRICS_CSV = "metrics.csv"
 FORMAT = "hqnn-run/1"
 METRIC_COLUMNS = ["model", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "jobs", "circuits", "shots", "wall_time_s",
-                  "grad_norm_quantum", "grad_norm_classical", "shot_noise"]  # the last three: hqnn_core.training.monitor
+                  "grad_norm_quantum", "grad_norm_classical", "shot_noise", "state_fidelity"]  # the last four: hqnn_core.training.monitor
 _PACKAGES = ("torch", "numpy", "scikit-learn", "scipy", "pydantic", "pluggy", "matplotlib", "pyyaml")
 
 
