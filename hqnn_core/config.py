@@ -106,7 +106,14 @@ class DataConfig(_Section):
 class FrontEndConfig(_Section):
     """Classical layers before the quantum layer; they end in a projection to the encoder's features."""
 
-    kind: Literal["none", "mlp", "cnn"] = Field("none", description="none (features go straight in; use data.pca), mlp, or cnn (images)")
+    model_config = ConfigDict(extra="forbid", strict=True, serialize_by_alias=True)
+
+    kind: Literal["none", "mlp", "cnn", "pretrained"] = Field(
+        "none", description="none (features go straight in; use data.pca), mlp, cnn (images), or pretrained (a backbone from `from`)"
+    )
+    from_: str | None = Field(None, alias="from", description="pretrained only: an hqnn run directory or a torch state_dict file")
+    backbone: Literal["mlp", "cnn"] | None = Field(None, description="pretrained from a state_dict: its architecture (a run says its own)")
+    freeze: bool | int = Field(True, description="pretrained only: true (freeze the backbone), false (fine-tune it), or N (freeze its first N layers)")
     hidden: list[int] = Field(default_factory=lambda: [32], description="mlp: hidden widths; cnn: widths of the dense layers after the convolutions")
     channels: list[int] = Field(default_factory=lambda: [8, 16], description="cnn only: channels of each conv + max-pool block")
     kernel_size: int = Field(3, ge=1, description="cnn only: convolution kernel size")
@@ -120,6 +127,10 @@ class FrontEndConfig(_Section):
             raise ValueError("model.front_end.hidden and channels must hold positive integers")
         if self.kind == "cnn" and not self.channels:
             raise ValueError("model.front_end.channels must list at least one conv block for kind: cnn")
+        if (self.kind == "pretrained") != (self.from_ is not None):
+            raise ValueError("model.front_end.from names the pretrained backbone: give it with kind: pretrained, and only then")
+        if not isinstance(self.freeze, bool) and self.freeze < 0:
+            raise ValueError(f"model.front_end.freeze must be true, false or a number of layers >= 0, got {self.freeze}")
         return self
 
 
@@ -506,7 +517,7 @@ def _model_at(path: Sequence[Any], root: type[BaseModel] = Profile) -> type[Base
 def iter_fields(model: type[BaseModel] = Profile, prefix: str = "") -> Iterator[tuple[str, Any, type[BaseModel]]]:
     """Every (key path, field info, owner model) of the schema, depth first."""
     for name, info in model.model_fields.items():
-        path = f"{prefix}{name}"
+        path = f"{prefix}{info.alias or name}"
         yield path, info, model
         for sub in _unwrap(info.annotation):
             if sub is not ComponentRef:

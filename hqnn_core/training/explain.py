@@ -223,7 +223,7 @@ def explain_run(run_dir: str | Path, out: str | Path | None = None, steps: int =
     base_model = None
     base_info = (record.data.get("baseline") or {}).get("weights")
     if base_info and (run_dir / base_info["file"]).exists():
-        base_model = build_baseline(loaded.profile, d.n_features, d.n_classes, d.image_shape, prepared.layer, loaded.source)
+        base_model = build_baseline(loaded.profile, d.n_features, d.n_classes, d.image_shape, prepared.layer, loaded.source, loaded.base_dir)
         base_model.load_state_dict(load_weights_only((run_dir / base_info["file"]).read_bytes(), str(run_dir / base_info["file"])))
     x, y = torch.from_numpy(d.x_test), torch.from_numpy(d.y_test)
     if max_samples is not None:

@@ -121,7 +121,7 @@ def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "pro
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seeds["init"])
         layer = _build_layer(kwargs, loaded.source)
-        model = build_model(profile, dataset.n_features, dataset.n_classes, dataset.image_shape, layer, loaded.source)
+        model = build_model(profile, dataset.n_features, dataset.n_classes, dataset.image_shape, layer, loaded.source, loaded.base_dir)
     return Prepared(loaded, dataset, seeds, kwargs, model, injected)
 
 
