@@ -17,7 +17,8 @@ from hqnn_core.errors import HQNNError
 
 #: built-in commands defined in other modules, imported when named (``hqnn diagnose``) or listed (``hqnn --help``)
 _ELSEWHERE = {"compare": "hqnn_core.cli_diagnostics", "conformance": "hqnn_core.cli_conformance", "diagnose": "hqnn_core.cli_diagnostics",
-              "draw": "hqnn_core.cli_draw", "monitor": "hqnn_core.cli_ops", "predict": "hqnn_core.cli_ops"}
+              "draw": "hqnn_core.cli_draw", "explain": "hqnn_core.cli_explain", "monitor": "hqnn_core.cli_ops",
+              "predict": "hqnn_core.cli_ops"}
 
 
 class _Hqnn(click.Group):

@@ -65,12 +65,17 @@ def _shots_option(text: str | None) -> object:
 @click.option("--cost", "costs", default="local,global", show_default=True,
               help="Comma-separated costs: local (Z on wire 1), global (Z on every wire), or Pauli strings such as 'Z0 Z1'.")
 @click.option("--samples", default=50, show_default=True, type=click.IntRange(min=2), help="Random initialisations per setting.")
+@click.option("--init", "inits", default="uniform", show_default=True,
+              help="Comma-separated initialisation strategies to compare: uniform, normal (small angles), zeros, identity_blocks.")
+@click.option("--init-std", default=0.1, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Standard deviation of the normal strategy.")
+@click.option("--input", "inputs", type=click.Choice(["zero", "random"]), default="zero", show_default=True,
+              help="Start state: |0...0>, or a random product state per sample (needed by zeros and identity_blocks).")
 @click.option("--seed", type=int, default=None, help="Seed of the initialisations (default: the profile's train.seed, else 0).")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for diagnose.json and the plot (default: a new folder "
               "diagnose-<profile or ansatz>-<UTC time> under the profile's output.runs_dir, else runs/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
 def diagnose(profile: str | None, overrides: tuple[str, ...], ansatz: str | None, qubits: str, depths: str | None, costs: str, samples: int,
-             seed: int | None, out: str | None, as_json: bool) -> None:
+             inits: str, init_std: float, inputs: str, seed: int | None, out: str | None, as_json: bool) -> None:
     """Barren-plateau check: variance of cost gradients per layer as qubits and depth grow, with the fitted decay rate."""
     from hqnn_core.config import OutputConfig, load_profile
     from hqnn_core.diagnostics import gradient_variance, write_report
@@ -87,23 +92,24 @@ def diagnose(profile: str | None, overrides: tuple[str, ...], ansatz: str | None
         seed = p.train.seed if seed is None else seed
     depth_list = [d.strip() for d in depths.split(",") if d.strip()] if depths else list(dict.fromkeys(default_depths))
     report = gradient_variance(ansatz_spec, _int_list(qubits, "--qubits"), depth_list, [c.strip() for c in costs.split(",") if c.strip()],
-                               samples, seed or 0)
+                               samples, seed or 0, [i.strip() for i in inits.split(",") if i.strip()], inputs, init_std)
     files = write_report(report, out if out is not None else _new_folder(Path(runs_dir), f"diagnose-{stem}"))
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "files": files}, indent=2))
         return
     console = Console()
-    table = Table("cost", "depth", "qubits", "layers", "Var first layer", "Var last layer", "Var mean", "mean |dC/dθ|",
-                  title=Text(f"gradient variance, {report.ansatz['name']}, {report.samples} samples"))
+    table = Table("init", "cost", "depth", "qubits", "layers", "Var first layer", "Var last layer", "Var mean", "mean |dC/dθ|",
+                  title=Text(f"gradient variance, {report.ansatz['name']}, {report.samples} samples, {report.inputs} input state"))
     for pt in report.points:  # Text: user-given names are plain text, not rich markup
-        table.add_row(Text(pt.cost), Text(pt.depth), str(pt.n_qubits), str(pt.layers), f"{pt.var_first:.3e}", f"{pt.var_last:.3e}", f"{pt.var_mean:.3e}",
+        table.add_row(Text(pt.init), Text(pt.cost), Text(pt.depth), str(pt.n_qubits), str(pt.layers), f"{pt.var_first:.3e}", f"{pt.var_last:.3e}",
+                      f"{pt.var_mean:.3e}",
                       f"{pt.mean_abs_grad:.3e}")
     console.print(table)
-    fits = Table("cost", "depth", "slope first layer", "slope last layer", "slope mean", "verdict",
+    fits = Table("init", "cost", "depth", "slope first layer", "slope last layer", "slope mean", "verdict",
                  title="fit ln Var = a + b·qubits (b per qubit; -ln 2 = -0.69 is a 2-design's decay)")
     for f in report.fits:
         verdict = "barren plateau" if f.slope_first < -0.4 else ("decaying" if f.slope_first < -0.15 else "no plateau")  # rules of thumb
-        fits.add_row(Text(f.cost), Text(f.depth), f"{f.slope_first:+.3f}", f"{f.slope_last:+.3f}", f"{f.slope_mean:+.3f}", verdict)
+        fits.add_row(Text(f.init), Text(f.cost), Text(f.depth), f"{f.slope_first:+.3f}", f"{f.slope_last:+.3f}", f"{f.slope_mean:+.3f}", verdict)
     console.print(fits)
     console.print(f"wrote {files['json']} and {files['plot']}", highlight=False, soft_wrap=True, markup=False)
 

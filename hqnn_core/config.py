@@ -106,7 +106,14 @@ class DataConfig(_Section):
 class FrontEndConfig(_Section):
     """Classical layers before the quantum layer; they end in a projection to the encoder's features."""
 
-    kind: Literal["none", "mlp", "cnn"] = Field("none", description="none (features go straight in; use data.pca), mlp, or cnn (images)")
+    model_config = ConfigDict(extra="forbid", strict=True, serialize_by_alias=True)
+
+    kind: Literal["none", "mlp", "cnn", "pretrained"] = Field(
+        "none", description="none (features go straight in; use data.pca), mlp, cnn (images), or pretrained (a backbone from `from`)"
+    )
+    from_: str | None = Field(None, alias="from", description="pretrained only: an hqnn run directory or a torch state_dict file")
+    backbone: Literal["mlp", "cnn"] | None = Field(None, description="pretrained from a state_dict: its architecture (a run says its own)")
+    freeze: bool | int = Field(True, description="pretrained only: true (freeze the backbone), false (fine-tune it), or N (freeze its first N layers)")
     hidden: list[int] = Field(default_factory=lambda: [32], description="mlp: hidden widths; cnn: widths of the dense layers after the convolutions")
     channels: list[int] = Field(default_factory=lambda: [8, 16], description="cnn only: channels of each conv + max-pool block")
     kernel_size: int = Field(3, ge=1, description="cnn only: convolution kernel size")
@@ -120,6 +127,10 @@ class FrontEndConfig(_Section):
             raise ValueError("model.front_end.hidden and channels must hold positive integers")
         if self.kind == "cnn" and not self.channels:
             raise ValueError("model.front_end.channels must list at least one conv block for kind: cnn")
+        if (self.kind == "pretrained") != (self.from_ is not None):
+            raise ValueError("model.front_end.from names the pretrained backbone: give it with kind: pretrained, and only then")
+        if not isinstance(self.freeze, bool) and self.freeze < 0:
+            raise ValueError(f"model.front_end.freeze must be true, false or a number of layers >= 0, got {self.freeze}")
         return self
 
 
@@ -132,6 +143,10 @@ class QuantumConfig(_Section):
     layers: int = Field(1, ge=1, description="ansatz layers (a re-uploading encoder repeats before each)")
     observables: list[str] | None = Field(None, min_length=1, description="Pauli observables, e.g. ['Z0', '0.5*X0X1']; default Z on each qubit")
     gradient: ComponentRef = _ref("best")
+    init: Literal["uniform", "normal", "zeros", "identity_blocks"] = Field(
+        "uniform", description="starting weights: uniform (the ansatz's own), normal (small angles), zeros, identity_blocks (layer pairs = identity)"
+    )
+    init_std: float = Field(0.1, gt=0, description="standard deviation of init: normal")
 
 
 class HeadConfig(_Section):
@@ -218,6 +233,15 @@ class LimitsConfig(_Section):
     preflight: bool = Field(True, description="refuse to start when the estimated usage of the whole run exceeds a limit")
 
 
+class LayerwiseConfig(_Section):
+    """Layer-wise training: grow the ansatz ``add_layers`` at a time, training only the newest (Skolik et al. 2021)."""
+
+    epochs_per_stage: int = Field(ge=1, description="epochs of each stage; a stage adds add_layers ansatz layers")
+    start_layers: int = Field(1, ge=1, description="ansatz layers trained in the first stage")
+    add_layers: int = Field(1, ge=1, description="ansatz layers added per stage (2 keeps init: identity_blocks pairs whole)")
+    freeze_earlier: bool = Field(True, description="hold the layers of earlier stages; after the last stage every layer trains")
+
+
 class TrainConfig(_Section):
     """The optimisation loop; every random source is seeded from ``seed``."""
 
@@ -232,6 +256,7 @@ class TrainConfig(_Section):
     baseline: bool = Field(False, description="also train the classical baseline (the quantum layer replaced by Linear + tanh)")
     checkpoint_every: int = Field(1, ge=1, description="write a checkpoint every this many epochs (and after the last)")
     keep_checkpoints: int = Field(3, ge=2, le=100, description="checkpoints kept per model; older ones are deleted")
+    layerwise: LayerwiseConfig | None = Field(None, description="grow and freeze ansatz layers stage by stage (see docs/trainability.md)")
     shots_per_step: int | None = Field(
         None, ge=1, lt=2**63, description="most shots one optimiser step may use: shots per circuit become min(backend.shots, this // circuits per step)"
     )
@@ -289,6 +314,15 @@ class Profile(_Section):
             raise ValueError(
                 f"train.shots_per_step ({self.train.shots_per_step}) budgets sampled runs, but backend.shots is null (exact); "
                 "set backend.shots to the most shots per circuit (e.g. 1000), or remove train.shots_per_step"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _layerwise_fits_the_ansatz(self) -> Profile:
+        lw, layers = self.train.layerwise, self.model.quantum.layers
+        if lw is not None and lw.start_layers > layers:
+            raise ValueError(
+                f"train.layerwise.start_layers ({lw.start_layers}) exceeds model.quantum.layers ({layers}); lower start_layers or add layers"
             )
         return self
 
@@ -525,7 +559,7 @@ def _model_at(path: Sequence[Any], root: type[BaseModel] = Profile) -> type[Base
 def iter_fields(model: type[BaseModel] = Profile, prefix: str = "") -> Iterator[tuple[str, Any, type[BaseModel]]]:
     """Every (key path, field info, owner model) of the schema, depth first."""
     for name, info in model.model_fields.items():
-        path = f"{prefix}{name}"
+        path = f"{prefix}{info.alias or name}"
         yield path, info, model
         for sub in _unwrap(info.annotation):
             if sub is not ComponentRef:

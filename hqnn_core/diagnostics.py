@@ -8,6 +8,12 @@ averaged per ansatz layer. A fit ``ln Var = a + b n`` across qubit counts gives 
 ``b`` per qubit: a barren plateau shows as a clearly negative ``b`` (about ``-ln 2`` or steeper for a
 global cost on a deep random circuit), a trainable setting as ``b`` near 0 (a local cost on a
 shallow circuit, Cerezo et al. 2021).
+
+Several initialisation strategies (:mod:`hqnn_core.initialisation`) can be compared side by side,
+each with its own fits. ``identity_blocks`` and ``zeros`` start at the identity (or a Clifford
+circuit), where ``|0...0>`` is an eigenstate of every Z cost and every gradient is exactly 0; compare
+them with ``inputs="random"``, which prepends ``RY(phi)`` on each wire with ``phi`` uniform in
+``[0, 2pi)`` per sample, standing in for encoded data.
 """
 
 from __future__ import annotations
@@ -26,9 +32,12 @@ import torch
 from hqnn_core.circuit import Circuit, CircuitBuilder, Observable, PauliTerm
 from hqnn_core.components import ComponentSpec, get_ansatz, get_backend
 from hqnn_core.errors import ConfigError
+from hqnn_core.initialisation import DEFAULT_STD, add_ansatz_layer, check_init, initial_weights
 
 #: Cost names understood besides a Pauli string such as ``"Z0 Z1"``.
 COSTS = ("local", "global")
+#: States the ansatz starts from: ``|0...0>``, or a random product state ``RY(phi)|0>`` per wire and sample.
+INPUTS = ("zero", "random")
 _DEPTH = re.compile(r"^(\d*)n$")
 
 
@@ -66,28 +75,45 @@ def parse_depth(token: str | int, n_qubits: int) -> int:
     raise ConfigError(f"depth {token!r}: give a positive integer (2) or a multiple of the qubit count (n, 2n).")
 
 
-def ansatz_circuit(ansatz: Any, n_qubits: int, layers: int, observable: Observable) -> Circuit:
-    """The ansatz alone, ``layers`` deep, measuring ``observable``."""
+def ansatz_circuit(ansatz: Any, n_qubits: int, layers: int, observable: Observable, mirrored: bool = False, random_input: bool = False) -> Circuit:
+    """The ansatz alone, ``layers`` deep, measuring ``observable`` (odd layers mirrored for identity blocks; RY inputs first)."""
     wires = list(range(n_qubits))
     builder = CircuitBuilder(n_qubits)
     builder.n_layers = layers
+    if random_input:
+        for w in wires:
+            builder.add("RY", [w], builder.input(w))
     per_layer = ansatz.weights_per_layer(n_qubits)
     for layer in range(layers):
         builder.weight_offset = layer * per_layer
-        ansatz.add_layer(builder, wires, layer)
+        add_ansatz_layer(builder, ansatz, wires, layer, mirrored)
     return builder.build([observable])
 
 
-def weight_gradients(circuit: Circuit, n_weights: int, samples: int, generator: torch.Generator) -> torch.Tensor:
-    """``dC/dw`` ``[samples, n_weights]`` at weights drawn uniformly from ``[0, 2pi)``, by backprop (exact)."""
-    weights = torch.rand(samples, n_weights, generator=generator, dtype=torch.float64) * (2 * math.pi)
+def weight_gradients(circuit: Circuit, n_weights: int, samples: int, generator: torch.Generator, init: str = "uniform", ansatz: Any = None,
+                     std: float = DEFAULT_STD) -> torch.Tensor:
+    """``dC/dw`` ``[samples, n_weights]`` at weights drawn by strategy ``init`` (default uniform in ``[0, 2pi)``), by backprop (exact).
+
+    Input slots (the random product state) get angles uniform in ``[0, 2pi)``, one per wire and sample.
+    """
+    if init == "uniform" and ansatz is None:
+        weights = torch.rand(samples, n_weights, generator=generator, dtype=torch.float64) * (2 * math.pi)
+    else:
+        layers = max(1, n_weights // max(1, ansatz.weights_per_layer(circuit.n_qubits)))
+        weights = torch.stack([initial_weights(init, ansatz, (layers, n_weights // layers), generator, torch.float64, std).reshape(-1)
+                               for _ in range(samples)])
     weights.requires_grad_(True)
+    if any(s.source == "const" for s in circuit.slots):
+        raise ConfigError("the ansatz uses constant slots; diagnose takes ansätze whose angles are all trainable weights.")
+    inputs = torch.rand(samples, circuit.n_qubits, generator=generator, dtype=torch.float64) * (2 * math.pi)
     index = torch.tensor([s.index for s in circuit.slots], dtype=torch.long)
     coeff = torch.tensor([s.coeff for s in circuit.slots], dtype=torch.float64)
     offset = torch.tensor([s.offset for s in circuit.slots], dtype=torch.float64)
-    if any(s.sources != {"weight"} or s.factors for s in circuit.slots):
-        raise ConfigError("the ansatz uses input or constant slots; diagnose takes ansätze whose angles are all trainable weights.")
-    slot_values = weights[:, index] * coeff + offset
+    if any(s.factors for s in circuit.slots):
+        raise ConfigError("the ansatz multiplies slot factors (input scalings); diagnose takes ansätze whose angles are plain weights.")
+    is_input = torch.tensor([s.source == "input" for s in circuit.slots])
+    base = torch.where(is_input, inputs[:, torch.where(is_input, index, 0)], weights[:, torch.where(is_input, 0, index)])
+    slot_values = base * coeff + offset
     backend = get_backend("torch")
     values = backend.expectations(circuit, slot_values)
     (grad,) = torch.autograd.grad(values.sum(), weights)  # rows are independent: the sum's gradient is each row's
@@ -108,6 +134,7 @@ class Point:
     var_max_per_layer: list[float]
     var_mean_per_layer: list[float]
     mean_abs_grad: float
+    init: str = "uniform"
 
 
 @dataclass
@@ -120,6 +147,7 @@ class Fit:
     slope_last: float
     slope_mean: float
     qubits: list[int] = field(default_factory=list)
+    init: str = "uniform"
 
 
 @dataclass
@@ -129,10 +157,13 @@ class Report:
     seed: int
     points: list[Point]
     fits: list[Fit]
+    inits: list[str] = field(default_factory=lambda: ["uniform"])
+    inputs: str = "zero"
+    std: float = DEFAULT_STD
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ansatz": self.ansatz, "samples": self.samples, "seed": self.seed, "init": "uniform [0, 2pi)",
-                "points": [asdict(p) for p in self.points], "fits": [asdict(f) for f in self.fits]}
+        return {"ansatz": self.ansatz, "samples": self.samples, "seed": self.seed, "init": self.inits, "inputs": self.inputs,
+                "normal_std": self.std, "points": [asdict(p) for p in self.points], "fits": [asdict(f) for f in self.fits]}
 
 
 def _slope(ns: Sequence[int], variances: Sequence[float]) -> float:
@@ -144,36 +175,50 @@ def _slope(ns: Sequence[int], variances: Sequence[float]) -> float:
 
 def gradient_variance(
     ansatz: ComponentSpec = "hardware_efficient", qubits: Sequence[int] = (2, 4, 6, 8), depths: Sequence[str | int] = (1, "n"),
-    costs: Sequence[str] = COSTS, samples: int = 50, seed: int = 0,
+    costs: Sequence[str] = COSTS, samples: int = 50, seed: int = 0, inits: Sequence[str] = ("uniform",), inputs: str = "zero",
+    std: float = DEFAULT_STD,
 ) -> Report:
-    """Sample gradients for every (cost, depth, qubit count) and fit the decay rate of their variance."""
+    """Sample gradients for every (init, cost, depth, qubit count) and fit the decay rate of their variance."""
     if samples < 2:
         raise ConfigError(f"samples must be at least 2 to estimate a variance, got {samples}; use e.g. --samples 50.")
     if not qubits or any(n < 1 for n in qubits):
         raise ConfigError(f"qubits must be positive integers, got {list(qubits)}; use e.g. --qubits 2,4,6,8.")
+    if inputs not in INPUTS:
+        raise ConfigError(f"inputs {inputs!r}: choose {' or '.join(INPUTS)}.")
+    for init in inits:
+        check_init(init, 2)
+        if init in ("identity_blocks", "zeros") and inputs == "zero":
+            raise ConfigError(f"init {init} starts at a circuit for which |0...0> is an eigenstate of a Z cost, so every gradient is exactly 0; "
+                              "add --input random (a random product state per sample, standing in for encoded data).")
     component = get_ansatz(ansatz)
     points: list[Point] = []
     fits: list[Fit] = []
-    for cost in costs:
-        for depth in depths:
-            row: list[Point] = []
-            for n in sorted(qubits):
-                if n < component.min_qubits():
-                    raise ConfigError(f"ansatz {component.name!r} needs at least {component.min_qubits()} qubits; drop {n} from --qubits.")
-                layers = parse_depth(depth, n)
-                circuit = ansatz_circuit(component, n, layers, cost_observable(cost, n))
-                per_layer = component.weights_per_layer(n)
-                generator = torch.Generator().manual_seed(seed * 1_000_003 + n * 1009 + layers)
-                grad = weight_gradients(circuit, per_layer * layers, samples, generator)
-                var = grad.var(dim=0, unbiased=True).reshape(layers, per_layer)
-                peak = var.max(dim=1).values
-                row.append(Point(cost, str(depth), n, layers, float(peak[0]), float(peak[-1]), float(var.mean()),
-                                 [float(v) for v in peak], [float(v) for v in var.mean(dim=1)], float(grad.abs().mean())))
-            ns = [p.n_qubits for p in row]
-            fits.append(Fit(cost, str(depth), _slope(ns, [p.var_first for p in row]), _slope(ns, [p.var_last for p in row]),
-                            _slope(ns, [p.var_mean for p in row]), ns))
-            points.extend(row)
-    return Report(component.config(), samples, seed, points, fits)
+    for init in inits:
+        for cost in costs:
+            for depth in depths:
+                row: list[Point] = []
+                for n in sorted(qubits):
+                    if n < component.min_qubits():
+                        raise ConfigError(f"ansatz {component.name!r} needs at least {component.min_qubits()} qubits; drop {n} from --qubits.")
+                    layers = parse_depth(depth, n)
+                    try:
+                        check_init(init, layers)
+                    except ConfigError as e:
+                        raise ConfigError(f"depth {depth} at {n} qubits: {e}") from None
+                    circuit = ansatz_circuit(component, n, layers, cost_observable(cost, n), init == "identity_blocks", inputs == "random")
+                    per_layer = component.weights_per_layer(n)
+                    generator = torch.Generator().manual_seed(seed * 1_000_003 + n * 1009 + layers)
+                    grad = (weight_gradients(circuit, per_layer * layers, samples, generator) if init == "uniform" and inputs == "zero"
+                            else weight_gradients(circuit, per_layer * layers, samples, generator, init, component, std))
+                    var = grad.var(dim=0, unbiased=True).reshape(layers, per_layer)
+                    peak = var.max(dim=1).values
+                    row.append(Point(cost, str(depth), n, layers, float(peak[0]), float(peak[-1]), float(var.mean()),
+                                     [float(v) for v in peak], [float(v) for v in var.mean(dim=1)], float(grad.abs().mean()), init))
+                ns = [p.n_qubits for p in row]
+                fits.append(Fit(cost, str(depth), _slope(ns, [p.var_first for p in row]), _slope(ns, [p.var_last for p in row]),
+                                _slope(ns, [p.var_mean for p in row]), ns, init))
+                points.extend(row)
+    return Report(component.config(), samples, seed, points, fits, list(inits), inputs, std)
 
 
 def write_report(report: Report, out: str | Path) -> dict[str, str]:
@@ -189,9 +234,10 @@ def write_report(report: Report, out: str | Path) -> dict[str, str]:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for fit in report.fits:
-        pts = [p for p in report.points if p.cost == fit.cost and p.depth == fit.depth]
+        pts = [p for p in report.points if p.cost == fit.cost and p.depth == fit.depth and p.init == fit.init]
+        strategy = f"{fit.init} init, " if len(report.inits) > 1 else ""
         ax.semilogy([p.n_qubits for p in pts], [p.var_first for p in pts], marker="o",
-                    label=f"{fit.cost} cost, depth {fit.depth}: slope {fit.slope_first:+.2f}/qubit")
+                    label=f"{strategy}{fit.cost} cost, depth {fit.depth}: slope {fit.slope_first:+.2f}/qubit")
     ax.set_xlabel("qubits")
     ax.set_ylabel("Var[dC/dθ], first layer (largest)")
     ax.set_title(f"gradient variance, {report.ansatz['name']}, {report.samples} samples")
@@ -202,4 +248,4 @@ def write_report(report: Report, out: str | Path) -> dict[str, str]:
     return {"json": str(folder / "diagnose.json"), "plot": str(folder / "gradient_variance.png")}
 
 
-__all__ = ["COSTS", "Fit", "Point", "Report", "cost_observable", "gradient_variance", "parse_depth", "write_report"]
+__all__ = ["COSTS", "INPUTS", "Fit", "Point", "Report", "cost_observable", "gradient_variance", "parse_depth", "write_report"]

@@ -16,6 +16,7 @@ from hqnn_core.errors import ConfigError, InputError, UnsupportedError
 from hqnn_core.execution import Executor
 from hqnn_core.execution.fallback import FallbackBackend
 from hqnn_core.execution.retry import RetryPolicy
+from hqnn_core.initialisation import DEFAULT_STD, add_ansatz_layer, check_init, initial_weights
 from hqnn_core.interfaces import Ansatz, Backend, Encoder
 from hqnn_core.interfaces.backend import check_shots
 from hqnn_core.plugin_manager import get_plugins
@@ -23,8 +24,9 @@ from hqnn_core.plugin_manager import get_plugins
 _SOURCE_CODES = {"input": 0, "weight": 1, "const": 2}
 
 
-def build_circuit(n_qubits: int, encoder: Encoder, ansatz: Ansatz, layers: int, observables: Sequence[Observable] | None = None) -> Circuit:
-    """Encoder then ``layers`` ansatz layers (re-uploading encoders repeat before every layer).
+def build_circuit(n_qubits: int, encoder: Encoder, ansatz: Ansatz, layers: int, observables: Sequence[Observable] | None = None,
+                  mirrored: bool = False) -> Circuit:
+    """Encoder then ``layers`` ansatz layers (re-uploading encoders repeat before every layer; ``mirrored``: odd layers are adjoints).
 
     Weight slots number the ansatz's ``layers x weights_per_layer`` weights first, then the
     encoder's own weights (:meth:`Encoder.weights_per_upload` per upload), upload by upload.
@@ -41,7 +43,7 @@ def build_circuit(n_qubits: int, encoder: Encoder, ansatz: Ansatz, layers: int, 
             encoder.add_ops(builder, wires)
             upload += 1
         builder.weight_offset = layer * per_layer
-        ansatz.add_layer(builder, wires, layer)
+        add_ansatz_layer(builder, ansatz, wires, layer, mirrored)
     return builder.build(observables)
 
 
@@ -209,6 +211,9 @@ class QuantumLayer(nn.Module):
             for a PennyLane QNode, TorchLayer's ``{name: shape}`` of its weight arguments.
         inputs: with a Qiskit circuit, the parameters that are features; with a QNode, how many features.
         weights: with a Qiskit circuit, the parameters that are trained (with QASM, their names).
+        init: starting weights: ``uniform`` (the ansatz's own), ``normal`` (small angles, ``init_std``), ``zeros``,
+            or ``identity_blocks`` (layer pairs that start as the identity; see :mod:`hqnn_core.initialisation`).
+        init_std: standard deviation of the ``normal`` strategy.
 
     Example:
         >>> layer = QuantumLayer(n_qubits=2, layers=1, seed=0)
@@ -251,6 +256,8 @@ class QuantumLayer(nn.Module):
         weight_shapes: int | Sequence[int] | Mapping[str, int | Sequence[int]] | None = None,
         inputs: Any = None,
         weights: Any = None,
+        init: str = "uniform",
+        init_std: float = DEFAULT_STD,
     ) -> None:
         super().__init__()
         if circuit is not None:  # the user's own circuit: its inputs and weights become the encoder and a one-layer ansatz
@@ -276,8 +283,11 @@ class QuantumLayer(nn.Module):
             if n_qubits < part.min_qubits():
                 raise ConfigError(f"{part.kind} {part.name!r} needs at least {part.min_qubits()} qubits, got {n_qubits}.")
         self.n_features = self.encoder.n_features(n_qubits)
+        check_init(init, layers, self.encoder.reupload)
+        self.init, self.init_std = init, init_std
         self.backend: Backend = self._resilient(get_backend(backend, **dict(backend_options or {})), fallback, retry)
-        self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, _observables(observables, n_qubits))
+        self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, _observables(observables, n_qubits),
+                                     init == "identity_blocks")
         self.circuit = self.circuit.with_measurement(_measurement(measure, wires, observables))
         _check_samples(measure, self.shots, mitigation, interpret)
         _check_state(measure, self.backend, self.shots, mitigation, gradient)
@@ -294,7 +304,7 @@ class QuantumLayer(nn.Module):
         else:
             generator.manual_seed(seed)
         shape = (layers, self.ansatz.weights_per_layer(n_qubits))
-        self.weights = nn.Parameter(self.ansatz.init_weights(shape, generator, torch.get_default_dtype()))
+        self.weights = nn.Parameter(initial_weights(init, self.ansatz, shape, generator, torch.get_default_dtype(), init_std))
         uploads = layers if self.encoder.reupload else 1
         encoder_shape = (uploads, self.encoder.weights_per_upload(n_qubits))
         encoder_weights = self.encoder.init_weights(encoder_shape, generator, torch.get_default_dtype()) if encoder_shape[1] else None
@@ -440,6 +450,7 @@ class QuantumLayer(nn.Module):
             "layers": self.layers,
             "encoder": self.encoder.config(),
             "ansatz": self.ansatz.config(),
+            "init": self.init,
             "gradient": self.gradient.config(),
             "shots": self.shots,
             "observables": [str(o) for o in self.circuit.observables],

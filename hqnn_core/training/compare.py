@@ -133,7 +133,7 @@ def _build(prepared: Prepared, spec: BackendSpec, shots: Any, state: dict[str, A
     kwargs["gradient"] = "best"  # evaluation only: no gradient is computed, so none can be unsupported
     where = f"compare backend {spec.title()!r}"
     layer = build_layer(kwargs, where)
-    model = build_model(loaded.profile, d.n_features, d.n_classes, d.image_shape, layer, where)
+    model = build_model(loaded.profile, d.n_features, d.n_classes, d.image_shape, layer, where, loaded.base_dir)
     model.load_state_dict(state)
     model.eval()
     return model

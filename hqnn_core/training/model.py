@@ -6,6 +6,7 @@ of the same input and output widths, so "did the quantum part help?" compares li
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -14,6 +15,7 @@ from torch import nn
 from hqnn_core.config import FrontEndConfig, HeadConfig, Profile
 from hqnn_core.errors import ConfigError
 from hqnn_core.layer import QuantumLayer
+from hqnn_core.training.transfer import pretrained_front_end
 
 
 class Scale(nn.Module):
@@ -46,11 +48,15 @@ def _dense(widths: list[int], cfg: FrontEndConfig) -> list[nn.Module]:
 ImageShape = tuple[int, int, int] | tuple[int, int]
 
 
-def build_front_end(cfg: FrontEndConfig, n_inputs: int, n_outputs: int, image_shape: ImageShape | None, source: str) -> nn.Module:
+def build_front_end(cfg: FrontEndConfig, n_inputs: int, n_outputs: int, image_shape: ImageShape | None, source: str,
+                    base_dir: str | Path = ".") -> nn.Module:
     """Front end ending in ``Linear -> tanh -> * output_scale`` with ``n_outputs`` features (or Identity).
 
-    ``image_shape`` is ``(C, H, W)`` (or ``(H, W)``, one channel) of the flattened image samples a cnn unflattens.
+    ``image_shape`` is ``(C, H, W)`` (or ``(H, W)``, one channel) of the flattened image samples a cnn unflattens;
+    ``base_dir`` is where a pretrained backbone's relative ``from`` path starts (the profile's folder).
     """
+    if cfg.kind == "pretrained":
+        return pretrained_front_end(cfg, n_inputs, n_outputs, image_shape, source, Path(base_dir), build_front_end, Scale)
     if cfg.kind == "none":
         if n_inputs != n_outputs:
             raise ConfigError(
@@ -116,18 +122,20 @@ class HybridModel(nn.Module):
 
 
 def build_model(
-    profile: Profile, n_features: int, n_classes: int, image_shape: ImageShape | None, layer: QuantumLayer, source: str = "<profile>"
+    profile: Profile, n_features: int, n_classes: int, image_shape: ImageShape | None, layer: QuantumLayer, source: str = "<profile>",
+    base_dir: str | Path = ".",
 ) -> HybridModel:
     """Front end -> ``layer`` -> head. Classical weights come from torch's global generator (seed it first)."""
-    front = build_front_end(profile.model.front_end, n_features, layer.n_features, image_shape, source)
+    front = build_front_end(profile.model.front_end, n_features, layer.n_features, image_shape, source, base_dir)
     head = build_head(profile.model.head, layer.n_outputs, n_classes, source)
     return HybridModel(front, layer, head)
 
 
-def build_baseline(profile: Profile, n_features: int, n_classes: int, image_shape: ImageShape | None, layer: QuantumLayer, source: str = "<profile>") -> HybridModel:
+def build_baseline(profile: Profile, n_features: int, n_classes: int, image_shape: ImageShape | None, layer: QuantumLayer, source: str = "<profile>",
+                   base_dir: str | Path = ".") -> HybridModel:
     """The same pipeline with ``Linear(encoder features, observables) + tanh`` in place of the quantum layer."""
     middle = nn.Sequential(nn.Linear(layer.n_features, layer.n_outputs), nn.Tanh())
-    front = build_front_end(profile.model.front_end, n_features, layer.n_features, image_shape, source)
+    front = build_front_end(profile.model.front_end, n_features, layer.n_features, image_shape, source, base_dir)
     head = build_head(profile.model.head, layer.n_outputs, n_classes, source)
     return HybridModel(front, middle, head)
 
@@ -159,6 +167,7 @@ def describe_model(model: HybridModel) -> dict[str, Any]:
     info: dict[str, Any] = {
         "parameters": count_parameters(model),
         "front_end_parameters": count_parameters(model.front),
+        "frozen_parameters": sum(p.numel() for p in model.parameters() if not p.requires_grad),
         "middle_parameters": count_parameters(model.middle),
         "head_parameters": count_parameters(model.head),
         "architecture": str(model),

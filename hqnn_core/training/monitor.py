@@ -1,22 +1,45 @@
-"""Per-epoch training diagnostics for the run record: gradient norms and shot noise.
+"""Per-epoch training diagnostics for the run record: gradient norms, shot noise and state fidelity.
 
 Gradient norms (L2, averaged over the epoch's optimiser steps) are kept separately for the quantum
 layer's weights and for every classical parameter: a quantum norm far below the classical one is
 the first sign of a barren plateau (see ``hqnn diagnose``). Shot noise is the mean standard error
 of the quantum layer's outputs in the epoch's training forward passes (0 for exact backends); see
-:mod:`hqnn_core.training.shots` for the formula.
+:mod:`hqnn_core.training.shots` for the formula. State fidelity compares, on a simulator that
+returns density matrices (``torch.noisy``), the noisy final state ``rho`` of the first training inputs
+with the exact state ``psi`` of the same circuit: ``F = <psi|rho|psi>``, averaged (None elsewhere).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
+from hqnn_core.components import get_backend
+from hqnn_core.layer import QuantumLayer
 from hqnn_core.training.shots import layer_standard_error
 
-METRICS = ("grad_norm_quantum", "grad_norm_classical", "shot_noise")
+METRICS = ("grad_norm_quantum", "grad_norm_classical", "shot_noise", "state_fidelity")
+#: Training inputs whose states the fidelity averages over.
+FIDELITY_SAMPLES = 16
+
+
+@torch.no_grad()
+def state_fidelity(layer: QuantumLayer | None, front: nn.Module, x: torch.Tensor, samples: int = FIDELITY_SAMPLES) -> float | None:
+    """Mean ``<psi|rho|psi>`` of the noisy and exact final states for the first ``samples`` inputs; None off density-matrix simulators."""
+    if layer is None:
+        return None
+    backend = layer.backend.members()[0]
+    simulate = getattr(backend, "simulate", None)  # simulators only; remote backends have no final state to read
+    if simulate is None or not backend.capabilities.noise:
+        return None
+    values = layer.slot_values(front(x[:samples])).detach().to(torch.float64)
+    rho = simulate(layer.circuit, values)
+    if rho.dim() != 3:
+        return None
+    psi = cast(Any, get_backend("torch")).simulate(layer.circuit, values).to(rho.dtype)
+    return float(torch.einsum("ni,nij,nj->n", psi.conj(), rho, psi).real.mean())
 
 
 class EpochMonitor:

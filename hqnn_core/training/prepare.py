@@ -94,6 +94,8 @@ def layer_kwargs(profile: Profile, seeds: dict[str, int], backend: str | None = 
         "mitigation": mitigation,
         "seed": seeds["weights"],
         "backend_options": options,
+        "init": q.init,
+        "init_std": q.init_std,
     }
     return kwargs, injected
 
@@ -120,7 +122,7 @@ def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "pro
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seeds["init"])
         layer = build_layer(kwargs, loaded.source)
-        model = build_model(profile, dataset.n_features, dataset.n_classes, dataset.image_shape, layer, loaded.source)
+        model = build_model(profile, dataset.n_features, dataset.n_classes, dataset.image_shape, layer, loaded.source, loaded.base_dir)
     check_front_end(model, torch.from_numpy(dataset.x_train[:1]), loaded.source)
     return Prepared(loaded, dataset, seeds, kwargs, model, injected)
 

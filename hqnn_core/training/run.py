@@ -278,7 +278,7 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
             if loaded.profile.train.baseline:
                 torch.manual_seed(seeds["baseline_init"])
                 d = prepared.dataset
-                baseline_model = build_baseline(loaded.profile, d.n_features, d.n_classes, d.image_shape, prepared.layer, loaded.source)
+                baseline_model = build_baseline(loaded.profile, d.n_features, d.n_classes, d.image_shape, prepared.layer, loaded.source, loaded.base_dir)
                 record.data["model"]["baseline"] = describe_model(baseline_model)
                 base_seeds = {**seeds, **{k: derive_seed(seeds[k], "baseline") for k in ("shuffle", "torch", "spsa")}}
                 trainer.fit(Phase("baseline", baseline_model, CheckpointManager(confined(run_dir, "checkpoints/baseline"),

@@ -27,8 +27,9 @@ from hqnn_core.errors import CheckpointError, InputError
 from hqnn_core.interfaces import Accounting
 from hqnn_core.training.budget import BudgetGuard
 from hqnn_core.training.checkpoints import CheckpointManager, atomic_write, kill_point, sha256_bytes
+from hqnn_core.training.layerwise import schedule_for
 from hqnn_core.training.model import HybridModel
-from hqnn_core.training.monitor import EpochMonitor
+from hqnn_core.training.monitor import EpochMonitor, state_fidelity
 from hqnn_core.training.optimizers import GRADIENT_FREE, OPTIONS, COBYLAOptimizer, SPSAOptimizer, make_torch_optimizer
 from hqnn_core.training.prepare import Prepared
 from hqnn_core.training.records import RunRecord, utc_now
@@ -243,6 +244,7 @@ class Trainer:
         pred = None
         self._forward = model if self.dist is None else self.dist.wrap(model)  # DDP all-reduces gradients across ranks
         self._monitor = EpochMonitor(model)  # gradient norms and shot noise per epoch
+        self._layerwise = schedule_for(t.layerwise, model.quantum)  # train.layerwise: which ansatz layers train when
         try:
             self.display.start(name, t.epochs, start + 1, steps_per_epoch)
             for epoch in range(start + 1, t.epochs + 1):
@@ -250,9 +252,11 @@ class Trainer:
                 began, usage_before = time.perf_counter(), self._usage(model)
                 model.train()
                 self._monitor.start()
+                stage = self._layerwise.begin_epoch(epoch) if self._layerwise is not None else {}
                 perm = torch.randperm(n, generator=shuffle)
                 if kind == "cobyla":
                     train_loss, train_acc = self._cobyla_epoch(model, optimizer)
+                    self._hold_frozen_layers()
                     self.display.batch(name, epoch, t.epochs, 1, train_loss, train_acc, self._usage(model))
                 else:
                     train_loss, train_acc = self._batch_epoch(model, optimizer, kind, perm, batches, epoch, steps_per_epoch, name, t.epochs)
@@ -264,6 +268,7 @@ class Trainer:
                     "epoch": epoch, "train_loss": train_loss, "train_accuracy": train_acc, "test_loss": test_loss, "test_accuracy": test_acc,
                     **usage_columns(usage_before, self._usage(model)),
                     "wall_time_epoch_s": round(epoch_time, 3), "wall_time_total_s": round(elapsed, 3), **self._monitor.metrics(),
+                    "state_fidelity": state_fidelity(model.quantum, model.front, self.x_train), **stage,
                 }
                 history.append(metrics)
                 if epoch % t.checkpoint_every == 0 or epoch == t.epochs:
@@ -299,6 +304,7 @@ class Trainer:
             idx = perm[s]
             if self.dist is not None:  # this rank's shard of the global batch; the step is the distributed module's
                 loss, hits, seen_here = self.dist.train_step(self._forward, optimizer, self.x_train, self.y_train, idx)
+                self._hold_frozen_layers()
                 total_loss, correct, seen = total_loss + loss, correct + hits, seen + seen_here
                 self.display.batch(name, epoch, epochs, i + 1, total_loss / max(seen, 1), correct / max(seen, 1), self._usage(model))
                 continue
@@ -306,6 +312,7 @@ class Trainer:
             if kind in GRADIENT_FREE:  # SPSA: two forward passes, no gradients
                 with torch.no_grad():
                     results = optimizer.step(lambda xb=xb, yb=yb: _batch_loss(model, xb, yb))
+                self._hold_frozen_layers()
                 loss = sum(r[0] for r in results) / 2
                 hits = sum(r[1] for r in results) / 2
             else:
@@ -315,6 +322,7 @@ class Trainer:
                 loss_t.backward()
                 self._monitor.after_backward()
                 optimizer.step()
+                self._hold_frozen_layers()
                 loss, hits = float(loss_t.detach()), int((logits.detach().argmax(dim=1) == yb).sum())
             total_loss += loss * len(yb)
             correct += hits
@@ -323,6 +331,10 @@ class Trainer:
         if self.dist is not None:  # the epoch's metrics over every rank's shards
             total_loss, correct, seen = self.dist.all_sum(total_loss, correct, seen)
         return total_loss / seen, correct / seen
+
+    def _hold_frozen_layers(self) -> None:
+        if self._layerwise is not None:
+            self._layerwise.after_step()
 
     def _cobyla_epoch(self, model: HybridModel, optimizer: COBYLAOptimizer) -> tuple[float, float]:
         batch = self.prepared.loaded.profile.train.eval_batch_size
