@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import torch
 
+from benchmarks.tools import workload_circuit
 from benchmarks.workloads import WORKLOADS, Workload
 from hqnn_core import QuantumLayer
 
@@ -85,16 +86,7 @@ def _qiskit_ml(w: Workload) -> tuple[Step, int]:
     from qiskit_machine_learning.neural_networks import SamplerQNN
 
     n = w.n_qubits
-    xs, ws = ParameterVector("x", n), ParameterVector("w", w.n_weights)
-    qc = QuantumCircuit(n)
-    for i in range(n):
-        qc.ry(xs[i], i)
-    for layer in range(w.layers):
-        for i in range(n):
-            qc.ry(ws[layer * 2 * n + 2 * i], i)
-            qc.rz(ws[layer * 2 * n + 2 * i + 1], i)
-        for a, b in w.ring:
-            qc.cx(a, b)
+    qc, xs, ws = workload_circuit(w, QuantumCircuit, ParameterVector)
     qc.measure_all()
     _, weights, _ = w.data(torch.float64)
     with warnings.catch_warnings():

@@ -140,6 +140,22 @@ def _pennylane(device: str, diff_method: str) -> Callable[[Workload, torch.dtype
     return build
 
 
+def workload_circuit(w: Workload, circuit_cls: Any, vector_cls: Any) -> tuple[Any, Any, Any]:
+    """The workload's circuit as a Qiskit ``QuantumCircuit`` over ``ParameterVector``s ``x`` (inputs) and ``w`` (weights)."""
+    n = w.n_qubits
+    xs, ws = vector_cls("x", n), vector_cls("w", w.n_weights)
+    qc = circuit_cls(n)
+    for i in range(n):
+        qc.ry(xs[i], i)
+    for layer in range(w.layers):
+        for i in range(n):
+            qc.ry(ws[layer * 2 * n + 2 * i], i)
+            qc.rz(ws[layer * 2 * n + 2 * i + 1], i)
+        for a, b in w.ring:
+            qc.cx(a, b)
+    return qc, xs, ws
+
+
 def _qiskit_ml(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
     try:
         with _quiet():
@@ -150,16 +166,7 @@ def _qiskit_ml(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
     except Exception as e:  # noqa: BLE001
         raise Unavailable(f"{type(e).__name__}: {str(e).splitlines()[0][:160]}") from None
     n = w.n_qubits
-    xs, ws = ParameterVector("x", n), ParameterVector("w", w.n_weights)
-    qc = QuantumCircuit(n)
-    for i in range(n):
-        qc.ry(xs[i], i)
-    for layer in range(w.layers):
-        for i in range(n):
-            qc.ry(ws[layer * 2 * n + 2 * i], i)
-            qc.rz(ws[layer * 2 * n + 2 * i + 1], i)
-        for a, b in w.ring:
-            qc.cx(a, b)
+    qc, xs, ws = workload_circuit(w, QuantumCircuit, ParameterVector)
     observables = [SparsePauliOp("I" * (n - 1 - i) + "Z" + "I" * i) for i in range(n)]  # Qiskit: qubit 0 is the last letter
     _, weights, _ = w.data(torch.float64)
     with _quiet():

@@ -245,22 +245,12 @@ class PennyLaneBackend(Backend):
                 )
             )
         n_wires = max(c.n_qubits for c, _ in tasks)
-        device = self._device(n_wires, seed if shots is not None else None)
         self._count_job()
-        try:
-            with self._thread_limit(n_wires):
-                if differentiable:
-                    with _default_dtype(tasks[0][1].dtype):
-                        results = qml.execute(tapes, device, diff_method=self._diff_method, interface="torch")
-                else:
-                    results = qml.execute(tapes, device, diff_method=None, interface=None)
-        except HQNNError:
-            raise
-        except Exception as e:
-            mapped = map_error(e, self.full_name)
-            if mapped is None:
-                raise
-            raise mapped from e
+        if differentiable:
+            with _default_dtype(tasks[0][1].dtype):
+                results = self._execute(tapes, n_wires, None, self._diff_method, "torch")
+        else:
+            results = self._execute(tapes, n_wires, None, None, None)
         out = []
         for (circuit, values), result in zip(tasks, results, strict=True):
             n, k = values.shape[0], len(circuit.observables)
@@ -269,6 +259,19 @@ class PennyLaneBackend(Backend):
             else:
                 out.append(torch.from_numpy(_stack_numpy(result, n, k)).to(values.device))
         return out
+
+    def _execute(self, tapes: list[Any], n_wires: int, seed: int | None, diff_method: str | None, interface: str | None) -> Any:
+        """One ``qml.execute`` of every tape (the call's one job), vendor failures mapped to hqnn errors."""
+        try:
+            with self._thread_limit(n_wires):
+                return qml.execute(tapes, self._device(n_wires, seed), diff_method=diff_method, interface=interface)
+        except HQNNError:
+            raise
+        except Exception as e:
+            mapped = map_error(e, self.full_name)
+            if mapped is None:
+                raise
+            raise mapped from e
 
     def _sampled(self, tasks: list[Task], shots: int, seed: int | None) -> list[torch.Tensor]:
         """Every setting of every task sampled in one ``qml.execute`` (one job); terms read by the core plan."""
@@ -287,16 +290,7 @@ class PennyLaneBackend(Backend):
         self._count_job()
         bits: list[list[np.ndarray]] = [[] for _ in tasks]
         if tapes:
-            try:
-                with self._thread_limit(n_wires):
-                    results = qml.execute(tapes, self._device(n_wires, seed), diff_method=None, interface=None)
-            except HQNNError:
-                raise
-            except Exception as e:
-                mapped = map_error(e, self.full_name)
-                if mapped is None:
-                    raise
-                raise mapped from e
+            results = self._execute(tapes, n_wires, seed, None, None)
             for i, result in zip(where, results, strict=True):
                 rows, n = tasks[i][1].shape[0], tasks[i][0].n_qubits
                 bits[i].append(np.asarray(result).reshape(rows, shots, n))
