@@ -50,17 +50,14 @@ def layer_standard_error(layer: QuantumLayer, outputs: torch.Tensor) -> torch.Te
 
 
 def circuits_per_step(layer: QuantumLayer, optimizer: str, batch_size: int, n_train: int, inputs_need_grad: bool) -> int:
-    """Circuits one optimiser step runs: what the shot budget is divided by."""
-    from hqnn_core.training.budget import _circuits_factor, _rows_per_training_forward
-
+    """Circuits one optimiser step runs (what the shot budget is divided by), counted by the executor that sends them."""
     batch = min(batch_size, n_train)
+    count = layer.executor.circuits_per_call
     if optimizer == "spsa":
-        rows = 2 * batch
-    elif optimizer == "cobyla":
-        rows = n_train  # one loss evaluation on the whole training set
-    else:
-        rows = _rows_per_training_forward(layer, batch, inputs_need_grad)
-    return rows * _circuits_factor(layer)
+        return 2 * count(layer.circuit, batch)
+    if optimizer == "cobyla":
+        return count(layer.circuit, n_train)  # one loss evaluation on the whole training set
+    return count(layer.circuit, batch, layer.trainable_slots(inputs_need_grad, True).cpu())
 
 
 def set_layer_shots(layer: QuantumLayer, shots: int | None) -> None:
