@@ -5,6 +5,7 @@ circuit of :mod:`benchmarks.workloads`, in three tools in one process with inter
 
 * hqnn ``QuantumLayer(..., measure="probs")`` on the ``torch`` backend (backprop);
 * PennyLane ``qml.qnn.TorchLayer`` over a QNode returning ``qml.probs`` on ``default.qubit`` (backprop);
+* a plain torch statevector simulator written gate by gate (autograd), the no-framework baseline;
 * Qiskit ML ``SamplerQNN`` + ``TorchConnector`` (its default sampler and parameter-shift sampler
   gradients), which is far slower, so it runs at a smaller batch and hqnn is timed again at that batch.
 
@@ -25,7 +26,7 @@ from collections.abc import Callable
 
 import torch
 
-from benchmarks.tools import workload_circuit
+from benchmarks.tools import pennylane_workload_ops, workload_circuit
 from benchmarks.workloads import WORKLOADS, Workload
 from hqnn_core import QuantumLayer
 
@@ -56,14 +57,7 @@ def _pennylane(w: Workload, dtype: torch.dtype) -> Step:
 
     @qml.qnode(qml.device("default.qubit", wires=n), interface="torch", diff_method="backprop")
     def qnode(inputs: torch.Tensor, weights: torch.Tensor) -> object:
-        for i in range(n):
-            qml.RY(inputs[..., i], wires=i)
-        for layer in range(w.layers):
-            for i in range(n):
-                qml.RY(weights[layer, 2 * i], wires=i)
-                qml.RZ(weights[layer, 2 * i + 1], wires=i)
-            for a, b in w.ring:
-                qml.CNOT(wires=[a, b])
+        pennylane_workload_ops(qml, w, inputs, weights)
         return qml.probs(wires=range(n))
 
     model = qml.qnn.TorchLayer(qnode, {"weights": (w.layers, 2 * n)}).to(dtype)
@@ -76,6 +70,53 @@ def _pennylane(w: Workload, dtype: torch.dtype) -> Step:
         out = model(x.to(dtype))
         (out * cot.to(out.dtype)).sum().backward()
         return out.detach().double(), model.weights.grad.double()
+
+    return step
+
+
+def _plain_torch(w: Workload, dtype: torch.dtype) -> Step:
+    """A hand-written batched statevector simulator in torch (autograd), gate by gate: the no-framework baseline."""
+    n = w.n_qubits
+    _, weights0, _ = w.data(dtype)
+    weights = weights0.clone().requires_grad_(True)
+    complex_dtype = torch.complex64 if dtype == torch.float32 else torch.complex128
+
+    def rotation(state: torch.Tensor, wire: int, matrices: torch.Tensor) -> torch.Tensor:
+        moved = state.movedim(wire + 1, -1)  # [B, ..., 2]
+        return torch.einsum("b...j,bij->b...i", moved, matrices).movedim(-1, wire + 1)
+
+    def ry(theta: torch.Tensor) -> torch.Tensor:
+        c, s = torch.cos(theta / 2), torch.sin(theta / 2)
+        return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2).to(complex_dtype)
+
+    def rz(theta: torch.Tensor) -> torch.Tensor:
+        phase = torch.exp(-0.5j * theta.to(complex_dtype))
+        zero = torch.zeros_like(phase)
+        return torch.stack([torch.stack([phase, zero], -1), torch.stack([zero, phase.conj()], -1)], -2)
+
+    def cnot(state: torch.Tensor, control: int, target: int) -> torch.Tensor:
+        flipped = state.flip(target + 1)
+        mask = torch.arange(2, device=state.device).reshape([1] + [2 if i == control else 1 for i in range(n)])
+        return torch.where(mask == 1, flipped, state)
+
+    def step(x: torch.Tensor, cot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        weights.grad = None
+        b = x.shape[0]
+        state = torch.zeros((b,) + (2,) * n, dtype=complex_dtype)
+        state[(slice(None),) + (0,) * n] = 1
+        xs = x.to(dtype)
+        for i in range(n):
+            state = rotation(state, i, ry(xs[:, i]))
+        for layer in range(w.layers):
+            for i in range(n):
+                state = rotation(state, i, ry(weights[layer, 2 * i].expand(b)))
+                state = rotation(state, i, rz(weights[layer, 2 * i + 1].expand(b)))
+            for a, c in w.ring:
+                state = cnot(state, a, c)
+        probs = (state.abs() ** 2).reshape(b, -1)
+        (probs * cot.to(probs.dtype)).sum().backward()
+        assert weights.grad is not None
+        return probs.detach().double(), weights.grad.double()
 
     return step
 
@@ -144,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     x, cot = _inputs(w, w.batch)
     reference = _hqnn(w, torch.float64)(x, cot)
     tools = {"hqnn torch probs (backprop)": _hqnn(w, torch.float32), "PennyLane TorchLayer qml.probs (default.qubit backprop)":
-             _pennylane(w, torch.float32)}
+             _pennylane(w, torch.float32), "plain torch statevector, gate by gate (autograd)": _plain_torch(w, torch.float32)}
     for label, step in tools.items():
         print(_check(label, step(x, cot), reference, None) if "hqnn" in label else _check(label, step(x.float().double(), cot), reference, None))
     qiskit = None

@@ -99,6 +99,18 @@ def _hqnn(backend: str, gradient: str, backend_options: dict[str, Any] | None = 
 # ---------------------------------------------------------------------------------------------- peers
 
 
+def pennylane_workload_ops(qml: Any, w: Workload, inputs: torch.Tensor, weights: torch.Tensor) -> None:
+    """Queue the workload's gates in a PennyLane QNode (``weights`` in hqnn's ``[layers, 2n]`` layout)."""
+    for i in range(w.n_qubits):
+        qml.RY(inputs[..., i], wires=i)
+    for layer in range(w.layers):
+        for i in range(w.n_qubits):
+            qml.RY(weights[layer, 2 * i], wires=i)
+            qml.RZ(weights[layer, 2 * i + 1], wires=i)
+        for a, b in w.ring:
+            qml.CNOT(wires=[a, b])
+
+
 def _pennylane(device: str, diff_method: str) -> Callable[[Workload, torch.dtype, int | None], Runner]:
     def build(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
         try:
@@ -108,18 +120,11 @@ def _pennylane(device: str, diff_method: str) -> Callable[[Workload, torch.dtype
                 dev = qml.device(device, wires=w.n_qubits)
         except Exception as e:  # noqa: BLE001
             raise Unavailable(f"{type(e).__name__}: {str(e).splitlines()[0][:160]}") from None
-        n, ring = w.n_qubits, w.ring
+        n = w.n_qubits
 
         @qml.qnode(dev, interface="torch", diff_method=diff_method)
         def circuit(inputs: torch.Tensor, weights: torch.Tensor) -> list[Any]:
-            for i in range(n):
-                qml.RY(inputs[..., i], wires=i)
-            for layer in range(w.layers):
-                for i in range(n):
-                    qml.RY(weights[layer, 2 * i], wires=i)
-                    qml.RZ(weights[layer, 2 * i + 1], wires=i)
-                for a, b in ring:
-                    qml.CNOT(wires=[a, b])
+            pennylane_workload_ops(qml, w, inputs, weights)
             return [qml.expval(qml.PauliZ(i)) for i in range(n)]
 
         with _quiet():
