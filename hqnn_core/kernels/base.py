@@ -96,6 +96,8 @@ class QuantumKernelBase:
             raise ConfigError("ansatz= adds trainable layers after an encoder; a circuit given as circuit= holds its own weights w[j].")
         if circuit is not None and type(circuit).__module__.startswith("qiskit") and inputs is None and weights is None:
             inputs = list(circuit.parameters)  # a feature map: every parameter is a feature, in Qiskit's sorted order
+        if circuit is not None and type(circuit).__module__.startswith("pennylane") and weight_shapes is None:
+            weight_shapes = {}  # a fixed feature map QNode: inputs= features and no weights
         if not isinstance(psd, bool):
             raise ConfigError(f"psd must be True or False, got {psd!r}.")
         self.shots = check_shots(shots)

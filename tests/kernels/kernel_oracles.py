@@ -1,10 +1,13 @@
-"""Independent numpy oracles for kernel tests: feature-map states written from their formulas, not from hqnn circuits."""
+"""Independent numpy oracles for kernel tests (feature-map states written from their formulas, not from hqnn circuits), and the shared hqnn feature maps."""
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
+
+from hqnn_core.circuit import Circuit, CircuitBuilder
 
 
 def _bits(n: int) -> np.ndarray:
@@ -69,3 +72,17 @@ def projected_matrix(bx: np.ndarray, by: np.ndarray, gamma: float) -> np.ndarray
         for j, b in enumerate(by):
             out[i, j] = np.exp(-gamma * sum(np.linalg.norm(rho(ra) - rho(rb)) ** 2 for ra, rb in zip(a, b, strict=True)))
     return out
+
+
+def zz_feature_map_circuit() -> Circuit:
+    """Qiskit's ``zz_feature_map(2, reps=2)`` written with the circuit API (P(2x) is PhaseShift, the pair angle a product)."""
+    b = CircuitBuilder(2)
+    x = b.inputs(2)
+    for _ in range(2):
+        for q in range(2):
+            b.add("H", [q])
+            b.add("PhaseShift", [q], 2 * x[q])
+        b.add("CNOT", [0, 1])
+        b.add("PhaseShift", [1], 2 * (math.pi - x[0]) * (math.pi - x[1]))
+        b.add("CNOT", [0, 1])
+    return b.build()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
-from kernel_oracles import bloch_vectors, fidelity_matrix, iqp_state, projected_matrix, zz_feature_map_state
+from kernel_oracles import (
+    bloch_vectors,
+    fidelity_matrix,
+    iqp_state,
+    projected_matrix,
+    zz_feature_map_circuit,
+    zz_feature_map_state,
+)
 
 from hqnn_core.circuit import GATES, CircuitBuilder
 from hqnn_core.errors import ConfigError, InputError
@@ -20,20 +25,6 @@ Y = RNG.uniform(-1.5, 1.5, size=(4, 3))
 
 def _iqp_fidelity(a: np.ndarray, b: np.ndarray, repeats: int = 1) -> np.ndarray:
     return fidelity_matrix(np.array([iqp_state(x, repeats) for x in a]), np.array([iqp_state(x, repeats) for x in b]))
-
-
-def zz_feature_map_circuit():
-    """Qiskit's ``zz_feature_map(2, reps=2)`` written with the circuit API (P(2x) is PhaseShift, the pair angle a product)."""
-    b = CircuitBuilder(2)
-    x = b.inputs(2)
-    for _ in range(2):
-        for q in range(2):
-            b.add("H", [q])
-            b.add("PhaseShift", [q], 2 * x[q])
-        b.add("CNOT", [0, 1])
-        b.add("PhaseShift", [1], 2 * (math.pi - x[0]) * (math.pi - x[1]))
-        b.add("CNOT", [0, 1])
-    return b.build()
 
 
 @pytest.mark.parametrize("method", ["state", "compute_uncompute"])
