@@ -128,6 +128,11 @@ class QuantumKernelBase:
         return QuantumLayer(**args, backend=self.backend, gradient=self.gradient, shots=self.shots,
                             mitigation=self.mitigation, measure=measure, observables=observables)
 
+    def _exact_states(self) -> bool:
+        """Whether the feature map's statevectors are available: a backend that declares them, exact, unmitigated, backprop."""
+        return bool(self.backend.capabilities.state and self.shots is None and not self.mitigation
+                    and self.gradient in ("best", "backprop", "adjoint"))
+
     def _feature_map_layer(self) -> QuantumLayer:
         """The feature map's layer (a kernel that needs states or observables of it builds it with them)."""
         return self._layer()
@@ -143,7 +148,7 @@ class QuantumKernelBase:
             rows = data if data.dtype == torch.float64 else data.double()
         else:
             try:
-                rows = torch.as_tensor(np.asarray(data, dtype=np.float64))
+                rows = torch.tensor(np.asarray(data, dtype=np.float64))  # a copy: read-only arrays (memmaps) stay untouched
             except (TypeError, ValueError):
                 raise InputError(f"{name} must be a numeric array of shape (n_samples, {self.n_features}), "
                                  f"got {type(data).__name__} that cannot be read as numbers.") from None

@@ -83,7 +83,7 @@ class FidelityKernel(QuantumKernelBase):
         return self._layer(measure="state") if self.method == "state" else self._layer()
 
     def _choose_method(self, method: str) -> str:
-        can_state = self.backend.capabilities.state and self.shots is None and not self.mitigation and self.gradient in ("best", "backprop", "adjoint")
+        can_state = self._exact_states()
         if method == "auto":
             method = "state" if can_state else "compute_uncompute"
         if method == "state" and not can_state:

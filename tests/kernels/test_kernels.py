@@ -113,9 +113,11 @@ def test_nearest_psd_is_the_eigenvalue_clipped_matrix():
     np.testing.assert_allclose(nearest_psd(np.eye(3)), np.eye(3), atol=1e-12)
 
 
-@pytest.mark.parametrize("gamma", [0.3, 2.0])
-def test_projected_kernel_equals_the_reduced_density_matrix_oracle(gamma):
-    kernel = ProjectedKernel(encoder="iqp", n_qubits=3, gamma=gamma)
+@pytest.mark.parametrize(("gamma", "gradient"), [(0.3, "best"), (2.0, "parameter_shift")])
+def test_projected_kernel_equals_the_reduced_density_matrix_oracle(gamma, gradient):
+    """From statevectors (torch's default) and from measured Pauli expectations (any backend, here forced by the gradient)."""
+    kernel = ProjectedKernel(encoder="iqp", n_qubits=3, gamma=gamma, gradient=gradient)
+    assert kernel.feature_map.circuit.measurement.kind == ("state" if gradient == "best" else "expval")
     bx, by = (np.array([bloch_vectors(iqp_state(x)) for x in d]) for d in (X, Y))
     np.testing.assert_allclose(kernel.reduced_bloch_vectors(X).detach().numpy(), bx, atol=1e-10)
     np.testing.assert_allclose(kernel(X), projected_matrix(bx, bx, gamma), atol=1e-10)
