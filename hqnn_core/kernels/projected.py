@@ -26,6 +26,10 @@ class ProjectedKernel(QuantumKernelBase):
     entry propagates them to first order (the delta method): ``γ k sqrt(Σ Δ² (var + var'))``. The
     diagonal of ``K(X, X)`` is exactly 1 (the distance of a point to itself is zero).
 
+    qml-benchmarks' ``ProjectedQuantumKernel`` writes ``exp(-γ' Σ_P (Δ<P>)²)`` without the ½ of the
+    Frobenius norm, so its ``γ'`` is ``gamma / 2`` here; :meth:`reduced_bloch_vectors` gives the
+    expectations its default ``γ' = 1 / (var · n_features)`` is computed from.
+
     Example:
         >>> import numpy as np
         >>> kernel = ProjectedKernel(encoder="angle", n_qubits=2, gamma=0.5)
