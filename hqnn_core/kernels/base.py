@@ -182,6 +182,20 @@ class QuantumKernelBase:
         K, std = self._evaluate(x, y)
         return K, std, symmetric
 
+    @abstractmethod
+    def _rows_for(self, n_x: int, n_y: int | None) -> tuple[QuantumLayer, int]:
+        """The layer a matrix of ``n_x`` by ``n_y`` points (``None``: symmetric) runs, and how many rows it sends."""
+
+    def cost(self, n_x: int, n_y: int | None = None) -> dict[str, int]:
+        """What one matrix of ``n_x`` by ``n_y`` points costs (``n_y=None``: the symmetric training matrix), before running it.
+
+        ``circuits`` counts every circuit of the single backend call (mitigation circuits included) as
+        ``backend.accounting`` will; ``jobs`` is how many vendor jobs the backend splits them into.
+        """
+        layer, rows = self._rows_for(n_x, n_y)
+        circuits = rows if layer.circuit.measurement.kind == "state" else layer.executor.circuits_per_call(layer.circuit, rows)
+        return {"rows": rows, "circuits": circuits, "shots": circuits * (self.shots or 0), "jobs": self.backend.jobs_for(circuits)}
+
     def gram(self, X: Any, Y: Any = None) -> torch.Tensor:
         """The kernel matrix ``[len(X), len(Y)]`` as a float64 tensor, differentiable in the feature map's weights."""
         return self._pairs(X, Y)[0]

@@ -99,6 +99,13 @@ class FidelityKernel(QuantumKernelBase):
             raise ConfigError(f"compute-uncompute reads the all-zeros probability among 2**{self.n_qubits} outcomes; at most "
                               f"{MAX_PROBS_WIRES} qubits are supported. Use backend='torch' with method='state' for wider feature maps.")
 
+    def _rows_for(self, n_x: int, n_y: int | None) -> tuple[QuantumLayer, int]:
+        if self.method == "state":
+            return self.feature_map, n_x + (n_y or 0)
+        if n_y is not None:
+            return self._overlaps, n_x * n_y
+        return self._overlaps, n_x * (n_x - 1) // 2 + (n_x if self.evaluate_diagonal else 0)
+
     def _evaluate(self, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.method == "state":
             return self._by_states(x, y), None

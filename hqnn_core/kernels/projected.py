@@ -88,6 +88,9 @@ class ProjectedKernel(QuantumKernelBase):
             values += [2 * rho[:, 0, 1].real, -2 * rho[:, 0, 1].imag, (rho[:, 0, 0] - rho[:, 1, 1]).real]
         return torch.stack(values, dim=1).double()
 
+    def _rows_for(self, n_x: int, n_y: int | None) -> tuple[QuantumLayer, int]:
+        return self.feature_map, n_x + (n_y or 0)
+
     def _evaluate(self, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         values = self._bloch(x if y is None else torch.cat([x, y]))  # every point in one backend call
         ex, ey = (values, values) if y is None else (values[: x.shape[0]], values[x.shape[0]:])

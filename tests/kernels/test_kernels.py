@@ -77,6 +77,27 @@ def test_a_gram_matrix_is_one_backend_call_and_evaluates_each_pair_once():
     assert (states.backend.accounting.calls, states.backend.accounting.circuits) == (1, 10)  # one simulation per point
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: FidelityKernel(encoder="iqp", n_qubits=3, method="compute_uncompute", shots=50,
+                               backend="torch.noisy", mitigation=[{"name": "zne", "options": {"scale_factors": [1, 3]}}]),
+        lambda: FidelityKernel(encoder="iqp", n_qubits=3, method="compute_uncompute", evaluate_diagonal=True),
+        lambda: FidelityKernel(encoder="iqp", n_qubits=3),
+        lambda: ProjectedKernel(encoder="iqp", n_qubits=3, backend="torch.noisy", shots=20),
+    ],
+)
+def test_cost_predicts_what_a_matrix_spends(make):
+    kernel = make()
+    for other in (None, Y):
+        predicted = kernel.cost(len(X), None if other is None else len(other))
+        before = kernel.backend.accounting.copy()
+        kernel(X, other)
+        spent = kernel.backend.accounting - before
+        assert (predicted["circuits"], predicted["shots"], predicted["jobs"]) == (spent.circuits, spent.shots, spent.jobs)
+        assert spent.calls == 1
+
+
 def test_the_symmetric_diagonal_is_one_and_sklearn_style_calls_are_symmetric():
     kernel = FidelityKernel(encoder="iqp", n_qubits=3, method="compute_uncompute", shots=100, backend_options={"seed": 3})
     K = kernel(X, X.copy())  # SVC.fit calls kernel(X, X): recognised as the training matrix
