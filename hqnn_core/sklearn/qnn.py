@@ -211,7 +211,8 @@ class QNNClassifier(ClassifierMixin, _QNNBase):
         front_end: ``"auto"`` (a ``Linear`` to the circuit's inputs when there are hidden layers or the
             feature count differs from what the encoder takes), ``"linear"`` (always) or ``"none"``.
         head: ``"linear"`` (``Linear(K, n_classes)``) or ``"none"`` (the ``K`` outputs are the logits).
-        max_epochs, lr, batch_size, optimizer, shuffle: training (``optimizer``: ``"adam"`` or ``"sgd"``).
+        max_epochs, lr, batch_size, optimizer, shuffle: training (``optimizer``: ``"adam"`` or ``"sgd"``; ``max_epochs=0``
+            keeps the seeded, untrained network).
         random_state: an int makes ``fit`` reproducible (see the module docstring for the exact recipe).
         verbose: ``1`` prints skorch's epoch table.
 
