@@ -40,7 +40,7 @@ _FRONT_ENDS = ("auto", "linear", "none")
 _HEADS = ("linear", "none")
 
 
-def backend_spec(backend: Any) -> ComponentSpec:
+def _backend_spec(backend: Any) -> ComponentSpec:
     """``"torch.noisy?readout_error=0.05&depolarizing=0.01"`` -> ``{"name": "torch.noisy", "options": {...}}``.
 
     The query form is the one ``hqnn compare`` reads (values are YAML scalars); anything else (a
@@ -143,7 +143,7 @@ class _QNNBase(BaseEstimator):
             parts += [nn.Linear(width, int(size)), _ACTIVATIONS[self.activation]()]
             width = int(size)
         layer = QuantumLayer(
-            n_qubits=self.n_qubits, encoder=self.encoder, ansatz=self.ansatz, layers=self.layers, backend=backend_spec(self.backend),
+            n_qubits=self.n_qubits, encoder=self.encoder, ansatz=self.ansatz, layers=self.layers, backend=_backend_spec(self.backend),
             shots=self.shots, gradient=self.gradient, mitigation=list(self.mitigation), observables=self.observables, seed=seed,
         )
         if self.front_end == "linear" or parts or (self.front_end == "auto" and width != layer.n_features):
