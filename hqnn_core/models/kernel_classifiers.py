@@ -40,8 +40,11 @@ class _PrecomputedKernelClassifier(ClassifierMixin, BaseEstimator):
     def _make_kernel(self, n_features: int, rng: np.random.Generator) -> QuantumKernelBase:
         raise NotImplementedError
 
-    def _gram(self, X1: np.ndarray, X2: np.ndarray | None = None) -> np.ndarray:
-        """``K(X1, X2)`` of scaled features (``X2=None``: the symmetric training matrix)."""
+    def precompute_kernel(self, X1: np.ndarray, X2: np.ndarray) -> np.ndarray:
+        """``K[i, j] = k(X1[i], X2[j])`` of already scaled features, as the paper's method of this name.
+
+        ``X2 is X1`` (as in :meth:`fit`) evaluates each pair of the symmetric matrix once.
+        """
         return np.asarray(self.kernel_.matrix(X1, X2))
 
     def _check_labels(self, y: np.ndarray) -> None:
@@ -63,11 +66,12 @@ class _PrecomputedKernelClassifier(ClassifierMixin, BaseEstimator):
         self.kernel_ = self._make_kernel(X.shape[1], rng)
         self.scaler_ = MinMaxScaler(feature_range=(-np.pi / 2, np.pi / 2)).fit(X)
         self.X_train_ = self._transform(X)
-        gram = self._gram(self.X_train_)
+        gram = self.precompute_kernel(self.X_train_, self.X_train_)
         base = SVC(kernel="precomputed") if self.svm is None else clone(self.svm)
         base.set_params(kernel="precomputed", C=float(self.C), random_state=svm_seed)
         self.svm_ = clone(base).fit(gram, y)
-        self.calibrated_ = CalibratedClassifierCV(base, ensemble=False).fit(gram, y)
+        folds = min(5, int(min(np.sum(y == -1), np.sum(y == 1))))  # Platt's 5 folds, fewer when a class is that small
+        self.calibrated_ = CalibratedClassifierCV(base, ensemble=False, cv=folds).fit(gram, y) if folds >= 2 else None
         return self
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
@@ -78,7 +82,7 @@ class _PrecomputedKernelClassifier(ClassifierMixin, BaseEstimator):
         X = check_array(X, dtype=np.float64)
         if X.shape[1] != self.n_features_in_:
             raise InputError(f"X has {X.shape[1]} features, but {type(self).__name__} was fitted on {self.n_features_in_}.")
-        return self._gram(self._transform(X), self.X_train_)
+        return self.precompute_kernel(self._transform(X), self.X_train_)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """The SVC's signed distance to the margin (positive: class +1)."""
@@ -91,6 +95,9 @@ class _PrecomputedKernelClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """``[P(-1), P(+1)]`` per sample by Platt scaling (may disagree with :meth:`predict` near the margin)."""
         check_is_fitted(self, "calibrated_")
+        if self.calibrated_ is None:
+            raise InputError(f"{type(self).__name__} was fitted with fewer than 2 samples of a class, too few to calibrate "
+                             "probabilities (Platt scaling cross-validates); fit on more data or use predict/decision_function.")
         return np.asarray(self.calibrated_.predict_proba(self._test_gram(X)))
 
 
@@ -183,7 +190,7 @@ class ProjectedQuantumKernel(_PrecomputedKernelClassifier):
         circuit = hamiltonian_feature_map(n_features, float(self.t), self.trotter_steps, self.rotation_angles_)
         return ProjectedKernel(circuit=circuit, backend=self.backend, shots=self.shots)
 
-    def _gram(self, X1: np.ndarray, X2: np.ndarray | None = None) -> np.ndarray:
+    def precompute_kernel(self, X1: np.ndarray, X2: np.ndarray) -> np.ndarray:
         kernel = self.kernel_
         assert isinstance(kernel, ProjectedKernel)
         values = kernel.reduced_bloch_vectors(X1).detach().cpu().numpy()
