@@ -163,12 +163,43 @@ class HeadConfig(_Section):
         return value
 
 
-class ModelConfig(_Section):
-    """Classical front end -> quantum layer -> classical head."""
+class KernelConfig(_Section):
+    """A quantum-kernel SVC (``model.kind: kernel``): the feature map is ``model.quantum``'s encoder on its n_qubits."""
 
+    type: Literal["fidelity", "projected"] = Field(
+        "fidelity", description="fidelity (|<φ(x')|φ(x)>|²) or projected (Gaussian on one-qubit reduced states, Huang et al. 2021)"
+    )
+    C: float = Field(1.0, gt=0, allow_inf_nan=False, description="the SVC's regularisation (larger: less regularised)")
+    gamma: float = Field(1.0, gt=0, allow_inf_nan=False, description="projected only: k = exp(-gamma · ½ Σ_q,P (<P_q> - <P_q>')²)")
+    method: Literal["auto", "state", "compute_uncompute"] = Field(
+        "auto", description="fidelity only: state overlaps (exact simulators) or compute-uncompute circuits (any backend, shots)"
+    )
+    psd: bool = Field(False, description="project a shot-estimated training Gram matrix onto the nearest positive semidefinite one")
+
+
+class ModelConfig(_Section):
+    """Classical front end -> quantum layer -> classical head; or, with ``kind: kernel``, an SVC on a quantum kernel."""
+
+    kind: Literal["classifier", "kernel"] = Field(
+        "classifier", description="classifier (front end -> quantum layer -> head), or kernel (an SVC on model.quantum's encoder as a feature map)"
+    )
     front_end: FrontEndConfig = Field(default_factory=FrontEndConfig)
     quantum: QuantumConfig
     head: HeadConfig = Field(default_factory=HeadConfig)
+    kernel: KernelConfig = Field(default_factory=KernelConfig, description="kind: kernel only: the kernel and the SVC (see docs/kernels.md)")
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> ModelConfig:
+        if self.kind != "kernel":
+            if "kernel" in self.model_fields_set:
+                raise ValueError("model.kernel configures kind: kernel; set model.kind: kernel or remove model.kernel")
+            return self
+        unused = [f"model.{k}" for k in ("front_end", "head") if k in self.model_fields_set]
+        unused += [f"model.quantum.{k}" for k in ("ansatz", "layers", "observables", "gradient", "init", "init_std") if k in self.quantum.model_fields_set]
+        if unused:
+            raise ValueError(f"kind: kernel uses only model.quantum.n_qubits and model.quantum.encoder (the feature map) and model.kernel; "
+                             f"remove {', '.join(unused)}")
+        return self
 
 
 MAX_SHOTS = 10**9  # per circuit; far above any device's limit, far below where shot counts overflow int64 products
