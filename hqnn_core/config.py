@@ -186,19 +186,23 @@ class ModelConfig(_Section):
     front_end: FrontEndConfig = Field(default_factory=FrontEndConfig)
     quantum: QuantumConfig
     head: HeadConfig = Field(default_factory=HeadConfig)
-    kernel: KernelConfig = Field(default_factory=KernelConfig, description="kind: kernel only: the kernel and the SVC (see docs/kernels.md)")
+    kernel: KernelConfig | None = Field(None, description="kind: kernel only: the kernel and the SVC (defaults when omitted; see docs/kernels.md)")
 
     @model_validator(mode="after")
     def _check_kind(self) -> ModelConfig:
         if self.kind != "kernel":
-            if "kernel" in self.model_fields_set:
+            if self.kernel is not None:
                 raise ValueError("model.kernel configures kind: kernel; set model.kind: kernel or remove model.kernel")
             return self
-        unused = [f"model.{k}" for k in ("front_end", "head") if k in self.model_fields_set]
-        unused += [f"model.quantum.{k}" for k in ("ansatz", "layers", "observables", "gradient", "init", "init_std") if k in self.quantum.model_fields_set]
+        q = self.quantum
+        unused = [f"model.{k}" for k, default in (("front_end", FrontEndConfig()), ("head", HeadConfig())) if getattr(self, k) != default]
+        unused += [f"model.quantum.{k}" for k in ("ansatz", "layers", "observables", "gradient", "init", "init_std")
+                   if getattr(q, k) != QuantumConfig.model_fields[k].get_default(call_default_factory=True)]
         if unused:
             raise ValueError(f"kind: kernel uses only model.quantum.n_qubits and model.quantum.encoder (the feature map) and model.kernel; "
                              f"remove {', '.join(unused)}")
+        if self.kernel is None:
+            self.kernel = KernelConfig()
         return self
 
 

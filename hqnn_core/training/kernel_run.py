@@ -23,7 +23,7 @@ from sklearn.metrics import hinge_loss
 from sklearn.svm import SVC
 
 from hqnn_core.components import get_backend
-from hqnn_core.config import LoadedProfile, check_components
+from hqnn_core.config import KernelConfig, LoadedProfile, check_components
 from hqnn_core.errors import BudgetExceededError, CapabilityError, ConfigError
 from hqnn_core.execution.fallback import FallbackBackend
 from hqnn_core.interfaces import Backend
@@ -49,6 +49,7 @@ class KernelPlan:
     seeds: dict[str, int]
     injected_seeds: dict[str, int]
     kernel: QuantumKernelBase
+    options: KernelConfig
 
 
 def _backend(loaded: LoadedProfile, kwargs: dict[str, Any], seeds: dict[str, int], injected: dict[str, int]) -> Backend:
@@ -79,7 +80,7 @@ def prepare_kernel(loaded: LoadedProfile) -> KernelPlan:
     dataset = load_dataset(profile.data, loaded.base_dir, src)
     seeds = seeds_for(profile)
     kwargs, injected = layer_kwargs(profile, seeds)
-    cfg = profile.model.kernel
+    cfg = profile.model.kernel or KernelConfig()  # set by validation for kind: kernel
     try:
         backend = _backend(loaded, kwargs, seeds, injected)
         common: dict[str, Any] = {"encoder": kwargs["encoder"], "n_qubits": kwargs["n_qubits"], "backend": backend, "shots": kwargs["shots"],
@@ -92,7 +93,7 @@ def prepare_kernel(loaded: LoadedProfile) -> KernelPlan:
         raise ConfigError(f"{src}: model.quantum.n_qubits: the {kernel.feature_map.encoder.name} feature map on {kernel.n_qubits} qubits takes "
                           f"{kernel.n_features} features, but the data has {dataset.n_features}; set n_qubits to match or reduce the data "
                           "(data.pca).")
-    return KernelPlan(loaded, dataset, seeds, injected, kernel)
+    return KernelPlan(loaded, dataset, seeds, injected, kernel, cfg)
 
 
 def kernel_usage(plan: KernelPlan) -> dict[str, Usage]:
@@ -125,7 +126,7 @@ def estimate_kernel_run(plan: KernelPlan) -> RunEstimate:
 
 
 def describe_kernel(plan: KernelPlan) -> dict[str, Any]:
-    k, cfg = plan.kernel, plan.loaded.profile.model.kernel
+    k, cfg = plan.kernel, plan.options
     out: dict[str, Any] = {"kind": "kernel", "type": cfg.type, "C": cfg.C, "encoder": k.feature_map.encoder.name, "n_qubits": k.n_qubits,
                            "n_features": k.n_features, "shots": k.shots, "psd": cfg.psd}
     out.update({"method": k.method} if isinstance(k, FidelityKernel) else {"gamma": cfg.gamma})
@@ -136,10 +137,11 @@ def validate_lines(loaded: LoadedProfile) -> list[str]:
     """``hqnn validate``'s summary of a kernel profile (after building it: data, feature map, backend, estimate)."""
     plan = prepare_kernel(loaded)
     d, k, p, usage = plan.dataset, plan.kernel, loaded.profile, estimate_kernel_run(plan).total
-    method = f", method {k.method}" if isinstance(k, FidelityKernel) else f", gamma {p.model.kernel.gamma}"
+    cfg = plan.options
+    method = f", method {k.method}" if isinstance(k, FidelityKernel) else f", gamma {cfg.gamma}"
     return [
         f"  data: {p.data.source}, {d.info['n_train']} train / {d.info['n_test']} test, {d.n_features} features, classes {d.labels}",
-        f"  model: {p.model.kernel.type} kernel SVC (C={p.model.kernel.C}{method}) on {k.n_qubits} qubits ({k.feature_map.encoder.name} feature map)",
+        f"  model: {cfg.type} kernel SVC (C={cfg.C}{method}) on {k.n_qubits} qubits ({k.feature_map.encoder.name} feature map)",
         f"  backend: {k.backend.full_name}, shots {k.shots}; baseline {'RBF SVC' if p.train.baseline else 'none'}",
         f"  estimated usage: {usage.jobs} jobs, {usage.circuits} circuits, {usage.shots} shots; limits: jobs {p.limits.max_jobs}, "
         f"shots {p.limits.max_shots}",
@@ -210,10 +212,10 @@ def train_kernel(loaded: LoadedProfile, new_run_dir: Callable[[], Path], note: C
     record.data["sessions"].append(session)
     record.save()
     save_profile(run_dir, loaded, loaded.profile.output.keep_raw_profile)
-    limits, kernel, d, C = loaded.profile.limits, plan.kernel, plan.dataset, loaded.profile.model.kernel.C
+    limits, kernel, d, C = loaded.profile.limits, plan.kernel, plan.dataset, plan.options.C
     guard = BudgetGuard(kernel.backend, limits.max_jobs, limits.max_shots, " and run again", max_cost=limits.max_cost,
                         journal=Ledger.for_run(run_dir)).install()
-    note(f"hqnn train {loaded.source} (config hash {loaded.config_hash[:12]}): {loaded.profile.model.kernel.type} kernel SVC, C={C}, "
+    note(f"hqnn train {loaded.source} (config hash {loaded.config_hash[:12]}): {plan.options.type} kernel SVC, C={C}, "
          f"{kernel.n_qubits} qubits ({kernel.feature_map.encoder.name}), backend {kernel.backend.full_name}; "
          f"{len(d.y_train)} train / {len(d.y_test)} test; estimated {est.total.jobs} jobs, {est.total.circuits} circuits")
     began = time.perf_counter()

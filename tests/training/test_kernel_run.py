@@ -80,7 +80,7 @@ def test_transient_faults_are_retried_through_the_chain_to_the_same_kernel(tmp_p
 
 def test_kernel_profiles_are_checked_with_one_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="model.quantum.ansatz"):
-        load_profile(PROFILE, ["model.quantum.ansatz=hardware_efficient"])
+        load_profile(PROFILE, ["model.quantum.ansatz=strongly_entangling"])
     with pytest.raises(ConfigError, match="model.kind: kernel"):
         load_profile(EXAMPLES / "linearly_separable.yaml", ["model.kernel.C=2.0"])
     with pytest.raises(ConfigError, match="model.quantum.n_qubits"):
