@@ -381,6 +381,9 @@ def trained_state(run_dir: Path, record: Any) -> tuple[dict[str, Any], float | N
 def evaluate_run(run_dir: str | Path, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Rebuild a run's model, load its saved weights, and evaluate the test set (on another backend if asked)."""
     record, loaded = load_run_profile(run_dir)
+    if loaded.profile.model.kind == "kernel":
+        raise ConfigError(f"{run_dir} is a kernel SVC run: its test accuracy is in run.json (hybrid.final); hqnn eval rebuilds "
+                          "trained networks only. Train the profile again with --set backend.name=... to score another backend.")
     run_dir = Path(run_dir)
     state, recorded, origin = trained_state(run_dir, record)
     if backend is not None and backend_options is None:

@@ -14,8 +14,8 @@ from training_helpers import DATASETS, EXAMPLES
 
 from hqnn_core.cli import cli
 from hqnn_core.config import load_profile
-from hqnn_core.errors import BudgetExceededError, ConfigError
-from hqnn_core.training import train
+from hqnn_core.errors import BudgetExceededError, CheckpointError, ConfigError
+from hqnn_core.training import evaluate_run, train
 from hqnn_core.training.kernel_run import estimate_kernel_run, prepare_kernel
 from hqnn_core.training.verdict import WORSE
 
@@ -43,7 +43,11 @@ def test_kernel_example_reproduces_the_paper_with_the_rbf_baseline_and_the_verdi
     assert record["comparison"]["verdict"] == WORSE and record["comparison"]["n_test"] == 60
     # state overlaps on the local simulator submit nothing, and the estimate says so
     assert record["ledger"] == {"jobs": 0, "circuits": 0, "shots": 0} == {k: record["estimate"]["total"][k] for k in ("jobs", "circuits", "shots")}
-    assert (result.run_dir / "profile.yaml").is_file() or any(result.run_dir.glob("profile.*"))
+    assert any(result.run_dir.glob("profile.*"))
+    with pytest.raises(ConfigError, match="kernel SVC run"):
+        evaluate_run(result.run_dir)
+    with pytest.raises(CheckpointError, match="no epochs to resume"):
+        train(resume=result.run_dir, quiet=True)
 
 
 def test_estimate_equals_the_runs_accounting_with_compute_uncompute_and_shots(tmp_path):
