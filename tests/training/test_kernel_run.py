@@ -50,11 +50,13 @@ def test_kernel_example_reproduces_the_paper_with_the_rbf_baseline_and_the_verdi
         train(resume=result.run_dir, quiet=True)
 
 
-def test_estimate_equals_the_runs_accounting_with_compute_uncompute_and_shots(tmp_path):
-    loaded = load_profile(PROFILE, SMALL_SHOTS)
+@pytest.mark.parametrize(("kernel", "circuits"), [("fidelity", (20 * 19 // 2, 6 * 20)), ("projected", (20, 6 + 20))])
+def test_estimate_equals_the_runs_accounting_with_shots(tmp_path, kernel, circuits):
+    loaded = load_profile(PROFILE, [*SMALL_SHOTS, f"model.kernel.type={kernel}"] if kernel == "fidelity" else
+                          [*SMALL_SHOTS[:2], "backend.shots=200", "model.kernel.type=projected", "model.kernel.gamma=0.5"])
     est = estimate_kernel_run(prepare_kernel(loaded))
-    assert (est.parts["training"].circuits, est.parts["evaluation"].circuits) == (20 * 19 // 2, 6 * 20)
-    assert est.total.shots == 310 * 200
+    assert (est.parts["training"].circuits, est.parts["evaluation"].circuits) == circuits
+    assert est.total.shots == sum(circuits) * 200
     record = train(loaded, out=tmp_path / "run", quiet=True).record
     assert record["ledger"] == est.total.as_dict()
     assert record["hybrid"]["accounting"]["jobs"] == est.total.jobs
