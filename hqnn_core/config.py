@@ -383,6 +383,8 @@ class LoadedProfile:
         """sha256 of everything that changes results (limits, output and description excluded)."""
         data = self.profile.model_dump(mode="json", exclude=set(NON_RESULT_SECTIONS))
         data["data"] = self.resolved_data_paths(data["data"])
+        if data["model"]["kind"] == "classifier" and data["model"]["kernel"] is None:  # hashes (and checkpoints) from before model.kind stay valid
+            del data["model"]["kind"], data["model"]["kernel"]
         return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     def resolved_data_paths(self, data: dict[str, Any] | None = None) -> dict[str, Any]:

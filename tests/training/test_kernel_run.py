@@ -103,3 +103,9 @@ def test_cli_validate_and_estimate_count_the_gram_matrices():
                                    catch_exceptions=False).output)
     assert est["parts"]["training"]["circuits"] == 240 * 239 // 2 and est["parts"]["evaluation"]["circuits"] == 60 * 240
     assert est["total"]["jobs"] == 2
+
+
+def test_model_kind_leaves_the_config_hash_of_classifier_profiles_unchanged():
+    """Checkpoints carry the config hash; a classifier profile hashes as before model.kind existed (value from that code)."""
+    assert load_profile(EXAMPLES / "digits.yaml").config_hash == "6d49c33707e31b3a866347bc79fbe4d098af4bc69fa019a856858ba4344f4ef1"
+    assert load_profile(PROFILE).config_hash != load_profile(PROFILE, ["model.kernel.C=1.0"]).config_hash
