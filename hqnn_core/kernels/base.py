@@ -128,6 +128,11 @@ class QuantumKernelBase:
         return QuantumLayer(**args, backend=self.backend, gradient=self.gradient, shots=self.shots,
                             mitigation=self.mitigation, measure=measure, observables=observables)
 
+    def _exact_states(self) -> bool:
+        """Whether the feature map's statevectors are available: a backend that declares them, exact, unmitigated, backprop."""
+        return bool(self.backend.capabilities.state and self.shots is None and not self.mitigation
+                    and self.gradient in ("best", "backprop", "adjoint"))
+
     def _feature_map_layer(self) -> QuantumLayer:
         """The feature map's layer (a kernel that needs states or observables of it builds it with them)."""
         return self._layer()
@@ -143,7 +148,7 @@ class QuantumKernelBase:
             rows = data if data.dtype == torch.float64 else data.double()
         else:
             try:
-                rows = torch.as_tensor(np.asarray(data, dtype=np.float64))
+                rows = torch.tensor(np.asarray(data, dtype=np.float64))  # a copy: read-only arrays (memmaps) stay untouched
             except (TypeError, ValueError):
                 raise InputError(f"{name} must be a numeric array of shape (n_samples, {self.n_features}), "
                                  f"got {type(data).__name__} that cannot be read as numbers.") from None
@@ -176,6 +181,20 @@ class QuantumKernelBase:
                              f"{tuple((x if y is None else y).shape)}.")
         K, std = self._evaluate(x, y)
         return K, std, symmetric
+
+    @abstractmethod
+    def _rows_for(self, n_x: int, n_y: int | None) -> tuple[QuantumLayer, int]:
+        """The layer a matrix of ``n_x`` by ``n_y`` points (``None``: symmetric) runs, and how many rows it sends."""
+
+    def cost(self, n_x: int, n_y: int | None = None) -> dict[str, int]:
+        """What one matrix of ``n_x`` by ``n_y`` points costs (``n_y=None``: the symmetric training matrix), before running it.
+
+        ``circuits`` counts every circuit of the single backend call (mitigation circuits included) as
+        ``backend.accounting`` will; ``jobs`` is how many vendor jobs the backend splits them into.
+        """
+        layer, rows = self._rows_for(n_x, n_y)
+        circuits = rows if layer.circuit.measurement.kind == "state" else layer.executor.circuits_per_call(layer.circuit, rows)
+        return {"rows": rows, "circuits": circuits, "shots": circuits * (self.shots or 0), "jobs": self.backend.jobs_for(circuits)}
 
     def gram(self, X: Any, Y: Any = None) -> torch.Tensor:
         """The kernel matrix ``[len(X), len(Y)]`` as a float64 tensor, differentiable in the feature map's weights."""

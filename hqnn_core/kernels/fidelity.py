@@ -83,7 +83,7 @@ class FidelityKernel(QuantumKernelBase):
         return self._layer(measure="state") if self.method == "state" else self._layer()
 
     def _choose_method(self, method: str) -> str:
-        can_state = self.backend.capabilities.state and self.shots is None and not self.mitigation and self.gradient in ("best", "backprop", "adjoint")
+        can_state = self._exact_states()
         if method == "auto":
             method = "state" if can_state else "compute_uncompute"
         if method == "state" and not can_state:
@@ -98,6 +98,13 @@ class FidelityKernel(QuantumKernelBase):
         if self.n_qubits > MAX_PROBS_WIRES:
             raise ConfigError(f"compute-uncompute reads the all-zeros probability among 2**{self.n_qubits} outcomes; at most "
                               f"{MAX_PROBS_WIRES} qubits are supported. Use backend='torch' with method='state' for wider feature maps.")
+
+    def _rows_for(self, n_x: int, n_y: int | None) -> tuple[QuantumLayer, int]:
+        if self.method == "state":
+            return self.feature_map, n_x + (n_y or 0)
+        if n_y is not None:
+            return self._overlaps, n_x * n_y
+        return self._overlaps, n_x * (n_x - 1) // 2 + (n_x if self.evaluate_diagonal else 0)
 
     def _evaluate(self, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.method == "state":

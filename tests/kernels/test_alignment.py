@@ -25,13 +25,17 @@ def test_alignment_of_known_matrices():
         kernel_target_alignment(torch.eye(2), [1, 1])
 
 
-@pytest.mark.parametrize("kind", ["fidelity_state", "fidelity_uncompute", "projected"])
+@pytest.mark.parametrize("kind", ["fidelity_state", "fidelity_uncompute", "fidelity_shift", "projected", "projected_shift"])
 def test_alignment_gradient_matches_finite_differences(kind):
     make = {
         "fidelity_state": lambda: FidelityKernel(encoder="reuploading", n_qubits=2, ansatz="hardware_efficient", layers=2, seed=1),
         "fidelity_uncompute": lambda: FidelityKernel(encoder="reuploading", n_qubits=2, ansatz="hardware_efficient", layers=2,
                                                      seed=1, method="compute_uncompute"),
+        "fidelity_shift": lambda: FidelityKernel(encoder="reuploading", n_qubits=2, ansatz="hardware_efficient", layers=2,
+                                                 seed=1, gradient="parameter_shift"),  # any backend's route: shifts of the pair circuits
         "projected": lambda: ProjectedKernel(encoder="angle", n_qubits=2, ansatz="hardware_efficient", seed=1, gamma=0.7),
+        "projected_shift": lambda: ProjectedKernel(encoder="angle", n_qubits=2, ansatz="hardware_efficient", seed=1, gamma=0.7,
+                                                   gradient="parameter_shift"),
     }[kind]
     kernel = make()
     kernel.feature_map.double()

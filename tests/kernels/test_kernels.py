@@ -77,6 +77,27 @@ def test_a_gram_matrix_is_one_backend_call_and_evaluates_each_pair_once():
     assert (states.backend.accounting.calls, states.backend.accounting.circuits) == (1, 10)  # one simulation per point
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: FidelityKernel(encoder="iqp", n_qubits=3, method="compute_uncompute", shots=50,
+                               backend="torch.noisy", mitigation=[{"name": "zne", "options": {"scale_factors": [1, 3]}}]),
+        lambda: FidelityKernel(encoder="iqp", n_qubits=3, method="compute_uncompute", evaluate_diagonal=True),
+        lambda: FidelityKernel(encoder="iqp", n_qubits=3),
+        lambda: ProjectedKernel(encoder="iqp", n_qubits=3, backend="torch.noisy", shots=20),
+    ],
+)
+def test_cost_predicts_what_a_matrix_spends(make):
+    kernel = make()
+    for other in (None, Y):
+        predicted = kernel.cost(len(X), None if other is None else len(other))
+        before = kernel.backend.accounting.copy()
+        kernel(X, other)
+        spent = kernel.backend.accounting - before
+        assert (predicted["circuits"], predicted["shots"], predicted["jobs"]) == (spent.circuits, spent.shots, spent.jobs)
+        assert spent.calls == 1
+
+
 def test_the_symmetric_diagonal_is_one_and_sklearn_style_calls_are_symmetric():
     kernel = FidelityKernel(encoder="iqp", n_qubits=3, method="compute_uncompute", shots=100, backend_options={"seed": 3})
     K = kernel(X, X.copy())  # SVC.fit calls kernel(X, X): recognised as the training matrix
@@ -113,9 +134,11 @@ def test_nearest_psd_is_the_eigenvalue_clipped_matrix():
     np.testing.assert_allclose(nearest_psd(np.eye(3)), np.eye(3), atol=1e-12)
 
 
-@pytest.mark.parametrize("gamma", [0.3, 2.0])
-def test_projected_kernel_equals_the_reduced_density_matrix_oracle(gamma):
-    kernel = ProjectedKernel(encoder="iqp", n_qubits=3, gamma=gamma)
+@pytest.mark.parametrize(("gamma", "gradient"), [(0.3, "best"), (2.0, "parameter_shift")])
+def test_projected_kernel_equals_the_reduced_density_matrix_oracle(gamma, gradient):
+    """From statevectors (torch's default) and from measured Pauli expectations (any backend, here forced by the gradient)."""
+    kernel = ProjectedKernel(encoder="iqp", n_qubits=3, gamma=gamma, gradient=gradient)
+    assert kernel.feature_map.circuit.measurement.kind == ("state" if gradient == "best" else "expval")
     bx, by = (np.array([bloch_vectors(iqp_state(x)) for x in d]) for d in (X, Y))
     np.testing.assert_allclose(kernel.reduced_bloch_vectors(X).detach().numpy(), bx, atol=1e-10)
     np.testing.assert_allclose(kernel(X), projected_matrix(bx, bx, gamma), atol=1e-10)

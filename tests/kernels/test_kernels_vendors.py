@@ -105,3 +105,20 @@ def test_projected_kernel_agrees_across_vendors(backend):
     kernel = ProjectedKernel(circuit=zz_feature_map_circuit(), gamma=0.8, backend=backend)
     np.testing.assert_allclose(kernel(X, Y), reference(X, Y), atol=1e-6)
     assert kernel.backend.accounting.calls == 1
+
+
+def test_grid_search_swaps_vendor_backends():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    from hqnn_core.sklearn import QSVC
+
+    data = np.random.default_rng(6).uniform(-1, 1, size=(18, 2))
+    labels = (data[:, 0] + data[:, 1] > 0).astype(int)
+    pipe = Pipeline([("scale", MinMaxScaler((-1, 1))), ("qsvc", QSVC(encoder="iqp"))])
+    backends = ["torch", "qiskit.aer", "pennylane:default.qubit"]
+    grid = GridSearchCV(pipe, {"qsvc__backend": backends}, cv=3).fit(data, labels)
+    scores = grid.cv_results_["mean_test_score"]
+    assert [p["qsvc__backend"] for p in grid.cv_results_["params"]] == backends
+    np.testing.assert_allclose(scores, scores[0])  # exact kernels: every vendor gives the same classifier
