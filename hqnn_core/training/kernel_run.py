@@ -99,26 +99,21 @@ def prepare_kernel(loaded: LoadedProfile) -> KernelPlan:
 def kernel_usage(plan: KernelPlan) -> dict[str, Usage]:
     """Jobs, circuits and shots of the two Gram matrices (``training``: ``K(train, train)``, ``evaluation``: ``K(test, train)``).
 
-    Compute-uncompute runs one circuit per pair (``n(n-1)/2`` for the symmetric training matrix,
-    whose diagonal is 1); the projected kernel runs one circuit per point. State overlaps
-    (``method: state``) read statevectors of a local simulator: no jobs, circuits or shots to count.
+    From :meth:`~hqnn_core.kernels.QuantumKernelBase.cost`, as ``backend.accounting`` counts them:
+    compute-uncompute runs one circuit per pair (``n(n-1)/2`` for the symmetric training matrix, whose
+    diagonal is 1, and ``n_test · n``); statevector overlaps and the projected kernel one per point
+    (``n``, then ``n_test + n``). Statevectors of a local simulator are counted but submit no vendor job.
     """
     kernel, n, m = plan.kernel, len(plan.dataset.y_train), len(plan.dataset.y_test)
-    if isinstance(kernel, FidelityKernel) and kernel.method == "state":
-        return {"training": Usage(), "evaluation": Usage()}
-    per_pair = isinstance(kernel, FidelityKernel) and kernel.method == "compute_uncompute"
-    rows = {"training": n * (n - 1) // 2 if per_pair else n, "evaluation": m * n if per_pair else m + n}
-    shots = kernel.shots or 0
-    return {part: Usage(kernel.backend.jobs_for(r) if r else 0, r, r * shots) for part, r in rows.items()}
+    costs = {"training": kernel.cost(n), "evaluation": kernel.cost(m, n)}
+    return {part: Usage(c["jobs"], c["circuits"], c["shots"]) for part, c in costs.items()}
 
 
 def estimate_kernel_run(plan: KernelPlan) -> RunEstimate:
     """``hqnn estimate`` of a kernel run: the Gram matrices; the classical baseline runs no circuits."""
     parts = {**kernel_usage(plan), "calibration": Usage(), "baseline": Usage()}
     k = plan.kernel
-    per_sample: Any = 1
-    if isinstance(k, FidelityKernel):
-        per_sample = "n_train - 1 pairs" if k.method == "compute_uncompute" else "0 (local statevectors)"
+    per_sample: Any = "n_train - 1 pairs" if isinstance(k, FidelityKernel) and k.method == "compute_uncompute" else 1
     multipliers = {"epochs": 1, "optimizer": "svc", "gradient": "none", "circuits_per_training_sample": per_sample,
                    "mitigation_circuits_per_circuit": 1, "shots_per_circuit": k.shots}
     limits = plan.loaded.profile.limits.model_dump(mode="json")

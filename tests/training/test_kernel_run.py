@@ -41,8 +41,10 @@ def test_kernel_example_reproduces_the_paper_with_the_rbf_baseline_and_the_verdi
     assert record["hybrid"]["final"]["train_accuracy"] == pytest.approx(0.9958, abs=1e-4)  # the paper's train accuracy too
     assert record["baseline"]["final"]["test_accuracy"] == 1.0  # the paper's RBF SVC on this file
     assert record["comparison"]["verdict"] == WORSE and record["comparison"]["n_test"] == 60
-    # state overlaps on the local simulator submit nothing, and the estimate says so
-    assert record["ledger"] == {"jobs": 0, "circuits": 0, "shots": 0} == {k: record["estimate"]["total"][k] for k in ("jobs", "circuits", "shots")}
+    # statevector overlaps: one simulation per point, counted as the backend counts them; the local simulator bills no job
+    assert {k: record["hybrid"]["accounting"][k] for k in ("jobs", "circuits", "shots")} == {"jobs": 2, "circuits": 240 + 300, "shots": 0}
+    assert {k: record["estimate"]["total"][k] for k in ("jobs", "circuits", "shots")} == {"jobs": 2, "circuits": 540, "shots": 0}
+    assert record["ledger"] == {"jobs": 0, "circuits": 0, "shots": 0}
     assert any(result.run_dir.glob("profile.*"))
     with pytest.raises(ConfigError, match="kernel SVC run"):
         evaluate_run(result.run_dir)
@@ -59,7 +61,7 @@ def test_estimate_equals_the_runs_accounting_with_shots(tmp_path, kernel, circui
     assert est.total.shots == sum(circuits) * 200
     record = train(loaded, out=tmp_path / "run", quiet=True).record
     assert record["ledger"] == est.total.as_dict()
-    assert record["hybrid"]["accounting"]["jobs"] == est.total.jobs
+    assert {k: record["hybrid"]["accounting"][k] for k in ("jobs", "circuits", "shots")} == est.total.as_dict()
     assert 0.5 <= record["hybrid"]["final"]["test_accuracy"] <= 1.0
 
 
@@ -98,7 +100,7 @@ def test_kernel_profiles_are_checked_with_one_clear_error(tmp_path):
 def test_cli_validate_and_estimate_count_the_gram_matrices():
     runner = CliRunner()
     out = runner.invoke(cli, ["validate", str(PROFILE)], catch_exceptions=False).output
-    assert "fidelity kernel SVC (C=10.0, method state)" in out and "0 jobs, 0 circuits" in out
+    assert "fidelity kernel SVC (C=10.0, method state)" in out and "2 jobs, 540 circuits" in out
     est = json.loads(runner.invoke(cli, ["estimate", str(PROFILE), "--json", "--set", "model.kernel.method=compute_uncompute"],
                                    catch_exceptions=False).output)
     assert est["parts"]["training"]["circuits"] == 240 * 239 // 2 and est["parts"]["evaluation"]["circuits"] == 60 * 240
