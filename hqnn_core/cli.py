@@ -218,6 +218,11 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
     from hqnn_core.training.prepare import estimate
 
     loaded = load_profile(profile, overrides)
+    if loaded.profile.model.kind == "kernel":
+        from hqnn_core.training.kernel_run import validate_lines
+
+        click.echo("\n".join([f"OK {profile}", *validate_lines(loaded)]))
+        return
     prepared = prepare_as_run(loaded)
     p, d, layer = loaded.profile, prepared.dataset, prepared.layer
     usage = estimate(prepared)
@@ -242,7 +247,13 @@ def estimate(profile: str, overrides: tuple[str, ...], as_json: bool) -> None:
     from hqnn_core.config import load_profile
     from hqnn_core.training.estimate import estimate_run, prepare_as_run, render
 
-    est = estimate_run(prepare_as_run(load_profile(profile, overrides)))
+    loaded = load_profile(profile, overrides)
+    if loaded.profile.model.kind == "kernel":
+        from hqnn_core.training.kernel_run import estimate_kernel_run, prepare_kernel
+
+        est = estimate_kernel_run(prepare_kernel(loaded))
+    else:
+        est = estimate_run(prepare_as_run(loaded))
     if as_json:
         click.echo(json.dumps(est.as_dict(), indent=2))
         return

@@ -163,12 +163,47 @@ class HeadConfig(_Section):
         return value
 
 
-class ModelConfig(_Section):
-    """Classical front end -> quantum layer -> classical head."""
+class KernelConfig(_Section):
+    """A quantum-kernel SVC (``model.kind: kernel``): the feature map is ``model.quantum``'s encoder on its n_qubits."""
 
+    type: Literal["fidelity", "projected"] = Field(
+        "fidelity", description="fidelity (|<φ(x')|φ(x)>|²) or projected (Gaussian on one-qubit reduced states, Huang et al. 2021)"
+    )
+    C: float = Field(1.0, gt=0, allow_inf_nan=False, description="the SVC's regularisation (larger: less regularised)")
+    gamma: float = Field(1.0, gt=0, allow_inf_nan=False, description="projected only: k = exp(-gamma · ½ Σ_q,P (<P_q> - <P_q>')²)")
+    method: Literal["auto", "state", "compute_uncompute"] = Field(
+        "auto", description="fidelity only: state overlaps (exact simulators) or compute-uncompute circuits (any backend, shots)"
+    )
+    psd: bool = Field(False, description="project a shot-estimated training Gram matrix onto the nearest positive semidefinite one")
+
+
+class ModelConfig(_Section):
+    """Classical front end -> quantum layer -> classical head; or, with ``kind: kernel``, an SVC on a quantum kernel."""
+
+    kind: Literal["classifier", "kernel"] = Field(
+        "classifier", description="classifier (front end -> quantum layer -> head), or kernel (an SVC on model.quantum's encoder as a feature map)"
+    )
     front_end: FrontEndConfig = Field(default_factory=FrontEndConfig)
     quantum: QuantumConfig
     head: HeadConfig = Field(default_factory=HeadConfig)
+    kernel: KernelConfig | None = Field(None, description="kind: kernel only: the kernel and the SVC (defaults when omitted; see docs/kernels.md)")
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> ModelConfig:
+        if self.kind != "kernel":
+            if self.kernel is not None:
+                raise ValueError("model.kernel configures kind: kernel; set model.kind: kernel or remove model.kernel")
+            return self
+        q = self.quantum
+        unused = [f"model.{k}" for k, default in (("front_end", FrontEndConfig()), ("head", HeadConfig())) if getattr(self, k) != default]
+        unused += [f"model.quantum.{k}" for k in ("ansatz", "layers", "observables", "gradient", "init", "init_std")
+                   if getattr(q, k) != QuantumConfig.model_fields[k].get_default(call_default_factory=True)]
+        if unused:
+            raise ValueError(f"kind: kernel uses only model.quantum.n_qubits and model.quantum.encoder (the feature map) and model.kernel; "
+                             f"remove {', '.join(unused)}")
+        if self.kernel is None:
+            self.kernel = KernelConfig()
+        return self
 
 
 MAX_SHOTS = 10**9  # per circuit; far above any device's limit, far below where shot counts overflow int64 products
@@ -348,6 +383,8 @@ class LoadedProfile:
         """sha256 of everything that changes results (limits, output and description excluded)."""
         data = self.profile.model_dump(mode="json", exclude=set(NON_RESULT_SECTIONS))
         data["data"] = self.resolved_data_paths(data["data"])
+        if data["model"]["kind"] == "classifier" and data["model"]["kernel"] is None:  # hashes (and checkpoints) from before model.kind stay valid
+            del data["model"]["kind"], data["model"]["kernel"]
         return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     def resolved_data_paths(self, data: dict[str, Any] | None = None) -> dict[str, Any]:

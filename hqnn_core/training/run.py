@@ -26,6 +26,7 @@ from hqnn_core.errors import BudgetExceededError, CheckpointError, ConfigError
 from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
 from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
 from hqnn_core.training.estimate import cost_record, preflight_cost
+from hqnn_core.training.kernel_run import train_kernel
 from hqnn_core.training.ledger import Ledger, read_spent
 from hqnn_core.training.messages import header_lines, interrupted_lines, resume_command
 from hqnn_core.training.model import HybridModel, build_baseline, describe_model
@@ -204,9 +205,14 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
                 f"{stored.config_hash[:12]}); only limits, output and description may change on resume. Pass --force to resume anyway."
             )
         run_dir = Path(resume)
+        if loaded.profile.model.kind == "kernel":
+            raise CheckpointError(f"{resume} is a kernel SVC run: it has no epochs to resume; train its profile again.")
     else:
         loaded = profile if isinstance(profile, LoadedProfile) else load_profile(_require(profile), overrides)
         record, run_dir = None, None
+        if loaded.profile.model.kind == "kernel":  # an SVC on a quantum kernel: its own short path (kernel_run.py)
+            kernel_dir, data, svc = train_kernel(loaded, lambda: _new_run_dir(loaded, out, held), display.note)
+            return RunResult(kernel_dir, data, svc)
     distributed.check_profile(ctx, loaded.profile.train.optimizer.name)
     check_trackers(loaded.profile.output.log_to)  # a missing tracker SDK fails before anything is written
     # under torchrun/--nproc each rank gets its own derived shot seed (recorded in run.json's distributed section)
@@ -375,6 +381,9 @@ def trained_state(run_dir: Path, record: Any) -> tuple[dict[str, Any], float | N
 def evaluate_run(run_dir: str | Path, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Rebuild a run's model, load its saved weights, and evaluate the test set (on another backend if asked)."""
     record, loaded = load_run_profile(run_dir)
+    if loaded.profile.model.kind == "kernel":
+        raise ConfigError(f"{run_dir} is a kernel SVC run: its test accuracy is in run.json (hybrid.final); hqnn eval rebuilds "
+                          "trained networks only. Train the profile again with --set backend.name=... to score another backend.")
     run_dir = Path(run_dir)
     state, recorded, origin = trained_state(run_dir, record)
     if backend is not None and backend_options is None:
