@@ -315,6 +315,41 @@ class _DeviceBackend(_QiskitBackend):
             "backend_version": getattr(self.device, "backend_version", None),
         }
 
+    def _physical_qubits(self, n_qubits: int) -> list[int]:
+        """Where wires ``0..n-1`` landed in the first compiled circuit (the trivial layout before any circuit was compiled)."""
+        for compiled, _ in self._prepared.values():
+            if compiled.layout is not None:
+                return list(compiled.layout.initial_index_layout(filter_ancillas=True))[:n_qubits]
+        return list(range(n_qubits))
+
+    def calibration(self, n_qubits: int) -> dict[str, Any] | None:
+        """T1, T2, readout and gate errors of the device qubits the circuit's wires were laid out on (from ``device.target``)."""
+        if self.device is None:
+            return None
+        target = self.device.target
+        qubits = []
+        for wire, q in enumerate(self._physical_qubits(n_qubits)):
+            entry: dict[str, Any] = {"wire": wire, "physical": q}
+            props = target.qubit_properties[q] if target.qubit_properties else None
+            entry["T1"], entry["T2"] = getattr(props, "t1", None), getattr(props, "t2", None)
+            ones, twos = [], []
+            for name in target.operation_names:
+                if name not in target or target[name] is None:
+                    continue
+                for qargs, inst in target[name].items():
+                    if qargs is None or q not in qargs or inst is None or inst.error is None:
+                        continue
+                    if name == "measure":
+                        entry["readout_error"] = inst.error
+                    elif len(qargs) == 1 and name in ("sx", "x"):
+                        ones.append(inst.error)
+                    elif len(qargs) == 2:
+                        twos.append(inst.error)
+            entry["gate_error_1q"] = float(np.mean(ones)) if ones else None
+            entry["gate_error_2q"] = float(np.mean(twos)) if twos else None
+            qubits.append(entry)
+        return {"source": f"{self.device.name} target", "taken_at": self._calibration()["last_update_date"], "qubits": qubits}
+
     def _device_info(self) -> dict[str, Any]:
         if self.device is None:
             return {"name": self.target}

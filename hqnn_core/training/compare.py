@@ -26,6 +26,7 @@ import torch
 import yaml
 
 from hqnn_core.errors import ConfigError
+from hqnn_core.training.calibration import ACCURACY_STEP, calibration_deltas, noise_sensitivity
 from hqnn_core.training.model import HybridModel, build_model
 from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, build_layer, layer_kwargs, prepare
@@ -170,20 +171,58 @@ def _row(label: str, model: HybridModel, shots: Any, x: torch.Tensor, y: torch.T
         "test_accuracy": float((logits.argmax(dim=1) == y).double().mean()),
         "test_loss": float(torch.nn.functional.cross_entropy(logits, y)),
         "output_error": float((quantum - ref_q).abs().mean()),
+        "output_error_per_observable": [float(v) for v in (quantum - ref_q).abs().mean(dim=0)],
         "logit_error": float((logits - ref_logits).abs().mean()),
         "shot_noise": float(noise.mean()),
         "jobs": layer.backend.accounting.jobs,
         "shots_used": layer.backend.accounting.shots,
         "wall_time_s": round(time.perf_counter() - began, 3),
+        "calibration": layer.backend.calibration(layer.n_qubits),
     }
     return row, (quantum, logits)
 
 
+def _add_calibration_deltas(report: dict[str, Any], recorded: dict[str, Any] | None) -> None:
+    """Each calibrated row's per-qubit deltas against the run's own snapshot (else the first calibrated row)."""
+    calibrated = [r for r in report["rows"] if r.get("calibration")]
+    if recorded:
+        reference, label = recorded, f"recorded in run.json ({report['trained_on']['backend']})"
+    elif calibrated:
+        reference, label = calibrated[0]["calibration"], calibrated[0]["label"]
+    else:
+        return
+    report["calibration_reference"] = {"label": label, "calibration": reference}
+    for row in calibrated:
+        row["calibration_deltas"] = calibration_deltas(reference, row["calibration"])
+
+
+def _sensitivity(prepared: Prepared, spec: BackendSpec, state: dict[str, Any], x: torch.Tensor, y: torch.Tensor, batch: int,
+                 step: float) -> list[dict[str, Any]] | None:
+    """The noise-sensitivity table of ``spec``'s backend (exact expectations), or None if it lists no noise options."""
+    from hqnn_core.plugin_manager import get_plugins
+
+    cls = get_plugins().backends.get(spec.name)
+    if not cls.noise_options or not cls.capabilities.analytic:
+        return None
+    defaults = {k: f.default for k, f in cls.Options.model_fields.items()}
+
+    def evaluate(options: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        model = _build(prepared, BackendSpec(spec.name, options, None, spec.mitigation), None, state).double()
+        with torch.random.fork_rng(devices=[]):  # float64 inputs: the steps of the finite differences stay far above rounding
+            quantum, _, logits = _outputs(model, x.double(), batch)
+        return quantum, logits
+
+    return noise_sensitivity(cls.noise_options, spec.options, defaults, evaluate, y, step)
+
+
 def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFAULT, mitigation: list[Any] | None = None,
-                out: str | Path | None = None) -> dict[str, Any]:
+                out: str | Path | None = None, sensitivity: bool = False, sensitivity_step: float = ACCURACY_STEP) -> dict[str, Any]:
     """Evaluate the run's trained model on the exact reference and every backend in ``specs``; write ``compare/``.
 
-    ``mitigation`` adds, for every backend, a second row with those mitigators applied.
+    ``mitigation`` adds, for every backend, a second row with those mitigators applied. Rows of backends with
+    calibration data carry per-qubit deltas against the run's recorded snapshot (else the first such row);
+    ``sensitivity`` adds, for each backend that lists noise options, the table of
+    :func:`hqnn_core.training.calibration.noise_sensitivity`.
     """
     run_dir = Path(run_dir)
     record, loaded = load_run_profile(run_dir)
@@ -208,7 +247,7 @@ def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFA
     for spec, spec_shots, model in models:
         label = spec.title() + ("" if spec.label or spec_shots is None else f" ({spec_shots} shots)")
         rows.append(_row(label, model, spec_shots, x, y, batch, ref)[0])
-    report = {
+    report: dict[str, Any] = {
         "run_dir": str(run_dir),
         "weights": origin,
         "recorded_test_accuracy": recorded,
@@ -217,6 +256,10 @@ def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFA
         "reference": REFERENCE,
         "rows": rows,
     }
+    _add_calibration_deltas(report, record.data.get("calibration"))
+    if sensitivity:
+        tables = {s.title(): _sensitivity(prepared, s, state, x, y, batch, sensitivity_step) for s in specs}
+        report["sensitivity"] = {k: v for k, v in tables.items() if v is not None}
     if out is not None:  # the user's folder
         folder = Path(out)
         json_path, png_path = folder / "compare.json", folder / "compare.png"

@@ -1,0 +1,55 @@
+"""Calibration snapshots of IBM fake devices: recorded by a run, and per-qubit deltas between two devices in ``hqnn compare``."""
+
+import pytest
+
+pytest.importorskip("qiskit_aer")
+pytest.importorskip("qiskit_ibm_runtime")
+
+import yaml  # noqa: E402
+from qiskit_ibm_runtime.fake_provider import FakeLimaV2, FakeManilaV2  # noqa: E402
+
+from hqnn_core.training import train  # noqa: E402
+from hqnn_core.training.compare import compare_run, parse_backend_spec  # noqa: E402
+
+pytestmark = [pytest.mark.vendor, pytest.mark.shots]
+
+PROFILE = {
+    "data": {"source": "digits", "classes": [0, 1], "pca": 2, "standardize": False, "angle_range": [0.0, 3.14159], "max_train": 8, "max_test": 8},
+    "model": {"quantum": {"n_qubits": 2, "layers": 1}},
+    "backend": {"name": "qiskit.fake:manila", "shots": 64, "options": {"seed": 1}},
+    "train": {"optimizer": "adam", "lr": 0.05, "epochs": 1, "batch_size": 8, "seed": 0, "baseline": False},
+    "output": {"plots": False},
+}
+
+
+def _expected(device, qubit: int) -> dict[str, float]:
+    """T1, T2 and readout error from the device's BackendProperties (not the target compare reads)."""
+    props = device.properties()
+    return {"T1": props.t1(qubit), "T2": props.t2(qubit), "readout_error": props.readout_error(qubit)}
+
+
+def test_two_fake_devices_show_per_qubit_calibration_deltas(tmp_path):
+    path = tmp_path / "manila.yaml"
+    path.write_text(yaml.safe_dump({**PROFILE, "output": {"plots": False, "runs_dir": str(tmp_path / "runs")}}))
+    run = train(path, out=tmp_path / "run", quiet=True)
+    recorded = run.record["calibration"]
+    manila, lima = FakeManilaV2(), FakeLimaV2()
+    assert [q["wire"] for q in recorded["qubits"]] == [0, 1] and recorded["taken_at"]
+    for q in recorded["qubits"]:
+        for name, value in _expected(manila, q["physical"]).items():
+            assert q[name] == pytest.approx(value, rel=1e-9), name
+        assert 0 < q["gate_error_1q"] < 0.01 and 0 < q["gate_error_2q"] < 0.1
+
+    report = compare_run(run.run_dir, [parse_backend_spec("qiskit.fake:lima?shots=2000&seed=2")], out=tmp_path / "cmp")
+    row = report["rows"][1]
+    assert report["calibration_reference"]["label"] == "recorded in run.json (qiskit.fake:manila)"
+    deltas = {(d["wire"], d["parameter"]): d for d in row["calibration_deltas"]}
+    for q in row["calibration"]["qubits"]:
+        wire = q["wire"]
+        ref = _expected(manila, recorded["qubits"][wire]["physical"])
+        new = _expected(lima, q["physical"])
+        for name in ("T1", "T2", "readout_error"):
+            d = deltas[wire, name]
+            assert d["delta"] == pytest.approx(new[name] - ref[name], rel=1e-9, abs=1e-15), (wire, name)
+            assert d["physical"] == q["physical"] and d["physical_reference"] == recorded["qubits"][wire]["physical"]
+    assert len(row["output_error_per_observable"]) == 2 and 0 < row["output_error"] < 0.5  # the error next to the deltas
