@@ -13,12 +13,11 @@ from training_helpers import write_profile
 
 from hqnn_core import QuantumLayer
 from hqnn_core.cli import cli
+from hqnn_core.config import load_profile
 from hqnn_core.diagnostics import gradient_variance
 from hqnn_core.errors import ConfigError
-from hqnn_core.training import train
+from hqnn_core.training import prepare, train
 from hqnn_core.training.layerwise import LayerwiseSchedule
-from hqnn_core.config import load_profile
-from hqnn_core.training import prepare
 from hqnn_core.training.monitor import EpochMonitor, state_fidelity
 
 
