@@ -127,9 +127,12 @@ def diagnose(profile: str | None, overrides: tuple[str, ...], ansatz: str | None
               "d(output)/d(param) and the change in accuracy.")
 @click.option("--sensitivity-step", default=0.01, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="How far each noise parameter is raised for the accuracy change.")
+@click.option("--calibration-from", type=click.Path(exists=True, file_okay=False),
+              help="Another run whose recorded calibration the per-qubit deltas start from (default: RUN_DIR's own).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
 def compare(run_dir: str, backend_list: str | None, backend_items: tuple[str, ...], backends_file: str | None, shots: str | None,
-            mitigation: str | None, out: str | None, sensitivity: bool, sensitivity_step: float, as_json: bool) -> None:
+            mitigation: str | None, out: str | None, sensitivity: bool, sensitivity_step: float, calibration_from: str | None,
+            as_json: bool) -> None:
     """Evaluate a run's trained model on several backends side by side: accuracy and output error against exact.
 
     Backends with calibration data (Qiskit fake and IBM devices, torch.noisy) also get per-qubit calibration
@@ -144,7 +147,7 @@ def compare(run_dir: str, backend_list: str | None, backend_items: tuple[str, ..
     if not specs:
         raise click.UsageError("give backends to compare: --backends torch,'torch.noisy?readout_error=0.05' (or --backend, --backends-file).")
     mitigators = [m.strip() for m in (mitigation or "").split(",") if m.strip()]
-    report = compare_run(Path(run_dir), specs, _shots_option(shots), mitigators, out, sensitivity, sensitivity_step)
+    report = compare_run(Path(run_dir), specs, _shots_option(shots), mitigators, out, sensitivity, sensitivity_step, calibration_from)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

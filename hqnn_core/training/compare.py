@@ -30,6 +30,7 @@ from hqnn_core.training.calibration import ACCURACY_STEP, calibration_deltas, no
 from hqnn_core.training.model import HybridModel, build_model
 from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, build_layer, layer_kwargs, prepare
+from hqnn_core.training.records import RunRecord
 from hqnn_core.training.run import load_run_profile, trained_state
 from hqnn_core.training.shots import layer_standard_error
 
@@ -182,11 +183,23 @@ def _row(label: str, model: HybridModel, shots: Any, x: torch.Tensor, y: torch.T
     return row, (quantum, logits)
 
 
-def _add_calibration_deltas(report: dict[str, Any], recorded: dict[str, Any] | None) -> None:
-    """Each calibrated row's per-qubit deltas against the run's own snapshot (else the first calibrated row)."""
+def _recorded_calibration(record: RunRecord, other: str | Path | None) -> tuple[dict[str, Any] | None, str]:
+    """The snapshot the deltas start from: ``other`` run's (which must have one), else this run's own; and its label."""
+    if other is None:
+        return record.data.get("calibration"), f"recorded in run.json ({record.data['profile']['resolved']['backend']['name']})"
+    other_record = RunRecord.load(Path(other))
+    snapshot = other_record.data.get("calibration")
+    if not snapshot:
+        raise ConfigError(f"--calibration-from {other}: that run recorded no calibration (its backend has none, or it predates calibration "
+                          "records); name a run trained on a device or on torch.noisy.")
+    return snapshot, f"recorded in {other} ({other_record.data['profile']['resolved']['backend']['name']})"
+
+
+def _add_calibration_deltas(report: dict[str, Any], recorded: dict[str, Any] | None, label: str) -> None:
+    """Each calibrated row's per-qubit deltas against a recorded snapshot (else the first calibrated row)."""
     calibrated = [r for r in report["rows"] if r.get("calibration")]
     if recorded:
-        reference, label = recorded, f"recorded in run.json ({report['trained_on']['backend']})"
+        reference = recorded
     elif calibrated:
         reference, label = calibrated[0]["calibration"], calibrated[0]["label"]
     else:
@@ -216,11 +229,13 @@ def _sensitivity(prepared: Prepared, spec: BackendSpec, state: dict[str, Any], x
 
 
 def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFAULT, mitigation: list[Any] | None = None,
-                out: str | Path | None = None, sensitivity: bool = False, sensitivity_step: float = ACCURACY_STEP) -> dict[str, Any]:
+                out: str | Path | None = None, sensitivity: bool = False, sensitivity_step: float = ACCURACY_STEP,
+                calibration_from: str | Path | None = None) -> dict[str, Any]:
     """Evaluate the run's trained model on the exact reference and every backend in ``specs``; write ``compare/``.
 
     ``mitigation`` adds, for every backend, a second row with those mitigators applied. Rows of backends with
-    calibration data carry per-qubit deltas against the run's recorded snapshot (else the first such row);
+    calibration data carry per-qubit deltas against the run's recorded snapshot (or that of ``calibration_from``,
+    another run; else the first such row);
     ``sensitivity`` adds, for each backend that lists noise options, the table of
     :func:`hqnn_core.training.calibration.noise_sensitivity`.
     """
@@ -229,6 +244,7 @@ def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFA
     if not specs:
         raise ConfigError("give at least one backend to compare, e.g. --backends torch,'torch.noisy?readout_error=0.05'.")
     state, recorded, origin = trained_state(run_dir, record)
+    recorded_calibration = _recorded_calibration(record, calibration_from)  # a bad --calibration-from fails before any circuit
     prepared = prepare(loaded, backend="torch", shots=None, backend_options={})
     rows_specs = list(specs)
     if mitigation:
@@ -256,7 +272,7 @@ def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFA
         "reference": REFERENCE,
         "rows": rows,
     }
-    _add_calibration_deltas(report, record.data.get("calibration"))
+    _add_calibration_deltas(report, *recorded_calibration)
     if sensitivity:
         tables = {s.title(): _sensitivity(prepared, s, state, x, y, batch, sensitivity_step) for s in specs}
         report["sensitivity"] = {k: v for k, v in tables.items() if v is not None}

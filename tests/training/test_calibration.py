@@ -7,6 +7,7 @@ The sensitivity table is checked against an analytic derivative (symmetric reado
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from training_helpers import write_profile
 
 from hqnn_core.cli import cli
 from hqnn_core.config import load_profile
+from hqnn_core.errors import ConfigError
 from hqnn_core.training import prepare, train
 from hqnn_core.training.calibration import calibration_deltas
 from hqnn_core.training.compare import compare_run, parse_backend_spec
@@ -108,3 +110,20 @@ def test_compare_cli_prints_the_sensitivity_table(noisy_run, tmp_path):
     assert result.exit_code == 0, result.output
     assert "noise sensitivity" in result.output and "amplitude_damping" in result.output
     assert "calibration against recorded in run.json" in result.output and "+0.03" in result.output
+
+
+def test_calibration_from_another_run(noisy_run, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(noisy_run.run_dir, other)
+    record = json.loads((other / "run.json").read_text())
+    for q in record["calibration"]["qubits"]:  # as if the other run had met a worse readout
+        q["readout_error"] = q["prob_meas1_prep0"] = q["prob_meas0_prep1"] = 0.05
+    (other / "run.json").write_text(json.dumps(record))
+    report = compare_run(noisy_run.run_dir, [parse_backend_spec("torch.noisy?readout_error=0.03")], out=tmp_path / "cmp", calibration_from=other)
+    assert report["calibration_reference"]["label"] == f"recorded in {other} (torch.noisy)"
+    deltas = [d["delta"] for d in report["rows"][1]["calibration_deltas"] if d["parameter"] == "readout_error"]
+    assert deltas == pytest.approx([-0.02] * 4)
+    del record["calibration"]
+    (other / "run.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match="--calibration-from .* recorded no calibration"):
+        compare_run(noisy_run.run_dir, [parse_backend_spec("torch")], out=tmp_path / "cmp", calibration_from=other)
