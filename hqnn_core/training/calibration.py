@@ -9,7 +9,9 @@ The sensitivity table varies ONE noise option of a backend at a time (the option
 
 * ``d(output)/d(param)``: the derivative of the quantum layer's outputs, by finite differences with a
   small step ``h`` (central, or one-sided of second order where ``param - h`` would be negative),
-  reported per observable as the mean over test samples and as the mean of its absolute value;
+  reported per observable as the mean over test samples and as the mean of its absolute value.
+  Backends that only sample (fake devices) are evaluated with the same shot seed at every point and
+  a larger step, so the derivative carries their shot noise (about ``sqrt(2 / shots) / (2 h)``);
 * ``Δaccuracy``: test accuracy at ``param + step`` minus test accuracy at the baseline (accuracy is
   piecewise constant in a parameter, so it gets a finite step rather than a derivative).
 """
@@ -26,6 +28,8 @@ import torch
 Evaluate = Callable[[dict[str, Any]], tuple[torch.Tensor, torch.Tensor]]
 
 FD_STEP = 1e-3
+#: Step for backends that only sample: shot noise would swamp a small one.
+SAMPLED_FD_STEP = 0.25
 ACCURACY_STEP = 0.01
 
 
@@ -68,6 +72,7 @@ def noise_sensitivity(names: Sequence[str], options: Mapping[str, Any], defaults
     ``options`` are the backend's options as given (``defaults`` fill the rest). An option whose baseline
     is not one number (e.g. per-qubit readout pairs) gets a row that says so instead of numbers.
     """
+    options = {**{n: defaults[n] for n in names if n in defaults}, **options}  # every varied option given, also at the baseline
     base_outputs, base_logits = evaluate(dict(options))
     base_accuracy = float((base_logits.argmax(dim=1) == labels).double().mean())
     rows = []
@@ -90,4 +95,4 @@ def noise_sensitivity(names: Sequence[str], options: Mapping[str, Any], defaults
     return rows
 
 
-__all__ = ["ACCURACY_STEP", "FD_STEP", "calibration_deltas", "noise_sensitivity"]
+__all__ = ["ACCURACY_STEP", "FD_STEP", "SAMPLED_FD_STEP", "calibration_deltas", "noise_sensitivity"]

@@ -26,7 +26,7 @@ import torch
 import yaml
 
 from hqnn_core.errors import ConfigError
-from hqnn_core.training.calibration import ACCURACY_STEP, calibration_deltas, noise_sensitivity
+from hqnn_core.training.calibration import ACCURACY_STEP, FD_STEP, SAMPLED_FD_STEP, calibration_deltas, noise_sensitivity
 from hqnn_core.training.model import HybridModel, build_model
 from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, build_layer, layer_kwargs, prepare
@@ -209,23 +209,31 @@ def _add_calibration_deltas(report: dict[str, Any], recorded: dict[str, Any] | N
         row["calibration_deltas"] = calibration_deltas(reference, row["calibration"])
 
 
-def _sensitivity(prepared: Prepared, spec: BackendSpec, state: dict[str, Any], x: torch.Tensor, y: torch.Tensor, batch: int,
+def _sensitivity(prepared: Prepared, spec: BackendSpec, shots: Any, state: dict[str, Any], x: torch.Tensor, y: torch.Tensor, batch: int,
                  step: float) -> list[dict[str, Any]] | None:
-    """The noise-sensitivity table of ``spec``'s backend (exact expectations), or None if it lists no noise options."""
+    """The noise-sensitivity table of ``spec``'s backend, or None if it lists no noise options.
+
+    Exact expectations where the backend has them; otherwise ``shots`` with the same seed at every point.
+    """
     from hqnn_core.plugin_manager import get_plugins
 
     cls = get_plugins().backends.get(spec.name)
-    if not cls.noise_options or not cls.capabilities.analytic:
+    if not cls.noise_options:
         return None
+    analytic = cls.capabilities.analytic
     defaults = {k: f.default for k, f in cls.Options.model_fields.items()}
+    options = dict(spec.options)
+    if not analytic and "seed" in defaults:
+        options.setdefault("seed", 0)  # the same shot seed at every point: differences are the noise model's, not new samples
 
     def evaluate(options: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        model = _build(prepared, BackendSpec(spec.name, options, None, spec.mitigation), None, state).double()
+        spec_shots = None if analytic else shots
+        model = _build(prepared, BackendSpec(spec.name, options, spec_shots, spec.mitigation), spec_shots, state).double()
         with torch.random.fork_rng(devices=[]):  # float64 inputs: the steps of the finite differences stay far above rounding
             quantum, _, logits = _outputs(model, x.double(), batch)
         return quantum, logits
 
-    return noise_sensitivity(cls.noise_options, spec.options, defaults, evaluate, y, step)
+    return noise_sensitivity(cls.noise_options, options, defaults, evaluate, y, step, FD_STEP if analytic else SAMPLED_FD_STEP)
 
 
 def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFAULT, mitigation: list[Any] | None = None,
@@ -274,7 +282,8 @@ def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFA
     }
     _add_calibration_deltas(report, *recorded_calibration)
     if sensitivity:
-        tables = {s.title(): _sensitivity(prepared, s, state, x, y, batch, sensitivity_step) for s in specs}
+        tables = {spec.title(): _sensitivity(prepared, spec, spec_shots, state, x, y, batch, sensitivity_step)
+                  for spec, spec_shots, _ in models[: len(specs)]}
         report["sensitivity"] = {k: v for k, v in tables.items() if v is not None}
     if out is not None:  # the user's folder
         folder = Path(out)

@@ -5,11 +5,14 @@ import pytest
 pytest.importorskip("qiskit_aer")
 pytest.importorskip("qiskit_ibm_runtime")
 
+import torch  # noqa: E402
 import yaml  # noqa: E402
 from qiskit_ibm_runtime.fake_provider import FakeLimaV2, FakeManilaV2  # noqa: E402
 
+from hqnn_core import QuantumLayer  # noqa: E402
 from hqnn_core.training import train  # noqa: E402
 from hqnn_core.training.compare import compare_run, parse_backend_spec  # noqa: E402
+from hqnn_qiskit.backend import FakeDeviceBackend  # noqa: E402
 
 pytestmark = [pytest.mark.vendor, pytest.mark.shots]
 
@@ -53,3 +56,20 @@ def test_two_fake_devices_show_per_qubit_calibration_deltas(tmp_path):
             assert d["delta"] == pytest.approx(new[name] - ref[name], rel=1e-9, abs=1e-15), (wire, name)
             assert d["physical"] == q["physical"] and d["physical_reference"] == recorded["qubits"][wire]["physical"]
     assert len(row["output_error_per_observable"]) == 2 and 0 < row["output_error"] < 0.5  # the error next to the deltas
+
+
+def test_noise_scale_options_scale_the_snapshot_and_the_noise():
+    base = FakeDeviceBackend("manila").calibration(2)["qubits"]
+    scaled = FakeDeviceBackend("manila", t1_scale=2.0, readout_error_scale=0.5).calibration(2)["qubits"]
+    for a, b in zip(base, scaled):
+        assert b["T1"] == pytest.approx(2 * a["T1"]) and b["readout_error"] == pytest.approx(a["readout_error"] / 2)
+        assert b["T2"] == pytest.approx(min(a["T2"], 4 * a["T1"])) and b["gate_error_2q"] == pytest.approx(a["gate_error_2q"])
+
+    x = torch.tensor([[0.3, 2.0], [1.2, -0.7], [2.6, 0.4]], dtype=torch.float64)
+    exact = QuantumLayer(2, backend="qiskit.aer", seed=0).double()(x).detach()
+    errors = []
+    for scale in (0.0, 1.0, 3.0):  # readout error off, as measured, three times worse: the error against exact grows
+        layer = QuantumLayer(2, backend="qiskit.fake:manila", shots=20000, seed=0,
+                             backend_options={"seed": 3, "readout_error_scale": scale}).double()
+        errors.append(float((layer(x).detach() - exact).abs().mean()))
+    assert errors[0] < errors[1] < errors[2] and errors[2] - errors[0] > 0.05, errors
