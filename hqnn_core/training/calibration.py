@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
+
+from hqnn_core.errors import ConfigError
+from hqnn_core.training.records import RunRecord
 
 #: Evaluates the model with these backend options: quantum-layer outputs ``[N, K]`` and logits ``[N, C]``.
 Evaluate = Callable[[dict[str, Any]], tuple[torch.Tensor, torch.Tensor]]
@@ -53,6 +57,32 @@ def calibration_deltas(reference: Mapping[str, Any], other: Mapping[str, Any]) -
                          "parameter": name, "reference": a, "value": b, "delta": b - a,
                          "relative": (b - a) / a if a else None})
     return rows
+
+
+def recorded_calibration(record: RunRecord, other: str | Path | None) -> tuple[dict[str, Any] | None, str]:
+    """The snapshot the deltas start from: ``other`` run's (which must have one), else this run's own; and its label."""
+    if other is None:
+        return record.data.get("calibration"), f"recorded in run.json ({record.data['profile']['resolved']['backend']['name']})"
+    other_record = RunRecord.load(Path(other))
+    snapshot = other_record.data.get("calibration")
+    if not snapshot:
+        raise ConfigError(f"--calibration-from {other}: that run recorded no calibration (its backend has none, or it predates calibration "
+                          "records); name a run trained on a device or on torch.noisy.")
+    return snapshot, f"recorded in {other} ({other_record.data['profile']['resolved']['backend']['name']})"
+
+
+def add_calibration_deltas(report: dict[str, Any], recorded: dict[str, Any] | None, label: str) -> None:
+    """Each calibrated row's per-qubit deltas against a recorded snapshot (else the first calibrated row)."""
+    calibrated = [r for r in report["rows"] if r.get("calibration")]
+    if recorded:
+        reference = recorded
+    elif calibrated:
+        reference, label = calibrated[0]["calibration"], calibrated[0]["label"]
+    else:
+        return
+    report["calibration_reference"] = {"label": label, "calibration": reference}
+    for row in calibrated:
+        row["calibration_deltas"] = calibration_deltas(reference, row["calibration"])
 
 
 def _derivative(evaluate: Evaluate, options: dict[str, Any], name: str, base: float, h: float) -> torch.Tensor:
@@ -95,4 +125,4 @@ def noise_sensitivity(names: Sequence[str], options: Mapping[str, Any], defaults
     return rows
 
 
-__all__ = ["ACCURACY_STEP", "FD_STEP", "SAMPLED_FD_STEP", "calibration_deltas", "noise_sensitivity"]
+__all__ = ["ACCURACY_STEP", "FD_STEP", "SAMPLED_FD_STEP", "add_calibration_deltas", "calibration_deltas", "noise_sensitivity", "recorded_calibration"]

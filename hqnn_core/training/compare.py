@@ -26,11 +26,17 @@ import torch
 import yaml
 
 from hqnn_core.errors import ConfigError
-from hqnn_core.training.calibration import ACCURACY_STEP, FD_STEP, SAMPLED_FD_STEP, calibration_deltas, noise_sensitivity
+from hqnn_core.training.calibration import (
+    ACCURACY_STEP,
+    FD_STEP,
+    SAMPLED_FD_STEP,
+    add_calibration_deltas,
+    noise_sensitivity,
+    recorded_calibration,
+)
 from hqnn_core.training.model import HybridModel, build_model
 from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, build_layer, layer_kwargs, prepare
-from hqnn_core.training.records import RunRecord
 from hqnn_core.training.run import load_run_profile, trained_state
 from hqnn_core.training.shots import layer_standard_error
 
@@ -183,32 +189,6 @@ def _row(label: str, model: HybridModel, shots: Any, x: torch.Tensor, y: torch.T
     return row, (quantum, logits)
 
 
-def _recorded_calibration(record: RunRecord, other: str | Path | None) -> tuple[dict[str, Any] | None, str]:
-    """The snapshot the deltas start from: ``other`` run's (which must have one), else this run's own; and its label."""
-    if other is None:
-        return record.data.get("calibration"), f"recorded in run.json ({record.data['profile']['resolved']['backend']['name']})"
-    other_record = RunRecord.load(Path(other))
-    snapshot = other_record.data.get("calibration")
-    if not snapshot:
-        raise ConfigError(f"--calibration-from {other}: that run recorded no calibration (its backend has none, or it predates calibration "
-                          "records); name a run trained on a device or on torch.noisy.")
-    return snapshot, f"recorded in {other} ({other_record.data['profile']['resolved']['backend']['name']})"
-
-
-def _add_calibration_deltas(report: dict[str, Any], recorded: dict[str, Any] | None, label: str) -> None:
-    """Each calibrated row's per-qubit deltas against a recorded snapshot (else the first calibrated row)."""
-    calibrated = [r for r in report["rows"] if r.get("calibration")]
-    if recorded:
-        reference = recorded
-    elif calibrated:
-        reference, label = calibrated[0]["calibration"], calibrated[0]["label"]
-    else:
-        return
-    report["calibration_reference"] = {"label": label, "calibration": reference}
-    for row in calibrated:
-        row["calibration_deltas"] = calibration_deltas(reference, row["calibration"])
-
-
 def _sensitivity(prepared: Prepared, spec: BackendSpec, shots: Any, state: dict[str, Any], x: torch.Tensor, y: torch.Tensor, batch: int,
                  step: float) -> list[dict[str, Any]] | None:
     """The noise-sensitivity table of ``spec``'s backend, or None if it lists no noise options.
@@ -252,7 +232,7 @@ def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFA
     if not specs:
         raise ConfigError("give at least one backend to compare, e.g. --backends torch,'torch.noisy?readout_error=0.05'.")
     state, recorded, origin = trained_state(run_dir, record)
-    recorded_calibration = _recorded_calibration(record, calibration_from)  # a bad --calibration-from fails before any circuit
+    reference_calibration = recorded_calibration(record, calibration_from)  # a bad --calibration-from fails before any circuit
     prepared = prepare(loaded, backend="torch", shots=None, backend_options={})
     rows_specs = list(specs)
     if mitigation:
@@ -280,7 +260,7 @@ def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFA
         "reference": REFERENCE,
         "rows": rows,
     }
-    _add_calibration_deltas(report, *recorded_calibration)
+    add_calibration_deltas(report, *reference_calibration)
     if sensitivity:
         tables = {spec.title(): _sensitivity(prepared, spec, spec_shots, state, x, y, batch, sensitivity_step)
                   for spec, spec_shots, _ in models[: len(specs)]}
