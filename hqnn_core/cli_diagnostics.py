@@ -123,10 +123,21 @@ def diagnose(profile: str | None, overrides: tuple[str, ...], ansatz: str | None
 @click.option("--shots", help="Shots for backends that do not set their own: a positive integer, or 'none' (default: exact where possible).")
 @click.option("--mitigation", help="Comma-separated mitigators: adds, for every backend, a row with them applied.")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for compare.json and compare.png (default: RUN_DIR/compare).")
+@click.option("--sensitivity", is_flag=True, help="For backends with noise options (torch.noisy): vary each one at a time and report "
+              "d(output)/d(param) and the change in accuracy.")
+@click.option("--sensitivity-step", default=0.01, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="How far each noise parameter is raised for the accuracy change.")
+@click.option("--calibration-from", type=click.Path(exists=True, file_okay=False),
+              help="Another run whose recorded calibration the per-qubit deltas start from (default: RUN_DIR's own).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
 def compare(run_dir: str, backend_list: str | None, backend_items: tuple[str, ...], backends_file: str | None, shots: str | None,
-            mitigation: str | None, out: str | None, as_json: bool) -> None:
-    """Evaluate a run's trained model on several backends side by side: accuracy and output error against exact."""
+            mitigation: str | None, out: str | None, sensitivity: bool, sensitivity_step: float, calibration_from: str | None,
+            as_json: bool) -> None:
+    """Evaluate a run's trained model on several backends side by side: accuracy and output error against exact.
+
+    Backends with calibration data (Qiskit fake and IBM devices, torch.noisy) also get per-qubit calibration
+    deltas against the run's recorded snapshot, next to the output error of each observable.
+    """
     from hqnn_core.training.compare import compare_run, load_specs_file, parse_backend_spec
 
     specs = [parse_backend_spec(t) for t in (backend_list or "").split(",") if t.strip()]
@@ -136,7 +147,7 @@ def compare(run_dir: str, backend_list: str | None, backend_items: tuple[str, ..
     if not specs:
         raise click.UsageError("give backends to compare: --backends torch,'torch.noisy?readout_error=0.05' (or --backend, --backends-file).")
     mitigators = [m.strip() for m in (mitigation or "").split(",") if m.strip()]
-    report = compare_run(Path(run_dir), specs, _shots_option(shots), mitigators, out)
+    report = compare_run(Path(run_dir), specs, _shots_option(shots), mitigators, out, sensitivity, sensitivity_step, calibration_from)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -148,4 +159,32 @@ def compare(run_dir: str, backend_list: str | None, backend_items: tuple[str, ..
                       f"{r['shot_noise']:.4f}", str(r["jobs"]), str(r["shots_used"]))
     console = Console()
     console.print(table)
+    _print_calibration(console, report)
     console.print(f"wrote {report['files']['json']} and {report['files']['plot']}", highlight=False, soft_wrap=True, markup=False)
+
+
+def _print_calibration(console: Console, report: dict[str, Any]) -> None:
+    """Per-qubit calibration deltas next to each observable's output error, then the noise-sensitivity tables."""
+    reference = report.get("calibration_reference")
+    for r in report["rows"]:
+        deltas = [d for d in r.get("calibration_deltas", []) if d["delta"]]
+        if not reference or not deltas:
+            continue
+        errors = r["output_error_per_observable"]
+        table = Table("wire", "qubit", "parameter", "reference", "value", "delta", "output error (observable = wire)",
+                      title=f"{r['label']}: calibration against {reference['label']}")
+        for d in deltas:
+            wire = d["wire"]
+            table.add_row(str(wire), f"{d['physical_reference']} -> {d['physical']}", d["parameter"], f"{d['reference']:.4g}",
+                          f"{d['value']:.4g}", f"{d['delta']:+.4g}", f"{errors[wire]:.4f}" if wire < len(errors) else "-")
+        console.print(table)
+    for label, rows in (report.get("sensitivity") or {}).items():
+        table = Table("parameter", "baseline", "mean |d output / d param|", "d output / d param per observable",
+                      f"Δaccuracy (param + {rows[0].get('step', '')})" if rows else "Δaccuracy", title=f"{label}: noise sensitivity (exact)")
+        for row in rows:
+            if "skipped" in row:
+                table.add_row(row["parameter"], str(row["baseline"]), Text(row["skipped"]), "", "")
+                continue
+            per = ", ".join(f"{v:+.3f}" for v in row["d_output_per_observable"])
+            table.add_row(row["parameter"], f"{row['baseline']:.4g}", f"{row['d_output_mean_abs']:.4f}", per, f"{row['delta_accuracy']:+.4f}")
+        console.print(table)

@@ -315,6 +315,41 @@ class _DeviceBackend(_QiskitBackend):
             "backend_version": getattr(self.device, "backend_version", None),
         }
 
+    def _physical_qubits(self, n_qubits: int) -> list[int]:
+        """Where wires ``0..n-1`` landed in the first compiled circuit (the trivial layout before any circuit was compiled)."""
+        for compiled, _ in self._prepared.values():
+            if compiled.layout is not None:
+                return list(compiled.layout.initial_index_layout(filter_ancillas=True))[:n_qubits]
+        return list(range(n_qubits))
+
+    def calibration(self, n_qubits: int) -> dict[str, Any] | None:
+        """T1, T2, readout and gate errors of the device qubits the circuit's wires were laid out on (from ``device.target``)."""
+        if self.device is None:
+            return None
+        target = self.device.target
+        qubits = []
+        for wire, q in enumerate(self._physical_qubits(n_qubits)):
+            entry: dict[str, Any] = {"wire": wire, "physical": q}
+            props = target.qubit_properties[q] if target.qubit_properties else None
+            entry["T1"], entry["T2"] = getattr(props, "t1", None), getattr(props, "t2", None)
+            ones, twos = [], []
+            for name in target.operation_names:
+                if name not in target or target[name] is None:
+                    continue
+                for qargs, inst in target[name].items():
+                    if qargs is None or q not in qargs or inst is None or inst.error is None:
+                        continue
+                    if name == "measure":
+                        entry["readout_error"] = inst.error
+                    elif len(qargs) == 1 and name in ("sx", "x"):
+                        ones.append(inst.error)
+                    elif len(qargs) == 2:
+                        twos.append(inst.error)
+            entry["gate_error_1q"] = float(np.mean(ones)) if ones else None
+            entry["gate_error_2q"] = float(np.mean(twos)) if twos else None
+            qubits.append(entry)
+        return {"source": f"{self.device.name} target", "taken_at": self._calibration()["last_update_date"], "qubits": qubits}
+
     def _device_info(self) -> dict[str, Any]:
         if self.device is None:
             return {"name": self.target}
@@ -356,9 +391,16 @@ class FakeDeviceBackend(_DeviceBackend):
         deterministic_shots=True,
     )
 
+    #: Scale factors of the snapshot's noise, varied one at a time by ``hqnn compare --sensitivity``.
+    noise_options = ("t1_scale", "t2_scale", "gate_error_scale", "readout_error_scale")
+
     class Options(_DeviceOptions):
         seed: int | None = Field(None, description="base seed for shot sampling (seed_simulator)")
         max_parallel_threads: int = Field(1, ge=0, description=THREADS_HELP)
+        t1_scale: float = Field(1.0, gt=0, description="multiplies every qubit's T1 in the noise model (1: the snapshot as it is)")
+        t2_scale: float = Field(1.0, gt=0, description="multiplies every qubit's T2 (kept at most 2 T1, as physics requires)")
+        gate_error_scale: float = Field(1.0, ge=0, description="multiplies every gate error (capped at 1)")
+        readout_error_scale: float = Field(1.0, ge=0, description="multiplies every readout error probability (capped at 1)")
 
     options: Options
 
@@ -375,7 +417,47 @@ class FakeDeviceBackend(_DeviceBackend):
             )
         self.device = classes[key]()
         self.capabilities = replace(type(self).capabilities, max_qubits=self.device.num_qubits)  # type: ignore[misc]
-        self._simulator = AerSimulator.from_backend(self.device, max_parallel_threads=self.options.max_parallel_threads)
+        scaled = bool(self.options.model_fields_set & set(self.noise_options))  # given, even as 1: one noise-model path for a sweep
+        noise = {"noise_model": self._scaled_noise_model()} if scaled else {}
+        self._simulator = AerSimulator.from_backend(self.device, max_parallel_threads=self.options.max_parallel_threads, **noise)
+
+    def _scales(self) -> tuple[float, float, float, float]:
+        o = self.options
+        return o.t1_scale, o.t2_scale, o.gate_error_scale, o.readout_error_scale
+
+    def _scaled_noise_model(self) -> NoiseModel:
+        """Aer's device noise model built from the snapshot's properties with T1, T2, gate and readout errors scaled."""
+        t1s, t2s, gates, readout = self._scales()
+        props = self.device.properties()
+        data = props.to_dict()
+        for qubit in data["qubits"]:
+            values = {p["name"]: p for p in qubit}
+            if "T1" in values:
+                values["T1"]["value"] *= t1s
+            if "T2" in values:
+                values["T2"]["value"] *= t2s
+                if "T1" in values:
+                    values["T2"]["value"] = min(values["T2"]["value"], 2 * values["T1"]["value"])
+            for name in ("readout_error", "prob_meas0_prep1", "prob_meas1_prep0"):
+                if name in values:
+                    values[name]["value"] = min(1.0, values[name]["value"] * readout)
+        for gate in data["gates"]:
+            for param in gate["parameters"]:
+                if param["name"] == "gate_error":
+                    param["value"] = min(1.0, param["value"] * gates)
+        return NoiseModel.from_backend_properties(type(props).from_dict(data))
+
+    def calibration(self, n_qubits: int) -> dict[str, Any] | None:
+        """The snapshot's values with this backend's scale factors applied (what the noise model runs with)."""
+        snapshot = super().calibration(n_qubits)
+        t1s, t2s, gates, readout = self._scales()
+        for q in snapshot["qubits"] if snapshot else []:
+            for key, factor in (("T1", t1s), ("T2", t2s), ("readout_error", readout), ("gate_error_1q", gates), ("gate_error_2q", gates)):
+                if q.get(key) is not None:
+                    q[key] = min(1.0, q[key] * factor) if key not in ("T1", "T2") else q[key] * factor
+            if q.get("T1") is not None and q.get("T2") is not None:
+                q["T2"] = min(q["T2"], 2 * q["T1"])
+        return snapshot
 
     def _sampler(self, seed: int | None) -> AerSampler:
         return AerSampler.from_backend(self._simulator, seed=seed)

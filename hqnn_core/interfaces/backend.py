@@ -175,6 +175,19 @@ class Backend(Component):
         limit = self.capabilities.max_circuits_per_job
         return 1 if not limit else max(1, math.ceil(n_circuits / limit))
 
+    #: Backend options that are noise parameters, varied one at a time by ``hqnn compare --sensitivity``.
+    noise_options: ClassVar[tuple[str, ...]] = ()
+
+    def calibration(self, n_qubits: int) -> dict[str, Any] | None:
+        """Calibration snapshot of the qubits that run wires ``0..n_qubits-1``, or ``None`` when the backend has none.
+
+        Shape: ``{"source": str, "taken_at": str | None, "qubits": [{"wire": i, "physical": q, PARAMETER: value, ...}]}``.
+        Parameters use IBM's property names where they mean the same: ``T1`` and ``T2`` (seconds), ``readout_error``,
+        ``prob_meas1_prep0``, ``prob_meas0_prep1``, ``gate_error_1q`` and ``gate_error_2q`` (mean over the device's
+        gates on that qubit). ``hqnn compare`` subtracts two snapshots wire by wire. Exact simulators have none.
+        """
+        return None
+
     def describe(self) -> dict[str, Any]:
         """Provenance for run records: vendor, device, options, versions; never credentials."""
         return {

@@ -26,6 +26,14 @@ import torch
 import yaml
 
 from hqnn_core.errors import ConfigError
+from hqnn_core.training.calibration import (
+    ACCURACY_STEP,
+    FD_STEP,
+    SAMPLED_FD_STEP,
+    add_calibration_deltas,
+    noise_sensitivity,
+    recorded_calibration,
+)
 from hqnn_core.training.model import HybridModel, build_model
 from hqnn_core.training.paths import confined
 from hqnn_core.training.prepare import Prepared, build_layer, layer_kwargs, prepare
@@ -170,26 +178,61 @@ def _row(label: str, model: HybridModel, shots: Any, x: torch.Tensor, y: torch.T
         "test_accuracy": float((logits.argmax(dim=1) == y).double().mean()),
         "test_loss": float(torch.nn.functional.cross_entropy(logits, y)),
         "output_error": float((quantum - ref_q).abs().mean()),
+        "output_error_per_observable": [float(v) for v in (quantum - ref_q).abs().mean(dim=0)],
         "logit_error": float((logits - ref_logits).abs().mean()),
         "shot_noise": float(noise.mean()),
         "jobs": layer.backend.accounting.jobs,
         "shots_used": layer.backend.accounting.shots,
         "wall_time_s": round(time.perf_counter() - began, 3),
+        "calibration": layer.backend.calibration(layer.n_qubits),
     }
     return row, (quantum, logits)
 
 
+def _sensitivity(prepared: Prepared, spec: BackendSpec, shots: Any, state: dict[str, Any], x: torch.Tensor, y: torch.Tensor, batch: int,
+                 step: float) -> list[dict[str, Any]] | None:
+    """The noise-sensitivity table of ``spec``'s backend, or None if it lists no noise options.
+
+    Exact expectations where the backend has them; otherwise ``shots`` with the same seed at every point.
+    """
+    from hqnn_core.plugin_manager import get_plugins
+
+    cls = get_plugins().backends.get(spec.name)
+    if not cls.noise_options:
+        return None
+    analytic = cls.capabilities.analytic
+    defaults = {k: f.default for k, f in cls.Options.model_fields.items()}
+    options = dict(spec.options)
+    if not analytic and "seed" in defaults:
+        options.setdefault("seed", 0)  # the same shot seed at every point: differences are the noise model's, not new samples
+
+    def evaluate(options: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        spec_shots = None if analytic else shots
+        model = _build(prepared, BackendSpec(spec.name, options, spec_shots, spec.mitigation), spec_shots, state).double()
+        with torch.random.fork_rng(devices=[]):  # float64 inputs: the steps of the finite differences stay far above rounding
+            quantum, _, logits = _outputs(model, x.double(), batch)
+        return quantum, logits
+
+    return noise_sensitivity(cls.noise_options, options, defaults, evaluate, y, step, FD_STEP if analytic else SAMPLED_FD_STEP)
+
+
 def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFAULT, mitigation: list[Any] | None = None,
-                out: str | Path | None = None) -> dict[str, Any]:
+                out: str | Path | None = None, sensitivity: bool = False, sensitivity_step: float = ACCURACY_STEP,
+                calibration_from: str | Path | None = None) -> dict[str, Any]:
     """Evaluate the run's trained model on the exact reference and every backend in ``specs``; write ``compare/``.
 
-    ``mitigation`` adds, for every backend, a second row with those mitigators applied.
+    ``mitigation`` adds, for every backend, a second row with those mitigators applied. Rows of backends with
+    calibration data carry per-qubit deltas against the run's recorded snapshot (or that of ``calibration_from``,
+    another run; else the first such row);
+    ``sensitivity`` adds, for each backend that lists noise options, the table of
+    :func:`hqnn_core.training.calibration.noise_sensitivity`.
     """
     run_dir = Path(run_dir)
     record, loaded = load_run_profile(run_dir)
     if not specs:
         raise ConfigError("give at least one backend to compare, e.g. --backends torch,'torch.noisy?readout_error=0.05'.")
     state, recorded, origin = trained_state(run_dir, record)
+    reference_calibration = recorded_calibration(record, calibration_from)  # a bad --calibration-from fails before any circuit
     prepared = prepare(loaded, backend="torch", shots=None, backend_options={})
     rows_specs = list(specs)
     if mitigation:
@@ -208,7 +251,7 @@ def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFA
     for spec, spec_shots, model in models:
         label = spec.title() + ("" if spec.label or spec_shots is None else f" ({spec_shots} shots)")
         rows.append(_row(label, model, spec_shots, x, y, batch, ref)[0])
-    report = {
+    report: dict[str, Any] = {
         "run_dir": str(run_dir),
         "weights": origin,
         "recorded_test_accuracy": recorded,
@@ -217,6 +260,11 @@ def compare_run(run_dir: str | Path, specs: list[BackendSpec], shots: Any = DEFA
         "reference": REFERENCE,
         "rows": rows,
     }
+    add_calibration_deltas(report, *reference_calibration)
+    if sensitivity:
+        tables = {spec.title(): _sensitivity(prepared, spec, spec_shots, state, x, y, batch, sensitivity_step)
+                  for spec, spec_shots, _ in models[: len(specs)]}
+        report["sensitivity"] = {k: v for k, v in tables.items() if v is not None}
     if out is not None:  # the user's folder
         folder = Path(out)
         json_path, png_path = folder / "compare.json", folder / "compare.png"

@@ -38,7 +38,8 @@ FORMAT = "hqnn-run/1"
 #: ``*_epoch``: this epoch alone; ``*_total``: the model's running total since its epoch 1 (across resumes)
 METRIC_COLUMNS = ["model", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
                   "jobs_epoch", "circuits_epoch", "shots_epoch", "wall_time_epoch_s", "jobs_total", "circuits_total", "shots_total", "wall_time_total_s",
-                  "grad_norm_quantum", "grad_norm_classical", "shot_noise", "state_fidelity"]  # the last four: hqnn_core.training.monitor
+                  "grad_norm_quantum", "grad_norm_classical", "shot_noise", "state_fidelity",
+                  "effective_sample_size"]  # the last five: hqnn_core.training.monitor
 _PACKAGES = ("torch", "numpy", "scikit-learn", "scipy", "pydantic", "pluggy", "matplotlib", "pyyaml")
 
 

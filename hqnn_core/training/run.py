@@ -279,6 +279,9 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
             seeds = prepared.seeds
             hybrid_checkpoints = CheckpointManager(confined(run_dir, "checkpoints/hybrid"), loaded.profile.train.keep_checkpoints)
             trainer.fit(Phase("hybrid", prepared.model, hybrid_checkpoints, seeds))
+            calibration = prepared.layer.backend.calibration(prepared.layer.n_qubits)  # after fit: the layout is known
+            if calibration is not None:
+                record.data["calibration"] = calibration
             if ctx is not None:
                 ctx.merge_into(record, prepared.layer.backend)
             if loaded.profile.train.baseline:

@@ -320,7 +320,7 @@ class Trainer:
                 logits = model(xb)
                 loss_t = nn.functional.cross_entropy(logits, yb)
                 loss_t.backward()
-                self._monitor.after_backward()
+                self._monitor.after_backward(logits, yb)
                 optimizer.step()
                 self._hold_frozen_layers()
                 loss, hits = float(loss_t.detach()), int((logits.detach().argmax(dim=1) == yb).sum())

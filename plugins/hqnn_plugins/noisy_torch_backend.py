@@ -126,6 +126,8 @@ class NoisyTorchBackend(Backend):
     capabilities = BackendCapabilities(max_qubits=MAX_QUBITS, analytic=True, shots=True, backprop=True, noise=True,
                                        higher_order=True)
 
+    noise_options = ("depolarizing", "two_qubit_depolarizing", "amplitude_damping", "readout_error")
+
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True)
         precision: Literal["auto", "complex64", "complex128"] = Field(
@@ -162,6 +164,14 @@ class NoisyTorchBackend(Backend):
         if isinstance(value[0], (int, float)):
             return [(float(value[0]), float(value[1]))] * n
         return [(float(a), float(b)) for a, b in value[:n]]
+
+    def calibration(self, n_qubits: int) -> dict[str, Any]:
+        """The noise options as a per-wire snapshot (every wire is its own physical qubit)."""
+        o = self.options
+        qubits = [{"wire": w, "physical": w, "readout_error": (p01 + p10) / 2, "prob_meas1_prep0": p01, "prob_meas0_prep1": p10,
+                   "depolarizing": o.depolarizing, "amplitude_damping": o.amplitude_damping, "two_qubit_depolarizing": o.two_qubit_depolarizing}
+                  for w, (p01, p10) in enumerate(self.readout_pairs(n_qubits))]
+        return {"source": "torch.noisy options", "taken_at": None, "qubits": qubits}
 
     def validate(self, circuit: Circuit, shots: int | None) -> None:
         super().validate(circuit, shots)

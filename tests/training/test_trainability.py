@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -11,11 +13,12 @@ from training_helpers import write_profile
 
 from hqnn_core import QuantumLayer
 from hqnn_core.cli import cli
+from hqnn_core.config import load_profile
 from hqnn_core.diagnostics import gradient_variance
 from hqnn_core.errors import ConfigError
-from hqnn_core.training import train
+from hqnn_core.training import prepare, train
 from hqnn_core.training.layerwise import LayerwiseSchedule
-from hqnn_core.training.monitor import state_fidelity
+from hqnn_core.training.monitor import EpochMonitor, state_fidelity
 
 
 @pytest.mark.parametrize("ansatz", ["hardware_efficient", "strongly_entangling", {"name": "hardware_efficient", "options": {"entangler": "CZ"}}])
@@ -137,3 +140,43 @@ def test_noisy_runs_record_state_fidelity(tmp_path):
     fidelity = run.record["hybrid"]["epochs"][0]["state_fidelity"]
     assert 0.5 < fidelity < 0.99
     assert "state_fidelity" in (run.run_dir / "metrics.csv").read_text().splitlines()[0]
+
+
+def _numpy_kish(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Kish's ESS of the per-sample cross-entropy gradients at the logits, in numpy."""
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs = e / e.sum(axis=1, keepdims=True)
+    w = np.linalg.norm(probs - np.eye(logits.shape[1])[labels], axis=1)
+    return float(w.sum() ** 2 / (w**2).sum())
+
+
+def test_effective_sample_size_is_kish_of_the_gradient_weights():
+    monitor = EpochMonitor(torch.nn.Linear(2, 3))
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3], [-3.0, 4.0, 0.0], [1.0, 1.0, 1.0], [5.0, -5.0, 0.0]], dtype=torch.float64)
+    labels = torch.tensor([0, 2, 1, 1, 2])
+    monitor.after_backward(logits[:2], labels[:2])  # two steps of one epoch
+    monitor.after_backward(logits[2:], labels[2:])
+    assert monitor.metrics()["effective_sample_size"] == pytest.approx(_numpy_kish(logits.numpy(), labels.numpy()), rel=1e-12)
+    monitor.start()
+    monitor.after_backward(torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]))  # every sample pulls equally: ESS = N
+    assert monitor.metrics()["effective_sample_size"] == pytest.approx(4.0)
+    monitor.start()
+    monitor.after_backward(torch.tensor([[0.0, 0.0], [50.0, -50.0], [50.0, -50.0]]), torch.tensor([0, 0, 0]))  # one sample left to learn
+    assert monitor.metrics()["effective_sample_size"] == pytest.approx(1.0)
+    monitor.start()
+    assert monitor.metrics()["effective_sample_size"] is None  # no gradient step (SPSA, COBYLA)
+
+
+def test_runs_record_the_effective_sample_size(tmp_path):
+    # one full-batch step with a negligible learning rate: the epoch's weights are the final model's on the training set
+    run = train(write_profile(tmp_path, train={"epochs": 1, "batch_size": 64, "lr": 1e-9}), out=tmp_path / "run", quiet=True)
+    prepared = prepare(load_profile(run.run_dir / "profile.yaml"))
+    prepared.model.load_state_dict(torch.load(run.run_dir / "model.pt", weights_only=True))
+    with torch.no_grad():
+        logits = prepared.model(torch.from_numpy(prepared.dataset.x_train)).double().numpy()
+    expected = _numpy_kish(logits, prepared.dataset.y_train)
+    recorded = run.record["hybrid"]["epochs"][0]["effective_sample_size"]
+    assert len(logits) == 64 and 1 < expected < 64
+    assert recorded == pytest.approx(expected, rel=1e-5)
+    rows = list(csv.DictReader((run.run_dir / "metrics.csv").read_text().splitlines()))
+    assert float(rows[0]["effective_sample_size"]) == pytest.approx(recorded)

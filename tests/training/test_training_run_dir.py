@@ -64,7 +64,8 @@ def test_metrics_csv_matches_run_json(digits_run):
     assert len(rows) == 30 and {r["model"] for r in rows} == {"hybrid", "baseline"}
     assert list(rows[0]) == ["model", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
                              "jobs_epoch", "circuits_epoch", "shots_epoch", "wall_time_epoch_s", "jobs_total", "circuits_total", "shots_total",
-                             "wall_time_total_s", "grad_norm_quantum", "grad_norm_classical", "shot_noise", "state_fidelity"]
+                             "wall_time_total_s", "grad_norm_quantum", "grad_norm_classical", "shot_noise", "state_fidelity",
+                             "effective_sample_size"]
     hybrid = [r for r in rows if r["model"] == "hybrid"]
     assert float(hybrid[-1]["test_accuracy"]) == run["hybrid"]["final"]["test_accuracy"]
     # per-epoch columns add up to the running totals
