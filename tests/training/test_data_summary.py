@@ -13,9 +13,13 @@ from training_helpers import write_profile
 
 from hqnn_core.config import DataConfig, load_profile
 from hqnn_core.errors import ConfigError
-from hqnn_core.training.data import load_dataset
+from hqnn_core.training.data import BUNDLED_SOURCES, load_dataset
 from hqnn_core.training.data_summary import BUNDLED, describe_data
 from hqnn_core.training.estimate import estimate_run, model_as_run, prepare_as_run
+
+
+def test_every_bundled_source_is_described():
+    assert sorted(BUNDLED) == sorted(BUNDLED_SOURCES)
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED))
