@@ -2,8 +2,11 @@
 
 Reports, per command, the median and range of wall-clock seconds and of CPU seconds (user + system
 of the child process, which the load of other processes on a shared machine inflates less than
-wall time). ``--importtime`` adds the slowest imports of each command, from ``python -X importtime``
-(cumulative microseconds), to find what a command loads that it does not need.
+wall time). Rounds are interleaved (every command once per round), and two peers run in the same
+rounds, ``import torch`` and ``import sklearn.decomposition``, so that the last column (CPU median
+over ``import torch``'s) compares runs taken under different loads. ``--importtime`` adds the slowest
+imports of each command, from ``python -X importtime`` (cumulative microseconds), to find what a
+command loads that it does not need.
 
 Run from the repository root, e.g.::
 
@@ -33,6 +36,8 @@ COMMANDS: dict[str, list[str]] = {
     "hqnn validate examples/digits.yaml": ["validate", "examples/digits.yaml"],
 }
 TARGETS = {"hqnn --version": 0.3, "hqnn --help": 0.3, "hqnn validate examples/digits.yaml": 1.5}
+#: what a command cannot go below while it imports them, timed in the same rounds
+PEERS: dict[str, str] = {"import torch": "import torch", "import sklearn.decomposition": "import sklearn.decomposition"}
 
 
 def _env() -> dict[str, str]:
@@ -40,11 +45,11 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")]), "MPLBACKEND": "Agg"}
 
 
-def run_once(args: list[str], extra: tuple[str, ...] = ()) -> tuple[float, float, str]:
-    """(wall s, CPU s, stderr) of one ``hqnn ARGS`` in a fresh interpreter."""
+def run_once(args: list[str], extra: tuple[str, ...] = (), code: str = LAUNCH) -> tuple[float, float, str]:
+    """(wall s, CPU s, stderr) of one ``hqnn ARGS`` (or of ``python -c CODE``) in a fresh interpreter."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, *extra, "-c", LAUNCH, *args], cwd=REPO, env=_env(), capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, *extra, "-c", code, *args], cwd=REPO, env=_env(), capture_output=True, text=True, check=False)
     wall = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -72,14 +77,21 @@ def main() -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs (load average {load}), {opts.runs} runs per command; "
           f"HQNN_DISABLE_PLUGIN_AUTOLOAD={os.environ.get('HQNN_DISABLE_PLUGIN_AUTOLOAD', '')!r}\n")
-    print("| command | wall median (s) | wall range (s) | CPU median (s) | CPU range (s) | target |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for label, args in COMMANDS.items():
-        run_once(args)  # warm the file cache; not counted
-        walls, cpus = zip(*((w, c) for w, c, _ in (run_once(args) for _ in range(opts.runs))), strict=True)
+    jobs = {**{label: (args, LAUNCH) for label, args in COMMANDS.items()}, **{f"peer: {label}": ([], code) for label, code in PEERS.items()}}
+    times: dict[str, list[tuple[float, float]]] = {label: [] for label in jobs}
+    for round_ in range(opts.runs + 1):  # round 0 warms the file cache; not counted
+        for label, (args, code) in jobs.items():
+            wall, cpu, _ = run_once(args, code=code)
+            if round_:
+                times[label].append((wall, cpu))
+    torch_cpu = statistics.median(c for _, c in times["peer: import torch"])
+    print("| command | wall median (s) | wall range (s) | CPU median (s) | CPU range (s) | CPU / import torch | target |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for label, rows in times.items():
+        walls, cpus = [w for w, _ in rows], [c for _, c in rows]
         target = TARGETS.get(label)
         print(f"| `{label}` | {statistics.median(walls):.3f} | {min(walls):.3f}–{max(walls):.3f} | {statistics.median(cpus):.3f} | "
-              f"{min(cpus):.3f}–{max(cpus):.3f} | {f'< {target} s' if target else '-'} |")
+              f"{min(cpus):.3f}–{max(cpus):.3f} | {statistics.median(cpus) / torch_cpu:.2f} | {f'< {target} s' if target else '-'} |")
     for label, args in COMMANDS.items() if opts.importtime else ():
         print(f"\nslowest imports of `{label}` (cumulative ms, -X importtime):")
         for micros, name in slowest_imports(args, opts.importtime):

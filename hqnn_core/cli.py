@@ -214,7 +214,7 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
         return
     if profile is None:
         raise click.UsageError("give a PROFILE to validate, or --schema for the reference.")
-    from hqnn_core.training.estimate import prepare_as_run
+    from hqnn_core.training.estimate import model_as_run
     from hqnn_core.training.prepare import estimate
 
     loaded = load_profile(profile, overrides)
@@ -223,12 +223,12 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
 
         click.echo("\n".join([f"OK {profile}", *validate_lines(loaded)]))
         return
-    prepared = prepare_as_run(loaded)
-    p, d, layer = loaded.profile, prepared.dataset, prepared.layer
+    prepared = model_as_run(loaded)  # the data's shape, not its arrays: no scikit-learn (docs/cli.md)
+    p, d, layer = loaded.profile, prepared.data, prepared.layer
     usage = estimate(prepared)
     click.echo(f"OK {profile}")
     images = f" (images C x H x W = {' x '.join(map(str, d.image_shape))})" if d.image_shape else ""
-    click.echo(f"  data: {p.data.source}, {d.info['n_train']} train / {d.info['n_test']} test, {d.n_features} features{images}, classes {d.labels}")
+    click.echo(f"  data: {p.data.source}, {d.n_train} train / {d.n_test} test, {d.n_features} features{images}, classes {d.labels}")
     click.echo(
         f"  model: front end {p.model.front_end.kind} -> {layer.n_qubits} qubits ({layer.encoder.name}, {layer.ansatz.name} x{layer.layers}, "
         f"gradient {layer.gradient.name}) -> head {p.model.head.kind}; {sum(x.numel() for x in prepared.model.parameters())} parameters"
@@ -245,7 +245,7 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
 def estimate(profile: str, overrides: tuple[str, ...], as_json: bool) -> None:
     """Predict the jobs, circuits, shots and cost (USD, list prices) of training PROFILE, without running anything."""
     from hqnn_core.config import load_profile
-    from hqnn_core.training.estimate import estimate_run, prepare_as_run, render
+    from hqnn_core.training.estimate import estimate_run, model_as_run, render
 
     loaded = load_profile(profile, overrides)
     if loaded.profile.model.kind == "kernel":
@@ -253,7 +253,7 @@ def estimate(profile: str, overrides: tuple[str, ...], as_json: bool) -> None:
 
         est = estimate_kernel_run(prepare_kernel(loaded))
     else:
-        est = estimate_run(prepare_as_run(loaded))
+        est = estimate_run(model_as_run(loaded))
     if as_json:
         click.echo(json.dumps(est.as_dict(), indent=2))
         return

@@ -7,12 +7,18 @@ that a CNN front end can use it ((H, W) images have one channel; channels-last a
 channels-first, see :mod:`hqnn_core.training.data_checks`); pixels are divided by their maximum
 (16 for digits, 255 for IDX). Every file is checked (finite numbers, integer labels, matching
 lengths and shapes, no empty split) while it is read, so ``hqnn validate`` reports a bad file and row.
+
+Reading and checking need numpy only; :func:`plan_split` finds the classes and split sizes by
+counting labels. scikit-learn (about 1.5 s to import, through SciPy) is imported only by the steps
+that split and fit, so ``hqnn validate`` and ``hqnn estimate`` (:mod:`hqnn_core.training.data_summary`)
+never load it.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import re
 import warnings
 import zipfile
@@ -21,9 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from hqnn_core.config import DataConfig, resolve_path
 from hqnn_core.errors import ConfigError, InputError
@@ -128,15 +131,23 @@ def read_idx(path: Path) -> np.ndarray:
     return data.reshape(dims)
 
 
+BUNDLED_SOURCES = ("digits", "iris", "breast_cancer", "wine")
+
+
 def _load_raw(cfg: DataConfig, base_dir: Path, source: str) -> _Raw:
-    if cfg.source in {"digits", "iris", "breast_cancer", "wine"}:
-        from sklearn import datasets
+    if cfg.source in BUNDLED_SOURCES:
+        from sklearn import datasets  # scikit-learn only where its bundled data is loaded (see the module docstring)
 
         bunch = getattr(datasets, f"load_{cfg.source}")()
         x = np.asarray(bunch.data, dtype=np.float64)
         if cfg.source == "digits":
             return _Raw(x / 16.0, np.asarray(bunch.target), image_shape=(1, 8, 8), divisor=16.0)
         return _Raw(x, np.asarray(bunch.target))
+    return read_files(cfg, base_dir, source)
+
+
+def read_files(cfg: DataConfig, base_dir: Path, source: str) -> _Raw:
+    """The raw arrays of an npz, csv or idx source, every file checked (numpy only)."""
     assert cfg.path is not None
     path = _file(cfg.path, "data.path", base_dir, source)
     files = {str(path): _sha256(path)}
@@ -246,6 +257,8 @@ def _subsample(x: np.ndarray, y: np.ndarray, limit: int | None, seed: int) -> tu
     counts = np.bincount(y)
     classes = int((counts > 0).sum())
     stratify = y if counts[counts > 0].min() >= 2 and min(limit, len(y) - limit) >= classes else None
+    from sklearn.model_selection import train_test_split  # see the module docstring
+
     keep, _, y_keep, _ = train_test_split(x, y, train_size=limit, stratify=stratify, random_state=seed)
     return keep, y_keep
 
@@ -261,16 +274,30 @@ def _check_limits(cfg: DataConfig, labels: list[int], source: str) -> None:
             )
 
 
-def _check_not_empty(y_train: np.ndarray, y_test: np.ndarray, labels: list[int], source: str) -> None:
-    for split, y in (("training", y_train), ("test", y_test)):
-        if len(y) == 0:
+def _check_not_empty(n_train: int, n_test: int, labels: list[int], source: str) -> None:
+    for split, n in (("training", n_train), ("test", n_test)):
+        if n == 0:
             raise ConfigError(f"{source}: data.classes: the {split} split holds no sample of classes {labels}; choose classes the file has in both splits.")
 
 
-def load_dataset(cfg: DataConfig, base_dir: str | Path = ".", source: str = "<profile>") -> Dataset:
-    """Load and prepare the data a profile's ``data`` section describes (deterministic for a given seed)."""
-    raw = _load_raw(cfg, Path(base_dir), source)
-    present = sorted({int(v) for v in np.concatenate([raw.y, raw.y_test if raw.y_test is not None else raw.y[:0]])})
+@dataclass(frozen=True)
+class SplitPlan:
+    """The classes a profile keeps and the sizes of its splits, found by counting labels (no split is made)."""
+
+    labels: list[int]
+    n_train: int
+    n_test: int
+    n_features: int
+
+
+def plan_split(cfg: DataConfig, y: np.ndarray, y_test: np.ndarray | None, raw_features: int, source: str = "<profile>") -> SplitPlan:
+    """Check the classes, limits and PCA size against the labels and say what :func:`load_dataset` will produce.
+
+    Sizes follow scikit-learn's ``train_test_split``: ``ceil(test_size * n)`` test samples, then
+    ``max_train``/``max_test`` samples when those are smaller. ``y_test`` is None for sources
+    without a split of their own.
+    """
+    present = sorted({int(v) for v in np.concatenate([y, y_test if y_test is not None else y[:0]])})
     labels = list(cfg.classes) if cfg.classes is not None else present
     unknown = [c for c in labels if c not in present]
     if unknown:
@@ -278,18 +305,48 @@ def load_dataset(cfg: DataConfig, base_dir: str | Path = ".", source: str = "<pr
     if len(labels) < 2:
         raise ConfigError(f"{source}: data: the data holds only label {labels}; a classifier needs at least two classes.")
     _check_limits(cfg, labels, source)
+    if y_test is not None:
+        n_train, n_test = int(np.isin(y, labels).sum()), int(np.isin(y_test, labels).sum())
+        _check_not_empty(n_train, n_test, labels, source)
+    else:
+        counts = [int((y == label).sum()) for label in labels]
+        if min(counts) < 2:
+            raise ConfigError(f"{source}: data: class {labels[counts.index(min(counts))]} has {min(counts)} samples; each class needs 2 to be split.")
+        n = sum(counts)
+        n_test = math.ceil(cfg.test_size * n)
+        n_train = n - n_test
+        if min(n_train, n_test) < len(labels):
+            raise ConfigError(
+                f"{source}: data.test_size: {cfg.test_size} of {n} samples makes a {n_train} / {n_test} train/test split, which cannot "
+                f"hold one sample of each of the {len(labels)} classes in both splits; choose a test_size between {len(labels) / n:.3g} "
+                f"and {1 - len(labels) / n:.3g}."
+            )
+    n_train = min(n_train, cfg.max_train or n_train)
+    n_test = min(n_test, cfg.max_test or n_test)
+    if cfg.pca is not None and cfg.pca > min(n_train, raw_features):
+        most = min(n_train, raw_features)
+        raise ConfigError(f"{source}: data.pca: {cfg.pca} components from {raw_features} features and {n_train} samples; use at most {most}.")
+    return SplitPlan(labels, n_train, n_test, raw_features if cfg.pca is None else cfg.pca)
+
+
+def load_dataset(cfg: DataConfig, base_dir: str | Path = ".", source: str = "<profile>") -> Dataset:
+    """Load and prepare the data a profile's ``data`` section describes (deterministic for a given seed)."""
+    from sklearn.decomposition import PCA  # scikit-learn where data is split and fitted, never to read or check it
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    raw = _load_raw(cfg, Path(base_dir), source)
+    plan = plan_split(cfg, raw.y, raw.y_test, int(raw.x.shape[1]), source)
+    labels = plan.labels
     x, y = _select(raw.x, raw.y, labels)
     if raw.x_test is not None and raw.y_test is not None:
         x_train, y_train = x, y
         x_test, y_test = _select(raw.x_test, raw.y_test, labels)
-        _check_not_empty(y_train, y_test, labels, source)
     else:
-        counts = np.bincount(y, minlength=len(labels))
-        if counts.min() < 2:
-            raise ConfigError(f"{source}: data: class {labels[int(counts.argmin())]} has {counts.min()} samples; each class needs 2 to be split.")
         x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=cfg.test_size, stratify=y, random_state=cfg.seed)
     x_train, y_train = _subsample(x_train, y_train, cfg.max_train, cfg.seed)
     x_test, y_test = _subsample(x_test, y_test, cfg.max_test, cfg.seed + 1)
+    assert (len(y_train), len(y_test)) == (plan.n_train, plan.n_test), "plan_split disagrees with the split made"
     image_shape = raw.image_shape
     preprocessing = Preprocessing(int(x.shape[1]), labels, raw.divisor)
     if cfg.standardize:
@@ -297,8 +354,6 @@ def load_dataset(cfg: DataConfig, base_dir: str | Path = ".", source: str = "<pr
         x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
         preprocessing.steps.append(scaler)
     if cfg.pca is not None:
-        if cfg.pca > min(x_train.shape):
-            raise ConfigError(f"{source}: data.pca: {cfg.pca} components from {x_train.shape[1]} features and {len(x_train)} samples; use at most {min(x_train.shape)}.")
         pca = PCA(n_components=cfg.pca, random_state=cfg.seed).fit(x_train)
         x_train, x_test = pca.transform(x_train), pca.transform(x_test)
         preprocessing.steps.append(pca)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.table import Table
 from rich.text import Text
@@ -25,11 +25,13 @@ from hqnn_core.training.budget import (
     _rows_per_training_forward,
     check_cost_preflight,
 )
-from hqnn_core.training.prepare import Prepared, estimate_parts, prepare
+from hqnn_core.training.data_summary import describe_data
+from hqnn_core.training.prepare import Prepared, PreparedModel, estimate_parts, prepare, prepare_model
 from hqnn_core.training.resilience import install_chain
 from hqnn_core.training.shots import apply_shot_budget
 
 PARTS = ("training", "evaluation", "calibration", "baseline")
+_P = TypeVar("_P", bound=PreparedModel)
 
 
 @dataclass
@@ -73,13 +75,21 @@ class RunEstimate:
 
 def prepare_as_run(loaded: LoadedProfile) -> Prepared:
     """:func:`prepare`, then the chain and the shot budget ``hqnn train`` applies, so an estimate sees the run's shots per circuit."""
-    prepared = prepare(loaded)
+    return _as_run(prepare(loaded))
+
+
+def model_as_run(loaded: LoadedProfile) -> PreparedModel:
+    """As :func:`prepare_as_run`, for the data's shape only (no data arrays, no scikit-learn): what validating and estimating need."""
+    return _as_run(prepare_model(loaded, describe_data(loaded.profile.data, loaded.base_dir, loaded.source)))
+
+
+def _as_run(prepared: _P) -> _P:
     install_chain(prepared)
     apply_shot_budget(prepared)  # train.shots_per_step lowers the shots per circuit: without it the estimate was ~300x too high
     return prepared
 
 
-def estimate_run(prepared: Prepared, epochs: int | None = None) -> RunEstimate:
+def estimate_run(prepared: PreparedModel, epochs: int | None = None) -> RunEstimate:
     """Predict the whole run (``epochs`` epochs, default all): training, evaluation, calibration, baseline."""
     profile = prepared.loaded.profile
     layer = prepared.layer
@@ -103,7 +113,7 @@ def estimate_run(prepared: Prepared, epochs: int | None = None) -> RunEstimate:
     return RunEstimate(parts, multipliers, layer.backend.full_name, device_class(layer.backend), price_of(layer.backend), limits)
 
 
-def preflight_cost(prepared: Prepared, record: dict[str, Any] | None, remaining_epochs: int, spent: Decimal | None = None) -> Decimal:
+def preflight_cost(prepared: PreparedModel, record: dict[str, Any] | None, remaining_epochs: int, spent: Decimal | None = None) -> Decimal:
     """Before anything is submitted: check ``limits.max_cost`` can be priced and fits; returns USD already spent.
 
     With a cost limit every backend of the run (each member of a fallback chain) must have a price
@@ -126,7 +136,7 @@ def preflight_cost(prepared: Prepared, record: dict[str, Any] | None, remaining_
     return used
 
 
-def cost_record(guard: BudgetGuard, prepared: Prepared) -> dict[str, Any]:
+def cost_record(guard: BudgetGuard, prepared: PreparedModel) -> dict[str, Any]:
     """The run record's ``cost`` section: spent so far and the price it was computed with."""
     backend = prepared.layer.backend
     price = price_of(backend)
@@ -166,4 +176,4 @@ def render(est: RunEstimate, source: str) -> Table:
     return table
 
 
-__all__ = ["RunEstimate", "cost_record", "estimate_run", "preflight_cost", "prepare_as_run", "render"]
+__all__ = ["RunEstimate", "cost_record", "estimate_run", "model_as_run", "preflight_cost", "prepare_as_run", "render"]

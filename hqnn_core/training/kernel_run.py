@@ -37,7 +37,7 @@ from hqnn_core.training.ledger import Ledger
 from hqnn_core.training.prepare import derive_seed, layer_kwargs, seeds_for
 from hqnn_core.training.records import FORMAT, RunRecord, environment, save_profile, utc_now
 from hqnn_core.training.resilience import retry_policy, wants_chain
-from hqnn_core.training.verdict import correct_string
+from hqnn_core.training.verdict import correct_string, run_comparison
 
 
 @dataclass
@@ -235,7 +235,7 @@ def train_kernel(loaded: LoadedProfile, new_run_dir: Callable[[], Path], note: C
                 "test_loss": float(hinge_loss(d.y_test, baseline.decision_function(d.x_test), labels=np.arange(d.n_classes))),
                 "test_correct": correct_string(d.y_test, pred), "support_vectors": int(baseline.support_.size), "fit_seconds": round(seconds, 3)},
                 "accounting": {"jobs": 0, "circuits": 0, "shots": 0}}
-        record.compare()
+        record.data["comparison"] = run_comparison(record.data)
         record.data["status"] = "completed"
     except BudgetExceededError as e:
         error = e

@@ -1,5 +1,9 @@
 """Turn a validated profile into everything a run needs (data, seeds, model) without running a circuit.
 
+:func:`prepare_model` builds and checks the model for data of a given shape (a
+:class:`~hqnn_core.training.data_summary.DataSummary`), which is all ``hqnn validate`` and
+``hqnn estimate`` need; :func:`prepare` also loads and fits the data arrays for a run.
+
 Every random source gets its own seed derived from ``train.seed`` by name, and components with a
 ``seed`` option (the backend's shot sampling, SPSA gradients, mitigators) get one unless the
 profile sets it, so the same profile gives the same numbers.
@@ -20,6 +24,7 @@ from hqnn_core.layer import QuantumLayer
 from hqnn_core.training.budget import Usage, calibration_usage
 from hqnn_core.training.budget import estimate_parts as budget_parts
 from hqnn_core.training.data import Dataset, load_dataset
+from hqnn_core.training.data_summary import DataSummary, summary_of
 from hqnn_core.training.model import HybridModel, build_model, check_front_end
 from hqnn_core.training.optimizers import OPTIONS, cobyla_evaluations
 
@@ -37,11 +42,11 @@ def seeds_for(profile: Profile) -> dict[str, int]:
 
 
 @dataclass
-class Prepared:
-    """Everything a run needs, built and checked, with nothing submitted or written."""
+class PreparedModel:
+    """The checked model and the shape of the data it was built for: enough to validate and estimate a run."""
 
     loaded: LoadedProfile
-    dataset: Dataset
+    data: DataSummary
     seeds: dict[str, int]
     layer_kwargs: dict[str, Any]
     model: HybridModel
@@ -51,6 +56,13 @@ class Prepared:
     def layer(self) -> QuantumLayer:
         assert self.model.quantum is not None
         return self.model.quantum
+
+
+@dataclass
+class Prepared(PreparedModel):
+    """Everything a run needs, built and checked, with nothing submitted or written: the model and the data arrays."""
+
+    dataset: Dataset = field(kw_only=True)
 
 
 def _seeded(spec: dict[str, Any], cls: type | None, seed: int, key: str, injected: dict[str, int]) -> dict[str, Any]:
@@ -112,38 +124,52 @@ def build_layer(kwargs: dict[str, Any], source: str) -> QuantumLayer:
         raise ConfigError(f"{source}: model.quantum: {e}") from None
 
 
-def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> Prepared:
-    """Check components, load the data and build the model: everything short of running a circuit."""
-    check_components(loaded)
+def _build(loaded: LoadedProfile, data: DataSummary, backend: str | None, shots: Any,
+           backend_options: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, Any], HybridModel, dict[str, int]]:
+    """Seeds, layer arguments, the model and the injected seeds, the model checked against the data's shape."""
     profile = loaded.profile
-    dataset = load_dataset(profile.data, loaded.base_dir, loaded.source)
     seeds = seeds_for(profile)
     kwargs, injected = layer_kwargs(profile, seeds, backend, shots, backend_options)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seeds["init"])
         layer = build_layer(kwargs, loaded.source)
-        model = build_model(profile, dataset.n_features, dataset.n_classes, dataset.image_shape, layer, loaded.source, loaded.base_dir)
-    check_front_end(model, torch.from_numpy(dataset.x_train[:1]), loaded.source)
-    return Prepared(loaded, dataset, seeds, kwargs, model, injected)
+        model = build_model(profile, data.n_features, data.n_classes, data.image_shape, layer, loaded.source, loaded.base_dir)
+    check_front_end(model, torch.zeros(1, data.n_features), loaded.source)  # the front end's shapes, not its values
+    return seeds, kwargs, model, injected
 
 
-def estimate_parts(prepared: Prepared, epochs: int | None = None) -> dict[str, Usage]:
+def prepare_model(loaded: LoadedProfile, data: DataSummary, backend: str | None = None, shots: Any = "profile",
+                  backend_options: dict[str, Any] | None = None) -> PreparedModel:
+    """Check components and build the model for ``data`` (see :func:`~hqnn_core.training.data_summary.describe_data`)."""
+    check_components(loaded)
+    return PreparedModel(loaded, data, *_build(loaded, data, backend, shots, backend_options))
+
+
+def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> Prepared:
+    """Check components, load the data and build the model: everything short of running a circuit."""
+    check_components(loaded)
+    dataset = load_dataset(loaded.profile.data, loaded.base_dir, loaded.source)
+    data = summary_of(dataset)
+    return Prepared(loaded, data, *_build(loaded, data, backend, shots, backend_options), dataset=dataset)
+
+
+def estimate_parts(prepared: PreparedModel, epochs: int | None = None) -> dict[str, Usage]:
     """Estimated usage of the hybrid model's run split into training, evaluation and calibration."""
-    t, d = prepared.loaded.profile.train, prepared.dataset
+    t, d = prepared.loaded.profile.train, prepared.data
     maxiter = 0
     if t.optimizer.name == "cobyla":  # every trainable parameter of the model is one COBYLA variable
         n_params = sum(p.numel() for p in prepared.model.parameters() if p.requires_grad)
         maxiter = cobyla_evaluations(n_params, OPTIONS["cobyla"](**t.optimizer.options).maxiter)  # type: ignore[attr-defined]
     inputs_need_grad = any(p.requires_grad for p in prepared.model.front.parameters())
     parts = budget_parts(
-        prepared.layer, t.optimizer.name, len(d.y_train), len(d.y_test), t.batch_size, t.eval_batch_size,
+        prepared.layer, t.optimizer.name, d.n_train, d.n_test, t.batch_size, t.eval_batch_size,
         t.epochs if epochs is None else epochs, inputs_need_grad, maxiter,
     )
     parts["calibration"] = calibration_usage(prepared.layer)
     return parts
 
 
-def estimate(prepared: Prepared, epochs: int | None = None) -> Usage:
+def estimate(prepared: PreparedModel, epochs: int | None = None) -> Usage:
     """Estimated jobs, circuits and shots of training the hybrid model for ``epochs`` (default: all) epochs."""
     parts = estimate_parts(prepared, epochs)
     return parts["training"] + parts["evaluation"] + parts["calibration"]

@@ -28,7 +28,6 @@ from hqnn_core.config import LoadedProfile
 from hqnn_core.errors import CheckpointError
 from hqnn_core.training.checkpoints import atomic_write
 from hqnn_core.training.paths import confined
-from hqnn_core.training.verdict import compare_accuracies, discordant
 
 RUN_JSON = "run.json"
 PROFILE_COPY = "profile.yaml"
@@ -161,22 +160,3 @@ class RunRecord:
             for row in (self.data.get(name) or {}).get("epochs", []):
                 writer.writerow({"model": name, **row})
         atomic_write(self.run_dir / METRICS_CSV, out.getvalue().encode(), mode=0o644)
-
-    def compare(self) -> None:
-        """Put the hybrid and baseline test accuracies side by side, with the verdict (the honest question; see verdict.py)."""
-        hybrid = (self.data.get("hybrid") or {}).get("final") or {}
-        baseline = (self.data.get("baseline") or {}).get("final") or {}
-        if not hybrid or not baseline:
-            self.data["comparison"] = None
-            return
-        outcomes: tuple[str, str] = (hybrid.get("test_correct") or "", baseline.get("test_correct") or "")
-        paired = bool(outcomes[0]) and len(outcomes[0]) == len(outcomes[1])
-        n_test = len(outcomes[0]) if paired else int((self.data.get("data") or {}).get("n_test") or 0)
-        self.data["comparison"] = {
-            "hybrid_test_accuracy": hybrid["test_accuracy"],
-            "baseline_test_accuracy": baseline["test_accuracy"],
-            "hybrid_parameters": (self.data.get("model") or {}).get("hybrid", {}).get("parameters"),
-            "baseline_parameters": (self.data.get("model") or {}).get("baseline", {}).get("parameters"),
-            **compare_accuracies(hybrid["test_accuracy"], baseline["test_accuracy"], max(n_test, 1),
-                                 discordant(*outcomes) if paired else None),
-        }

@@ -25,7 +25,7 @@ from hqnn_core.training.paths import confined
 if TYPE_CHECKING:
     from hqnn_core.config import BackendConfig, LoadedProfile, RetryConfig
     from hqnn_core.interfaces import Backend
-    from hqnn_core.training.prepare import Prepared
+    from hqnn_core.training.prepare import PreparedModel
 
 RUN_LOG = "run.log"
 _TOTALS = ("retries", "attempts", "faults_injected")
@@ -65,7 +65,7 @@ def check_fallback(loaded: LoadedProfile, primary_cls: type[Backend]) -> None:
             )
 
 
-def install_chain(prepared: Prepared) -> None:
+def install_chain(prepared: PreparedModel) -> None:
     """Wrap the prepared layer's backend in the profile's fallback chain (nothing runs here).
 
     Fallback backends with a ``seed`` option get the run's derived shot seed unless the profile

@@ -47,6 +47,7 @@ from hqnn_core.training.resilience import RunResilience, install_chain, start_ru
 from hqnn_core.training.rundir import LOCK_FILE, RunLock, clean_temporary, leftovers
 from hqnn_core.training.shots import apply_shot_budget
 from hqnn_core.training.trainer import Display, Phase, Trainer, call_hook, confusion_matrix, evaluate
+from hqnn_core.training.verdict import run_comparison
 
 _log = logging.getLogger("hqnn.train")
 
@@ -292,7 +293,7 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
                 base_seeds = {**seeds, **{k: derive_seed(seeds[k], "baseline") for k in ("shuffle", "torch", "spsa")}}
                 trainer.fit(Phase("baseline", baseline_model, CheckpointManager(confined(run_dir, "checkpoints/baseline"),
                                                                        loaded.profile.train.keep_checkpoints), base_seeds))
-        record.compare()
+        record.data["comparison"] = run_comparison(record.data)
         if loaded.profile.output.plots:
             from hqnn_core.training.plots import write_plots
 

@@ -25,7 +25,7 @@ from hqnn_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from hqnn_core.layer import QuantumLayer
-    from hqnn_core.training.prepare import Prepared
+    from hqnn_core.training.prepare import PreparedModel
 
 
 def standard_error(values: torch.Tensor, observables: Sequence[Observable], shots: int | None) -> torch.Tensor:
@@ -68,7 +68,7 @@ def set_layer_shots(layer: QuantumLayer, shots: int | None) -> None:
     layer.gradient.use_shots(shots)
 
 
-def apply_shot_budget(prepared: Prepared) -> dict[str, Any] | None:
+def apply_shot_budget(prepared: PreparedModel) -> dict[str, Any] | None:
     """Cap the layer's shots per circuit so a step spends at most ``train.shots_per_step``; returns what was set.
 
     Raises ConfigError (before anything runs) when the budget cannot give every circuit one shot.
@@ -80,7 +80,7 @@ def apply_shot_budget(prepared: Prepared) -> dict[str, Any] | None:
     layer = prepared.layer
     inputs_need_grad = any(p.requires_grad for p in prepared.model.front.parameters())
     t = profile.train
-    circuits = circuits_per_step(layer, t.optimizer.name, t.batch_size, len(prepared.dataset.y_train), inputs_need_grad)
+    circuits = circuits_per_step(layer, t.optimizer.name, t.batch_size, prepared.data.n_train, inputs_need_grad)
     per_circuit = budget // circuits
     if per_circuit < 1:
         raise ConfigError(

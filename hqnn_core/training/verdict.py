@@ -63,4 +63,22 @@ def compare_accuracies(hybrid_accuracy: float, baseline_accuracy: float, n_test:
     return result
 
 
-__all__ = ["ALPHA", "BETTER", "EQUAL", "WORSE", "compare_accuracies", "correct_string", "discordant"]
+def run_comparison(record: dict[str, Any]) -> dict[str, Any] | None:
+    """A run record's ``comparison``: the hybrid and baseline test accuracies side by side, with the verdict (None without both)."""
+    hybrid = (record.get("hybrid") or {}).get("final") or {}
+    baseline = (record.get("baseline") or {}).get("final") or {}
+    if not hybrid or not baseline:
+        return None
+    outcomes: tuple[str, str] = (hybrid.get("test_correct") or "", baseline.get("test_correct") or "")
+    paired = bool(outcomes[0]) and len(outcomes[0]) == len(outcomes[1])
+    n_test = len(outcomes[0]) if paired else int((record.get("data") or {}).get("n_test") or 0)
+    return {
+        "hybrid_test_accuracy": hybrid["test_accuracy"],
+        "baseline_test_accuracy": baseline["test_accuracy"],
+        "hybrid_parameters": (record.get("model") or {}).get("hybrid", {}).get("parameters"),
+        "baseline_parameters": (record.get("model") or {}).get("baseline", {}).get("parameters"),
+        **compare_accuracies(hybrid["test_accuracy"], baseline["test_accuracy"], max(n_test, 1), discordant(*outcomes) if paired else None),
+    }
+
+
+__all__ = ["ALPHA", "BETTER", "EQUAL", "WORSE", "compare_accuracies", "correct_string", "discordant", "run_comparison"]

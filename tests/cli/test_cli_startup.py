@@ -49,9 +49,24 @@ def test_version_loads_nothing_heavy():
     assert "hqnn, version" in result.stdout and "LOADED []" in result.stdout, result.stderr
 
 
+def test_validate_reads_and_checks_the_data_without_scikit_learn_or_scipy():
+    """``hqnn validate`` needs the data's shape, not fitted transforms: scikit-learn and SciPy (about 1.5 s to import) stay unloaded."""
+    code = (
+        "import sys\nfrom hqnn_core.cli import main\nsys.argv = ['hqnn', 'validate', sys.argv[1]]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('LOADED', sorted(m for m in ('sklearn', 'scipy', 'matplotlib', 'hqnn_core.training.run', 'hqnn_core.training.trainer') if m in sys.modules))\n"
+    )
+    result = _python(code, str(REPO / "examples" / "digits.yaml"))
+    assert "270 train / 90 test, 4 features" in result.stdout, result.stderr  # the same summary as when it loaded the data
+    assert "estimated usage: 270 jobs, 5400 circuits" in result.stdout
+    assert "LOADED []" in result.stdout, result.stdout
+
+
 def test_public_names_still_resolve_on_first_use():
     result = _python("import sys, hqnn_core\nassert 'torch' not in sys.modules\nprint(hqnn_core.QuantumLayer.__name__, 'torch' in sys.modules)")
     assert result.stdout.split() == ["QuantumLayer", "True"], result.stderr
+    result = _python("import sys, hqnn_core.training as t\nassert 'hqnn_core.training.run' not in sys.modules\nprint(t.train.__module__)")
+    assert result.stdout.split() == ["hqnn_core.training.run"], result.stderr
 
 
 def test_conformance_without_pytest_names_the_extra_in_one_line():

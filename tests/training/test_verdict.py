@@ -7,8 +7,7 @@ import math
 import pytest
 import torch
 
-from hqnn_core.training.records import RunRecord
-from hqnn_core.training.verdict import BETTER, EQUAL, WORSE, compare_accuracies, correct_string, discordant
+from hqnn_core.training.verdict import BETTER, EQUAL, WORSE, compare_accuracies, correct_string, discordant, run_comparison
 
 
 def _mcnemar_exact(b: int, c: int) -> float:
@@ -58,14 +57,12 @@ def test_outcome_strings_and_discordant_counts():
     assert discordant("1111", "0000") == (4, 0)
 
 
-def test_run_record_comparison_uses_the_paired_outcomes(tmp_path):
-    record = RunRecord(tmp_path, {
+def test_run_record_comparison_uses_the_paired_outcomes():
+    comparison = run_comparison({
         "data": {"n_test": 10}, "model": {"hybrid": {"parameters": 26}, "baseline": {"parameters": 30}},
         "hybrid": {"final": {"test_accuracy": 0.2, "test_correct": "1100000000"}},
         "baseline": {"final": {"test_accuracy": 1.0, "test_correct": "1111111111"}},
     })
-    record.compare()
-    comparison = record.data["comparison"]
     assert comparison["verdict"] == WORSE and comparison["baseline_only_correct"] == 8 and comparison["hybrid_only_correct"] == 0
     assert comparison["p_value"] == pytest.approx(2 / 2**8)  # all 8 discordant samples favour the baseline
     assert comparison["hybrid_parameters"] == 26 and comparison["accuracy_difference"] == pytest.approx(-0.8)
