@@ -39,10 +39,11 @@ import torch  # noqa: E402
 from benchmarks import plain_torch  # noqa: E402
 from benchmarks.measure import StepTimeout, bandwidth, floors, interleaved, matmul_rate, max_deviation, round_ratios, timed  # noqa: E402
 from benchmarks.report import plot, rows_markdown  # noqa: E402
-from benchmarks.tools import SHOT_TOOLS, TOOLS, TOOLS_BY_KEY, TORCHQUANTUM_PATH_ENV, Tool, Unavailable  # noqa: E402
+from benchmarks.tools import PEER_SHOT_TOOLS, SHOT_TOOLS, TOOLS, TOOLS_BY_KEY, TORCHQUANTUM_PATH_ENV, Tool, Unavailable  # noqa: E402
 from benchmarks.workloads import QUICK_WORKLOADS, WORKLOADS, Workload  # noqa: E402
 
 HQNN = "hqnn-torch-backprop"  # the tool every ratio is taken against
+SHOTS_PEER = "pl-default-shots"  # the peer sampled hqnn backends are compared with
 SLOW_STEP = 2.0  # seconds: a tool this slow is timed on its float64 check runner (no second warm-up)
 
 
@@ -169,6 +170,14 @@ def run_workload(w: Workload, tools: list[Tool], args: argparse.Namespace, seen:
         for r in sorted(peers, key=lambda r: r["vs_hqnn"]["median"]):
             v = r["vs_hqnn"]
             summary[f"{r['label']} ({r['gradient']}) / hqnn"] = f"{v['median']:.1f}x ({v['min']:.1f}-{v['max']:.1f}, {v['rounds']} rounds)"
+    shots_peer = timings.get(SHOTS_PEER)
+    for r in timed_rows.values():  # sampled hqnn backends against PennyLane default.qubit with the same shots
+        if TOOLS_BY_KEY[r["key"]].shots and r["kind"] == "hqnn" and shots_peer is not None and shots_peer.times:
+            ratios = round_ratios(timings[r["key"]], shots_peer)
+            if ratios:
+                r["vs_pl_shots"] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios), "rounds": len(ratios)}
+                summary[f"{r['label']} / PL default.qubit shots"] = (f"{r['vs_pl_shots']['median']:.2f}x "
+                                                                    f"({r['vs_pl_shots']['min']:.2f}-{r['vs_pl_shots']['max']:.2f})")
     return {"label": w.label(), "n_qubits": w.n_qubits, "layers": w.layers, "batch": w.batch, "gates": w.gates,
             "floors": fl, "rows": rows, "summary": summary}
 
@@ -264,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         workloads = [WORKLOADS[k.strip()] for k in args.workloads.split(",") if k.strip()]
     scaling_on = args.scaling if args.scaling is not None else not args.quick
-    tools = TOOLS + (SHOT_TOOLS if args.shots else [])
+    tools = TOOLS + (SHOT_TOOLS + PEER_SHOT_TOOLS if args.shots else [])
     if args.tools:
         wanted = {k.strip() for k in args.tools.split(",")} | {HQNN}
         tools = [t for t in tools if t.key in wanted]

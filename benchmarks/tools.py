@@ -142,6 +142,8 @@ def _pennylane(device: str, diff_method: str) -> Callable[[Workload, torch.dtype
             pennylane_workload_ops(qml, w, inputs, weights)
             return [qml.expval(qml.PauliZ(i)) for i in range(n)]
 
+        if shots is not None:
+            circuit = qml.set_shots(circuit, shots=shots)
         with _quiet():
             model = qml.qnn.TorchLayer(circuit, {"weights": (w.layers, 2 * n)}).to(dtype)
         _, weights, _ = w.data(dtype)
@@ -300,6 +302,12 @@ TOOLS: list[Tool] = [
          _param_shift_circuits),
 ]
 
+#: PennyLane peers timed with shots (parameter-shift: backprop cannot differentiate samples).
+PEER_SHOT_TOOLS: list[Tool] = [
+    Tool("pl-default-shots", "PennyLane TorchLayer default.qubit shots", "peer", "parameter-shift",
+         _pennylane("default.qubit", "parameter-shift"), _param_shift_circuits, shots=True),
+]
+
 #: hqnn backends timed again with shots (gradient: parameter-shift, the estimator that works with samples).
 SHOT_TOOLS: list[Tool] = [
     Tool(f"{t}-shots", f"{label} shots", "hqnn", "parameter_shift", _hqnn(name, "parameter_shift"), _param_shift_circuits, shots=True)
@@ -311,4 +319,4 @@ SHOT_TOOLS: list[Tool] = [
     ]
 ]
 
-TOOLS_BY_KEY = {t.key: t for t in TOOLS + SHOT_TOOLS}
+TOOLS_BY_KEY = {t.key: t for t in TOOLS + SHOT_TOOLS + PEER_SHOT_TOOLS}

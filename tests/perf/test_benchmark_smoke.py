@@ -44,7 +44,7 @@ def test_quick_benchmark_completes_and_every_tool_agrees(tmp_path):
     # every tool has a row, peers and shot variants included, and the markdown report shows each one
     expected = {"hqnn-torch-backprop", "hqnn-torch-adjoint", "hqnn-qiskit-aer", "hqnn-pl-default", "hqnn-pl-lightning", "hqnn-braket-sv",
                 "plain-torch", "torchquantum", "pl-default-backprop", "pl-lightning-adjoint", "pl-param-shift", "qiskit-ml", "pl-braket",
-                "hqnn-torch-shots", "hqnn-qiskit-aer-shots", "hqnn-pl-default-shots", "hqnn-braket-sv-shots"}
+                "hqnn-torch-shots", "hqnn-qiskit-aer-shots", "hqnn-pl-default-shots", "hqnn-braket-sv-shots", "pl-default-shots"}
     text = table.read_text()
     assert text.count("### ") == 2
     for w in run["workloads"].values():
