@@ -15,6 +15,8 @@ with basis rotations (X: H; Y: S† then H) before the measurements. A term's es
 of its ±1 eigenvalue (the parity of its wires' bits) over its S shots, so its standard error is
 ``sqrt((1 - <P>^2) / S)``. No Gaussian noise is added anywhere (EstimatorV2's ``precision`` is
 not used for shots). On Aer a given seed reproduces the samples exactly (``seed_simulator``).
+Noise-free Aer draws the shots itself from one job's exact outcome probabilities (the same
+distribution, much faster than SamplerV2's per-shot strings; :meth:`AerBackend._sampled_terms`).
 """
 
 from __future__ import annotations
