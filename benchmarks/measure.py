@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import math
-import os
 import random
 import signal
 import statistics
@@ -26,38 +25,58 @@ from benchmarks.workloads import Workload
 def bandwidth(megabytes: int = 256, repeats: int = 7) -> dict[str, float]:
     """Main-memory bandwidth in GB/s from a large copy (2 x size moved) and add (3 x size), medians.
 
-    The tensors are larger than the caches, so this is the rate a state too big for cache streams at.
+    Measured at the harness's thread count (1 by default, as every tool runs), on tensors larger than
+    the caches: the rate a state too big for cache streams at.
     """
     n = megabytes * 2**20 // 4
     a, b, c = torch.rand(n), torch.rand(n), torch.empty(n)
     results = {}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(os.cpu_count() or threads)  # the machine's bandwidth, with every core pulling
-    try:
-        for name, moved, fn in (("copy", 2, lambda: c.copy_(a)), ("add", 3, lambda: torch.add(a, b, out=c))):
+    for name, moved, fn in (("copy", 2, lambda: c.copy_(a)), ("add", 3, lambda: torch.add(a, b, out=c))):
+        fn()
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
             fn()
-            times = []
-            for _ in range(repeats):
-                t = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - t)
-            results[f"{name}_GBps"] = moved * n * 4 / statistics.median(times) / 1e9
-    finally:
-        torch.set_num_threads(threads)
-    results["GBps"] = max(results["copy_GBps"], results["add_GBps"])
+            times.append(time.perf_counter() - t)
+        results[f"{name}_GBps"] = moved * n * 4 / statistics.median(times) / 1e9
+    results["GBps"] = results["copy_GBps"]
+    results["threads"] = torch.get_num_threads()
     return results
 
 
-def floors(w: Workload, gbps: float, plan_steps: int | None = None) -> dict[str, float]:
-    """Seconds for 3 x one forward pass's memory traffic (forward + backward) at ``gbps``.
+def matmul_rate(size: int = 512, repeats: int = 7) -> float:
+    """Real float32 GFLOP/s of a square matmul at the harness's thread count (median): the compute ceiling."""
+    a, b = torch.rand(size, size), torch.rand(size, size)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2 * size**3 / statistics.median(times) / 1e9
 
-    ``gate_by_gate``: every gate reads and writes the complex64 batch state once (the issue's floor).
-    ``fused``: hqnn's compiled plan, whose steps (plus building the opening state and measuring) each
-    read and write it once.
+
+def floors(w: Workload, copy_gbps: float, gflops: float, plan_steps: int | None = None) -> dict[str, float]:
+    """Lower bounds, in seconds, on one forward+backward of ``w`` by any fused statevector simulation.
+
+    ``memory_s``: a fused simulation reads and writes the batched complex64 state once per layer
+    (the encoding counts as one) and keeps it for the backward, which an adjoint pass does in twice
+    the forward's traffic: (6L + 6) state sizes, at the copy bandwidth measured in the same run
+    (a copy moves 2 bytes per byte copied, so its rate is per byte moved).
+    ``compute_s``: every single-qubit rotation (RY, RZ fused per wire and layer) costs 14 real flops per
+    amplitude (a complex 2x2 matrix on each pair); backward is twice the forward; CNOTs are free
+    permutations; at the measured matmul rate.
+    ``floor_s`` is the larger. ``gate_by_gate_s`` (three passes per gate) and ``fused_plan_s`` (hqnn's
+    own plan steps) are kept for comparison with earlier runs.
     """
-    out = {"gate_by_gate_s": 3 * w.gate_by_gate_bytes() / (gbps * 1e9)}
+    state = w.state_bytes()
+    amplitudes = w.batch * 2**w.n_qubits
+    memory = (6 * w.layers + 6) * state / (copy_gbps * 1e9)
+    compute = 3 * (w.n_qubits * (w.layers + 1)) * 14 * amplitudes / (gflops * 1e9)
+    out = {"memory_s": memory, "compute_s": compute, "floor_s": max(memory, compute),
+           "gate_by_gate_s": 3 * w.gate_by_gate_bytes() / (copy_gbps * 1e9)}
     if plan_steps is not None:
-        out["fused_s"] = 3 * (plan_steps + 2) * 2 * w.state_bytes() / (gbps * 1e9)
+        out["fused_plan_s"] = 3 * (plan_steps + 2) * 2 * state / (copy_gbps * 1e9)
     return out
 
 
@@ -106,6 +125,7 @@ def timed(fn: Callable[[], object], cap: float | None) -> float:
 @dataclass
 class Timing:
     times: list[float] = field(default_factory=list)
+    by_round: dict[int, float] = field(default_factory=dict)  # median step of each round's block
     capped: bool = False
 
     @property
@@ -117,16 +137,25 @@ class Timing:
         return min(self.times) if self.times else math.nan
 
 
+def round_ratios(peer: Timing, base: Timing) -> list[float]:
+    """``peer / base`` of the rounds both ran: ratios under the same load, one per round."""
+    return [peer.by_round[r] / base.by_round[r] for r in sorted(peer.by_round) if r in base.by_round]
+
+
 def interleaved(steps: dict[str, Callable[[], object]], rounds: int, cap: float, budget: float, block: int = 3,
-                seed: int = 0) -> dict[str, Timing]:
+                seed: int = 0, prepare: Callable[[int], None] | None = None) -> dict[str, Timing]:
     """Time every step in ``rounds`` rounds of ``block`` consecutive steps (the first dropped unless the tool is slow).
 
-    A step past ``cap`` stops that tool; a tool whose timed steps add up to ``budget`` seconds stops early.
+    ``prepare(r)`` runs (untimed) before round ``r``, to give every tool new inputs and weights, so
+    that no tool can reuse anything from the previous round. A step past ``cap`` stops that tool; a tool
+    whose timed steps add up to ``budget`` seconds stops early.
     """
     timings = {k: Timing() for k in steps}
     order = list(steps)
     rng = random.Random(seed)
-    for _ in range(rounds):
+    for r in range(rounds):
+        if prepare is not None:
+            prepare(r)
         rng.shuffle(order)
         for key in order:
             t = timings[key]
@@ -142,5 +171,7 @@ def interleaved(steps: dict[str, Callable[[], object]], rounds: int, cap: float,
                 continue
             finally:
                 gc.enable()
-            t.times.extend(block_times[1:] if len(block_times) > 1 else block_times)
+            kept = block_times[1:] if len(block_times) > 1 else block_times
+            t.times.extend(kept)
+            t.by_round[r] = statistics.median(kept)
     return timings

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import torch
 
+from benchmarks import plain_torch
 from benchmarks.tools import pennylane_workload_ops, workload_circuit
 from benchmarks.workloads import WORKLOADS, Workload
 from hqnn_core import QuantumLayer
@@ -75,45 +76,13 @@ def _pennylane(w: Workload, dtype: torch.dtype) -> Step:
 
 
 def _plain_torch(w: Workload, dtype: torch.dtype) -> Step:
-    """A hand-written batched statevector simulator in torch (autograd), gate by gate: the no-framework baseline."""
-    n = w.n_qubits
+    """The hand-written batched statevector simulator of :mod:`benchmarks.plain_torch` (autograd): the no-framework baseline."""
     _, weights0, _ = w.data(dtype)
     weights = weights0.clone().requires_grad_(True)
-    complex_dtype = torch.complex64 if dtype == torch.float32 else torch.complex128
-
-    def rotation(state: torch.Tensor, wire: int, matrices: torch.Tensor) -> torch.Tensor:
-        moved = state.movedim(wire + 1, -1)  # [B, ..., 2]
-        return torch.einsum("b...j,bij->b...i", moved, matrices).movedim(-1, wire + 1)
-
-    def ry(theta: torch.Tensor) -> torch.Tensor:
-        c, s = torch.cos(theta / 2), torch.sin(theta / 2)
-        return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2).to(complex_dtype)
-
-    def rz(theta: torch.Tensor) -> torch.Tensor:
-        phase = torch.exp(-0.5j * theta.to(complex_dtype))
-        zero = torch.zeros_like(phase)
-        return torch.stack([torch.stack([phase, zero], -1), torch.stack([zero, phase.conj()], -1)], -2)
-
-    def cnot(state: torch.Tensor, control: int, target: int) -> torch.Tensor:
-        flipped = state.flip(target + 1)
-        mask = torch.arange(2, device=state.device).reshape([1] + [2 if i == control else 1 for i in range(n)])
-        return torch.where(mask == 1, flipped, state)
 
     def step(x: torch.Tensor, cot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         weights.grad = None
-        b = x.shape[0]
-        state = torch.zeros((b,) + (2,) * n, dtype=complex_dtype)
-        state[(slice(None),) + (0,) * n] = 1
-        xs = x.to(dtype)
-        for i in range(n):
-            state = rotation(state, i, ry(xs[:, i]))
-        for layer in range(w.layers):
-            for i in range(n):
-                state = rotation(state, i, ry(weights[layer, 2 * i].expand(b)))
-                state = rotation(state, i, rz(weights[layer, 2 * i + 1].expand(b)))
-            for a, c in w.ring:
-                state = cnot(state, a, c)
-        probs = (state.abs() ** 2).reshape(b, -1)
+        probs = plain_torch.probabilities(plain_torch.final_state(w, x.to(dtype), weights))
         (probs * cot.to(probs.dtype)).sum().backward()
         assert weights.grad is not None
         return probs.detach().double(), weights.grad.double()

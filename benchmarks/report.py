@@ -18,19 +18,24 @@ def _ratio(x: float | None) -> str:
     return f"{x:.3g}×"
 
 
+def _round_ratio(v: dict[str, float] | None) -> str:
+    if not v:
+        return "—"
+    return f"{v['median']:.3g}× ({v['min']:.3g}–{v['max']:.3g})"
+
+
 def rows_markdown(run: dict[str, Any]) -> str:
-    """One table per workload: status, median and best ms, ratio to the fastest peer, jobs and circuits per step."""
+    """One table per workload: status, median and best ms, per-round ratio to hqnn torch, jobs and circuits per step."""
     out = []
     for w in run["workloads"].values():
         floor = w["floors"]
         out.append(f"### {w['label']}\n")
         out.append(
-            f"Memory-bandwidth floor (3 x one forward pass's traffic at {run['bandwidth']['GBps']:.1f} GB/s): "
-            f"gate-by-gate {_ms(floor['gate_by_gate_s'])} ms"
-            + (f", hqnn's fused plan {_ms(floor['fused_s'])} ms" if "fused_s" in floor else "")
-            + ".\n"
+            f"Fused floor {_ms(floor['floor_s'])} ms: (6L + 6) state sizes at {run['bandwidth']['copy_GBps']:.1f} GB/s copy "
+            f"({_ms(floor['memory_s'])} ms), flops at {run['bandwidth']['matmul_GFLOPs']:.1f} GFLOP/s ({_ms(floor['compute_s'])} ms).\n"
         )
-        out.append("| tool | gradient | dtype | median ms | best ms | vs fastest peer | vs native | jobs/step | circuits/step | max dev. |")
+        out.append("| tool | gradient | dtype | median ms | best ms | per-round ratio to hqnn torch (median, range) | vs native "
+                   "| jobs/step | circuits/step | max dev. |")
         out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in w["rows"]:
             if r["status"] != "ok":
@@ -38,7 +43,7 @@ def rows_markdown(run: dict[str, Any]) -> str:
                 continue
             out.append(
                 f"| {r['label']} | {r['gradient']} | {r['dtype']} | {_ms(r['median_s'])} | {_ms(r['best_s'])} | "
-                f"{_ratio(r.get('vs_fastest_peer'))} | {_ratio(r.get('vs_native'))} | {r.get('jobs', '—')} | "
+                f"{_round_ratio(r.get('vs_hqnn'))} | {_ratio(r.get('vs_native'))} | {r.get('jobs', '—')} | "
                 f"{r.get('circuits', '—')} | {r['deviation']:.1e} |"
             )
         s = w.get("summary", {})

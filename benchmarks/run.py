@@ -4,13 +4,18 @@
     python benchmarks/run.py --quick         # tiny sizes, for CI: checks agreement, times nothing seriously
 
 For every workload it first runs each tool once in float64 and checks its outputs and weight
-gradients against hqnn's torch backend in complex128 (relative deviation at most ``--tolerance``;
-shot-based runs: values within 5 standard errors). A tool that disagrees is reported and not
-timed, and the exit status is 1. Then it times one forward+backward per tool in interleaved
-rounds (float32 inputs, as a model trains) and prints medians, ratios to the fastest peer and to the
-peer an adapter wraps, jobs and circuits per step (hqnn accounting), and the memory-bandwidth floor
-measured on this machine. Slow tools are capped: a step past ``--cap`` seconds, or one estimated past
-it from the previous workload, is reported as "(> cap)" instead of run.
+gradients against an independent reference: a hand-written torch simulator in complex128
+(``benchmarks/plain_torch.py``, no hqnn code), to ``--tolerance`` (float32-only tools to their own
+tolerance; shot-based runs: values within 5 standard errors). A tool that disagrees is reported and
+not timed, and the exit status is 1. Then it times one forward+backward per tool in interleaved
+rounds, one process, 1 thread per tool (float32, as a model trains), with new inputs and weights
+every round, and prints medians and per-round ratios to hqnn's torch backend (median and range),
+jobs and circuits per step (hqnn accounting), and the fused floor: the time any fused simulation
+needs to move (6L + 6) state sizes at the copy bandwidth and to do its flops at the matmul rate,
+both measured in the same run. Slow tools are capped: a step past ``--cap`` seconds, or one
+estimated past it from the previous workload, is reported as "(> cap)" instead of run.
+TorchQuantum-ng runs when ``--torchquantum-path`` names a directory it was installed into with
+``pip install --no-deps --target`` (its declared dependencies would replace the venv's torch).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,12 +36,14 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 
 import torch  # noqa: E402
 
-from benchmarks.measure import StepTimeout, bandwidth, floors, interleaved, max_deviation, timed  # noqa: E402
+from benchmarks import plain_torch  # noqa: E402
+from benchmarks.measure import StepTimeout, bandwidth, floors, interleaved, matmul_rate, max_deviation, round_ratios, timed  # noqa: E402
 from benchmarks.report import plot, rows_markdown  # noqa: E402
-from benchmarks.tools import SHOT_TOOLS, TOOLS, TOOLS_BY_KEY, Tool, Unavailable  # noqa: E402
+from benchmarks.tools import PEER_SHOT_TOOLS, SHOT_TOOLS, TOOLS, TOOLS_BY_KEY, TORCHQUANTUM_PATH_ENV, Tool, Unavailable  # noqa: E402
 from benchmarks.workloads import QUICK_WORKLOADS, WORKLOADS, Workload  # noqa: E402
 
-REFERENCE = "hqnn-torch-backprop"
+HQNN = "hqnn-torch-backprop"  # the tool every ratio is taken against
+SHOTS_PEER = "pl-default-shots"  # the peer sampled hqnn backends are compared with
 SLOW_STEP = 2.0  # seconds: a tool this slow is timed on its float64 check runner (no second warm-up)
 
 
@@ -56,14 +64,23 @@ def _shot_tolerance(exact: torch.Tensor, shots: int) -> torch.Tensor:
     return 5 * torch.sqrt(torch.clamp(1 - exact**2, min=1.0 / shots) / shots)
 
 
+def _reference(w: Workload, x: torch.Tensor, weights: torch.Tensor, cot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Outputs and weight gradients from the plain torch simulator in complex128: shares no code with hqnn."""
+    weights = weights.double().clone().requires_grad_(True)
+    out = plain_torch.z_expectations(plain_torch.final_state(w, x.double(), weights))
+    (out * cot.double()).sum().backward()
+    assert weights.grad is not None
+    return out.detach(), weights.grad
+
+
 def run_workload(w: Workload, tools: list[Tool], args: argparse.Namespace, seen: dict[str, tuple[Workload, float]],
-                 skipped: dict[str, str], bw: float) -> dict[str, Any]:
-    x64, _, cot64 = w.data(torch.float64)
-    x32, _, cot32 = w.data(torch.float32)
-    ref_runner = TOOLS_BY_KEY[REFERENCE].build(w, torch.float64, None)
-    reference = ref_runner.step(x64, cot64)
+                 skipped: dict[str, str], bw: float, gflops: float) -> dict[str, Any]:
+    x64, weights64, cot64 = w.data(torch.float64)
+    reference = _reference(w, x64, weights64, cot64)
     rows: list[dict[str, Any]] = []
     steps = {}
+    runners: dict[str, tuple[Any, torch.dtype]] = {}
+    current: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # this round's inputs and cotangent, per tool
     for tool in tools:
         shots = args.shots if tool.shots else None
         row: dict[str, Any] = {"key": tool.key, "label": tool.label, "kind": tool.kind, "gradient": tool.gradient}
@@ -93,7 +110,7 @@ def run_workload(w: Workload, tools: list[Tool], args: argparse.Namespace, seen:
         seen[tool.key] = (w, seconds)
         if shots is None:
             row["deviation"] = max_deviation(reference, result[0])
-            row["agrees"] = row["deviation"] <= args.tolerance
+            row["agrees"] = row["deviation"] <= (tool.tolerance or args.tolerance)
         else:  # values within the shot-noise bound; sampled gradients are not compared
             tol = _shot_tolerance(reference[0], shots)
             row["deviation"] = float(((result[0][0] - reference[0]).abs() / tol).max())
@@ -104,16 +121,25 @@ def run_workload(w: Workload, tools: list[Tool], args: argparse.Namespace, seen:
         row["status"] = "ok"
         row["gradient"] = check.extra.get("gradient", tool.gradient)
         if seconds > SLOW_STEP:
-            runner, x, cot = check, x64, cot64
+            runner, dtype = check, torch.float64
         else:
-            runner, x, cot = tool.build(w, torch.float32, shots), x32, cot32
-            runner.step(x, cot)  # warm-up: compiles, caches, allocates
+            runner, dtype = tool.build(w, torch.float32, shots), torch.float32
+            runner.step(*_round_inputs(w, -1, dtype))  # warm-up: compiles, caches, allocates
         row["dtype"] = runner.dtype_note
         counts = runner.counts()
         if counts:
             row.update(counts)
-        steps[tool.key] = lambda runner=runner, x=x, cot=cot: runner.step(x, cot)
-    timings = interleaved(steps, args.rounds, args.cap, args.budget)
+        runners[tool.key] = (runner, dtype)
+        steps[tool.key] = lambda key=tool.key: runners[key][0].step(*current[key])
+
+    def prepare(r: int) -> None:
+        """New inputs and weights for every tool (the same numbers for all) before round ``r``."""
+        _, weights, _ = w.data(torch.float64, variant=r + 1)
+        for key, (runner, dtype) in runners.items():
+            runner.set_weights(weights.to(dtype))
+            current[key] = _round_inputs(w, r, dtype)
+
+    timings = interleaved(steps, args.rounds, args.cap, args.budget, prepare=prepare)
     for row in rows:
         t = timings.get(row["key"])
         if t is None:
@@ -121,38 +147,54 @@ def run_workload(w: Workload, tools: list[Tool], args: argparse.Namespace, seen:
         if t.capped and not t.times:
             row["status"] = f"(> cap {args.cap:.0f} s)"
             continue
-        row["median_s"], row["best_s"], row["repeats"] = t.median, t.best, len(t.times)
+        row["median_s"], row["best_s"], row["repeats"], row["rounds"] = t.median, t.best, len(t.times), len(t.by_round)
         seen[row["key"]] = (w, t.median)
     timed_rows = {r["key"]: r for r in rows if r.get("median_s") is not None}
-    peers = [r["median_s"] for r in timed_rows.values() if r["kind"] == "peer"]
-    fastest_peer = min(peers) if peers else None
+    hqnn = timings.get(HQNN)
     for r in timed_rows.values():
-        if fastest_peer:
-            r["vs_fastest_peer"] = r["median_s"] / fastest_peer
+        ratios = round_ratios(timings[r["key"]], hqnn) if hqnn is not None and hqnn.times else []
+        if ratios:  # this tool's time over hqnn torch backprop's, round by round
+            r["vs_hqnn"] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios), "rounds": len(ratios)}
         native = TOOLS_BY_KEY[r["key"]].native
         if native in timed_rows:
-            r["vs_native"] = r["median_s"] / timed_rows[native]["median_s"]
-    plan_steps = _plan_steps(ref_runner)
-    fl = floors(w, bw, plan_steps)
-    summary = {}
-    torch_row = timed_rows.get(REFERENCE)
+            native_ratios = round_ratios(timings[r["key"]], timings[native])
+            if native_ratios:
+                r["vs_native"] = statistics.median(native_ratios)
+    fl = floors(w, bw, gflops, _plan_steps(w))
+    summary: dict[str, str] = {}
+    torch_row = timed_rows.get(HQNN)
     if torch_row:
-        summary["hqnn torch / gate-by-gate floor"] = f"{torch_row['median_s'] / fl['gate_by_gate_s']:.2f}"
-        summary["hqnn torch / fused-plan floor"] = f"{torch_row['median_s'] / fl['fused_s']:.2f}"
-        if "pl-default-backprop" in timed_rows:
-            summary["speed-up vs PennyLane default.qubit backprop"] = f"{timed_rows['pl-default-backprop']['median_s'] / torch_row['median_s']:.1f}x"
-        if fastest_peer:
-            summary["speed-up vs fastest peer"] = f"{fastest_peer / torch_row['median_s']:.1f}x"
+        summary["hqnn torch / fused floor"] = (f"{torch_row['median_s'] / fl['floor_s']:.1f}x (floor {fl['floor_s'] * 1e3:.2f} ms: "
+                                               f"memory {fl['memory_s'] * 1e3:.2f}, compute {fl['compute_s'] * 1e3:.2f})")
+        peers = [r for r in timed_rows.values() if r["kind"] == "peer" and "vs_hqnn" in r]
+        for r in sorted(peers, key=lambda r: r["vs_hqnn"]["median"]):
+            v = r["vs_hqnn"]
+            summary[f"{r['label']} ({r['gradient']}) / hqnn"] = f"{v['median']:.1f}x ({v['min']:.1f}-{v['max']:.1f}, {v['rounds']} rounds)"
+    shots_peer = timings.get(SHOTS_PEER)
+    for r in timed_rows.values():  # sampled hqnn backends against PennyLane default.qubit with the same shots
+        if TOOLS_BY_KEY[r["key"]].shots and r["kind"] == "hqnn" and shots_peer is not None and shots_peer.times:
+            ratios = round_ratios(timings[r["key"]], shots_peer)
+            if ratios:
+                r["vs_pl_shots"] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios), "rounds": len(ratios)}
+                summary[f"{r['label']} / PL default.qubit shots"] = (f"{r['vs_pl_shots']['median']:.2f}x "
+                                                                    f"({r['vs_pl_shots']['min']:.2f}-{r['vs_pl_shots']['max']:.2f})")
     return {"label": w.label(), "n_qubits": w.n_qubits, "layers": w.layers, "batch": w.batch, "gates": w.gates,
-            "plan_steps": plan_steps, "floors": fl, "rows": rows, "summary": summary}
+            "floors": fl, "rows": rows, "summary": summary}
 
 
-def _plan_steps(runner: Any) -> int | None:
-    """Fused steps of hqnn's compiled plan for the workload's circuit (to count the fused floor)."""
+def _round_inputs(w: Workload, r: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    x, _, cot = w.data(torch.float64, variant=r + 1)
+    return x.to(dtype), cot.to(dtype)
+
+
+def _plan_steps(w: Workload) -> int | None:
+    """Fused steps of hqnn's compiled plan for the workload's circuit (for the older fused-plan floor)."""
     try:
+        from hqnn_core import QuantumLayer
         from hqnn_plugins.torch_backend import _plan
 
-        return len(_plan(runner.extra["circuit"], True).steps)
+        layer = QuantumLayer(w.n_qubits, encoder="angle", ansatz="hardware_efficient", layers=w.layers, backend="torch")
+        return len(_plan(layer.circuit, True).steps)
     except Exception:  # noqa: BLE001 - an informational number; absence is fine
         return None
 
@@ -211,11 +253,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tolerance", type=float, default=1e-5, help="largest relative deviation from the reference")
     p.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=None, help="run the scaling sweep (default: on unless --quick)")
     p.add_argument("--max-qubits", type=int, default=24, help="largest circuit of the scaling sweep's batch-1 series")
+    p.add_argument("--torchquantum-path", default=os.environ.get(TORCHQUANTUM_PATH_ENV),
+                   help=f"directory holding TorchQuantum-ng installed with pip --no-deps --target (or ${TORCHQUANTUM_PATH_ENV})")
     p.add_argument("--json", default=None, help="write the full results here")
     p.add_argument("--markdown", default=None, help="write the tables here")
     p.add_argument("--plot", default=None, help="write the scaling plot (PNG) here")
     args = p.parse_args(argv)
 
+    if args.torchquantum_path:
+        os.environ[TORCHQUANTUM_PATH_ENV] = args.torchquantum_path
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # lightning and other OpenMP code read it at first use
         torch.set_num_threads(args.threads)
@@ -227,13 +273,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         workloads = [WORKLOADS[k.strip()] for k in args.workloads.split(",") if k.strip()]
     scaling_on = args.scaling if args.scaling is not None else not args.quick
-    tools = TOOLS + (SHOT_TOOLS if args.shots else [])
+    tools = TOOLS + (SHOT_TOOLS + PEER_SHOT_TOOLS if args.shots else [])
     if args.tools:
-        wanted = {k.strip() for k in args.tools.split(",")} | {REFERENCE}
+        wanted = {k.strip() for k in args.tools.split(",")} | {HQNN}
         tools = [t for t in tools if t.key in wanted]
 
     started = time.time()
     bw = bandwidth(megabytes=32 if args.quick else 256, repeats=3 if args.quick else 7)
+    bw["matmul_GFLOPs"] = gflops = matmul_rate(256 if args.quick else 512)
     run: dict[str, Any] = {
         "command": " ".join(["python benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
@@ -243,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         "workloads": {},
         "skipped": {},
     }
-    print(f"memory bandwidth: {bw['GBps']:.1f} GB/s (copy {bw['copy_GBps']:.1f}, add {bw['add_GBps']:.1f}); threads {torch.get_num_threads()}")
+    print(f"copy bandwidth {bw['copy_GBps']:.1f} GB/s (add {bw['add_GBps']:.1f}), matmul {gflops:.1f} GFLOP/s; "
+          f"threads {torch.get_num_threads()}")
     if run["largest_statevector"]:
         big = run["largest_statevector"]
         print(f"largest statevector (batch 1, complex64, {big['free_GiB']:.1f} GiB free): {big['forward']} qubits forward, "
@@ -252,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     for w in workloads:
         print(f"\n== {w.label()}", flush=True)
-        result = run_workload(w, tools, args, seen, run["skipped"], bw["GBps"])
+        result = run_workload(w, tools, args, seen, run["skipped"], bw["copy_GBps"], gflops)
         run["workloads"][w.name] = result
         for r in result["rows"]:
             if r["status"].startswith("DISAGREES") or r["status"].startswith("error"):

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import sys
+import types
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +31,7 @@ class Unavailable(Exception):
 @dataclass
 class Runner:
     step: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+    set_weights: Callable[[torch.Tensor], None]  # new weights in hqnn's [layers, 2n] layout (float64), between rounds
     counts: Callable[[], dict[str, int] | None] = lambda: None
     dtype_note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -45,6 +49,7 @@ class Tool:
     circuits_per_sample: Callable[[Workload], int] = lambda w: 1
     native: str | None = None
     shots: bool = False
+    tolerance: float | None = None  # relative deviation allowed from the complex128 reference (None: the harness's)
 
 
 def _quiet() -> contextlib.ExitStack:
@@ -54,6 +59,16 @@ def _quiet() -> contextlib.ExitStack:
     warnings.simplefilter("ignore")
     stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
     return stack
+
+
+def _copier(param: torch.Tensor) -> Callable[[torch.Tensor], None]:
+    """Copy hqnn-layout weights ``[layers, 2n]`` into a tool's parameter (flattened when its layout is flat)."""
+
+    def set_weights(weights: torch.Tensor) -> None:
+        with torch.no_grad():
+            param.copy_(weights.reshape(param.shape))
+
+    return set_weights
 
 
 def _param_shift_circuits(w: Workload) -> int:
@@ -90,7 +105,7 @@ def _hqnn(backend: str, gradient: str, backend_options: dict[str, Any] | None = 
             last.update(jobs=spent.jobs, circuits=spent.circuits)
             return out.detach().double(), layer.weights.grad.detach().double()
 
-        return Runner(step, counts=lambda: dict(last), dtype_note=str(dtype).replace("torch.", ""),
+        return Runner(step, _copier(layer.weights), counts=lambda: dict(last), dtype_note=str(dtype).replace("torch.", ""),
                       extra={"gradient": layer.gradient.name, "circuit": layer.circuit})
 
     return build
@@ -127,6 +142,8 @@ def _pennylane(device: str, diff_method: str) -> Callable[[Workload, torch.dtype
             pennylane_workload_ops(qml, w, inputs, weights)
             return [qml.expval(qml.PauliZ(i)) for i in range(n)]
 
+        if shots is not None:
+            circuit = qml.set_shots(circuit, shots=shots)
         with _quiet():
             model = qml.qnn.TorchLayer(circuit, {"weights": (w.layers, 2 * n)}).to(dtype)
         _, weights, _ = w.data(dtype)
@@ -140,7 +157,7 @@ def _pennylane(device: str, diff_method: str) -> Callable[[Workload, torch.dtype
                 (out * cot).sum().backward()
             return out.detach().double(), model.weights.grad.detach().double()
 
-        return Runner(step, dtype_note=str(dtype).replace("torch.", ""))
+        return Runner(step, _copier(model.weights), dtype_note=str(dtype).replace("torch.", ""))
 
     return build
 
@@ -185,7 +202,83 @@ def _qiskit_ml(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
             (out * cot.to(out.dtype)).sum().backward()
         return out.detach().double(), model.weight.grad.detach().double().reshape(w.layers, 2 * n)
 
-    return Runner(step, dtype_note="float32 (TorchConnector)")
+    return Runner(step, _copier(model.weight), dtype_note="float32 (TorchConnector)")
+
+
+def _plain(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
+    """The hand-written torch simulator of :mod:`benchmarks.plain_torch` (autograd through every gate)."""
+    from benchmarks import plain_torch
+
+    _, weights0, _ = w.data(dtype)
+    weights = weights0.clone().requires_grad_(True)
+
+    def step(x: torch.Tensor, cot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        weights.grad = None
+        out = plain_torch.z_expectations(plain_torch.final_state(w, x.to(dtype), weights))
+        (out * cot.to(out.dtype)).sum().backward()
+        assert weights.grad is not None
+        return out.detach().double(), weights.grad.double()
+
+    return Runner(step, _copier(weights), dtype_note=str(dtype).replace("torch.", ""))
+
+
+#: Where TorchQuantum-ng is installed beside the venv (``pip install --no-deps --target DIR torchquantum-ng``);
+#: its declared dependencies would pull a second torch, so it is never installed into the venv.
+TORCHQUANTUM_PATH_ENV = "HQNN_TORCHQUANTUM_PATH"
+
+
+def _import_torchquantum() -> Any:
+    """Import TorchQuantum-ng from ``$HQNN_TORCHQUANTUM_PATH`` (appended to ``sys.path``, so the venv's packages win)."""
+    path = os.environ.get(TORCHQUANTUM_PATH_ENV)
+    if not path:
+        raise Unavailable(f"TorchQuantum-ng: pass --torchquantum-path DIR (or set {TORCHQUANTUM_PATH_ENV}) after "
+                          "`pip install --no-deps --target DIR torchquantum-ng torchpack multimethod toml loguru pathos ppft`")
+    if path not in sys.path:
+        sys.path.append(path)
+    try:
+        import torchvision  # noqa: F401
+    except Exception:  # noqa: BLE001 - only its dataset loaders (MNIST, CIFAR) need torchvision; none runs here
+        sys.modules.setdefault("torchquantum.dataset", types.ModuleType("torchquantum.dataset"))
+    try:
+        with _quiet():
+            import torchquantum as tq
+    except Exception as e:  # noqa: BLE001
+        raise Unavailable(f"TorchQuantum-ng from {path}: {type(e).__name__}: {str(e).splitlines()[0][:160]}") from None
+    return tq
+
+
+def _torchquantum(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
+    """TorchQuantum-ng's dynamic mode: functional gates on a batched ``QuantumDevice``, ``tq.expval`` of Z on every wire.
+
+    TorchQuantum computes in complex64 only (its gate matrices are built in ``C_DTYPE``), so it always
+    runs in float32 and is checked against the reference with a float32 tolerance.
+    """
+    tq = _import_torchquantum()
+    import torchquantum.functional as tqf
+
+    n = w.n_qubits
+    _, weights0, _ = w.data(torch.float32)
+    weights = weights0.clone().requires_grad_(True)
+    observables = [tq.PauliZ() for _ in range(n)]
+
+    def step(x: torch.Tensor, cot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        weights.grad = None
+        x = x.float()
+        qdev = tq.QuantumDevice(n_wires=n, bsz=x.shape[0])
+        for i in range(n):
+            tqf.ry(qdev, wires=i, params=x[:, i])
+        for layer in range(w.layers):
+            for i in range(n):
+                tqf.ry(qdev, wires=i, params=weights[layer, 2 * i].reshape(1, 1))
+                tqf.rz(qdev, wires=i, params=weights[layer, 2 * i + 1].reshape(1, 1))
+            for a, b in w.ring:
+                tqf.cnot(qdev, wires=[a, b])
+        out = tq.expval(qdev, wires=list(range(n)), observables=observables)
+        (out * cot.to(out.dtype)).sum().backward()
+        assert weights.grad is not None
+        return out.detach().double(), weights.grad.double()
+
+    return Runner(step, _copier(weights), dtype_note="float32 (complex64 only)")
 
 
 # ---------------------------------------------------------------------------------------------- the list
@@ -198,6 +291,8 @@ TOOLS: list[Tool] = [
     Tool("hqnn-pl-lightning", "hqnn pennylane:lightning.qubit", "hqnn", "best", _hqnn("pennylane:lightning.qubit", "best"),
          native="pl-lightning-adjoint"),
     Tool("hqnn-braket-sv", "hqnn braket.local:sv", "hqnn", "best", _hqnn("braket.local:sv", "best"), _param_shift_circuits, native="pl-braket"),
+    Tool("plain-torch", "plain torch statevector simulator (hand-written)", "peer", "backprop", _plain),
+    Tool("torchquantum", "TorchQuantum-ng (dynamic mode)", "peer", "backprop", _torchquantum, tolerance=1e-4),
     Tool("pl-default-backprop", "PennyLane TorchLayer default.qubit", "peer", "backprop", _pennylane("default.qubit", "backprop")),
     Tool("pl-lightning-adjoint", "PennyLane TorchLayer lightning.qubit", "peer", "adjoint", _pennylane("lightning.qubit", "adjoint")),
     Tool("pl-param-shift", "PennyLane TorchLayer default.qubit", "peer", "parameter-shift", _pennylane("default.qubit", "parameter-shift"),
@@ -205,6 +300,12 @@ TOOLS: list[Tool] = [
     Tool("qiskit-ml", "qiskit-machine-learning EstimatorQNN + TorchConnector", "peer", "parameter-shift", _qiskit_ml, _param_shift_circuits),
     Tool("pl-braket", "PennyLane TorchLayer braket.local.qubit", "peer", "parameter-shift", _pennylane("braket.local.qubit", "parameter-shift"),
          _param_shift_circuits),
+]
+
+#: PennyLane peers timed with shots (parameter-shift: backprop cannot differentiate samples).
+PEER_SHOT_TOOLS: list[Tool] = [
+    Tool("pl-default-shots", "PennyLane TorchLayer default.qubit shots", "peer", "parameter-shift",
+         _pennylane("default.qubit", "parameter-shift"), _param_shift_circuits, shots=True),
 ]
 
 #: hqnn backends timed again with shots (gradient: parameter-shift, the estimator that works with samples).
@@ -218,4 +319,4 @@ SHOT_TOOLS: list[Tool] = [
     ]
 ]
 
-TOOLS_BY_KEY = {t.key: t for t in TOOLS + SHOT_TOOLS}
+TOOLS_BY_KEY = {t.key: t for t in TOOLS + SHOT_TOOLS + PEER_SHOT_TOOLS}

@@ -49,9 +49,9 @@ class Workload:
         """Memory traffic of one forward pass that applies every gate to the whole state (read + write)."""
         return self.gates * 2 * self.state_bytes(itemsize)
 
-    def data(self, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Inputs ``[B, n]`` in [0, pi), weights ``[L, 2n]``, cotangent ``[B, n]``: fixed by the workload's shape."""
-        g = torch.Generator().manual_seed(1000 * self.n_qubits + 10 * self.layers + self.batch)
+    def data(self, dtype: torch.dtype = torch.float64, variant: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Inputs ``[B, n]`` in [0, pi), weights ``[L, 2n]``, cotangent ``[B, n]``: fixed by the shape and ``variant`` (a round)."""
+        g = torch.Generator().manual_seed(1000 * self.n_qubits + 10 * self.layers + self.batch + 7919 * variant)
         x = torch.rand(self.batch, self.n_qubits, generator=g, dtype=torch.float64) * math.pi
         w = (torch.rand(self.layers, 2 * self.n_qubits, generator=g, dtype=torch.float64) * 2 - 1) * math.pi
         cot = torch.randn(self.batch, self.n_qubits, generator=g, dtype=torch.float64)

@@ -118,6 +118,17 @@ class MeasurementPlan:
         return out
 
 
+def sampled_frequencies(probabilities: np.ndarray, shots: int, rng: np.random.Generator) -> np.ndarray:
+    """Outcome frequencies ``[N, 2**n]`` of ``shots`` independent measurements per row of exact ``probabilities``.
+
+    Multinomial counts over shots: the same distribution as drawing each shot and counting, so term
+    means computed from them have exactly the shot semantics of sampled bits.
+    """
+    probs = np.clip(probabilities, 0.0, None)
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    return rng.multinomial(shots, probs) / shots
+
+
 @lru_cache(maxsize=256)
 def plan_measurements(circuit: Circuit) -> MeasurementPlan:
     """Group the circuit's observables into distinct terms and measurement settings (cached per circuit)."""

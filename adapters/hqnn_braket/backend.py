@@ -129,14 +129,15 @@ class _BraketBackend(Backend):
         return t
 
     # -- job planning --------------------------------------------------------------------------
-    def executables_per_job(self, shots: int | None) -> int:
-        """Executables one job carries: a program set's limits for shots, else the exact-mode unit."""
+    def executables_per_job(self, shots: int | None) -> int | None:
+        """Executables one job carries: a program set's limits for shots, else the exact-mode unit (None: no limit)."""
         raise NotImplementedError
 
     def jobs_for(self, n_circuits: int, shots: int | None = None, settings: int = 1) -> int:
         """Jobs for ``n_circuits`` bindings; with shots each binding needs one executable per setting."""
         units = n_circuits * (settings if shots is not None else 1)
-        return max(1, math.ceil(units / self.executables_per_job(shots)))
+        limit = self.executables_per_job(shots)
+        return 1 if limit is None else max(1, math.ceil(units / limit))
 
     def _program_set_limit(self, shots: int) -> int:
         assert self._max_executables is not None
@@ -237,12 +238,14 @@ class BraketLocalBackend(_BraketBackend):
     probabilities with a seeded numpy generator (reproducible). ``sdk`` goes through
     ``LocalSimulator`` exactly as SDK users do: ``run_batch`` of one OpenQASM program for exact
     results, program sets for shots; the simulator samples with an unseeded generator, so its
-    shots are not reproducible. Both count jobs the same way: one per program set's worth of
-    executables (``ceil(executables / limit)``).
+    shots are not reproducible. The local simulators state the managed devices' program-set
+    limits (100 executables, 200000 shots) but enforce neither, so a call is one job; with
+    ``emulate_limits`` both engines chunk and count as a managed device would
+    (``ceil(executables / limit)``), to rehearse a run bound for AWS.
     """
 
     name = "braket.local"
-    capabilities = BackendCapabilities(max_qubits=26, max_circuits_per_job=100, max_shots=None)
+    capabilities = BackendCapabilities(max_qubits=26, max_circuits_per_job=None, max_shots=None)
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True)
@@ -251,6 +254,8 @@ class BraketLocalBackend(_BraketBackend):
         depolarizing: float = Field(0.0, ge=0.0, le=0.75, description="dm only: single-qubit depolarizing probability after every gate, per qubit")
         readout_error: float = Field(0.0, ge=0.0, le=0.5, description="dm only: bit-flip probability on every qubit before measurement")
         max_parallel: int | None = Field(None, ge=1, description="sdk engine, exact mode: processes run_batch uses (default: CPU count)")
+        emulate_limits: bool = Field(False, description="chunk jobs to the program-set limits the device states (as AWS devices "
+                                     "enforce them); the local simulators do not enforce them, so by default one call is one job")
 
     options: Options
 
@@ -275,22 +280,24 @@ class BraketLocalBackend(_BraketBackend):
             type(self).capabilities,
             max_qubits=int(props.paradigm.qubitCount),
             noise=bool(opts.depolarizing or opts.readout_error),
-            max_circuits_per_job=self._max_executables,
-            max_shots=self._max_total_shots if sdk else None,
+            max_circuits_per_job=self._max_executables if opts.emulate_limits else None,
+            max_shots=self._max_total_shots if sdk and opts.emulate_limits else None,
             deterministic_shots=not sdk,
         )
 
     def _noise(self) -> dict[str, float]:
         return {"depolarizing": self.options.depolarizing, "readout_error": self.options.readout_error}
 
-    def executables_per_job(self, shots: int | None) -> int:
+    def executables_per_job(self, shots: int | None) -> int | None:
+        if not self.options.emulate_limits:
+            return None
         return int(self._max_executables or 100) if shots is None else self._program_set_limit(shots)
 
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[torch.Tensor]:
         translations = [self.translation(c) for c, _ in tasks]
         rows = self._rows(tasks)
         units = self._units(translations, rows, shots)
-        limit = self.executables_per_job(shots)
+        limit = self.executables_per_job(shots) or max(1, len(units))
         if self.options.engine == "direct":
             self._count_job(math.ceil(len(units) / limit) if units else 0)
             return self._as_tensors(self._run_direct(translations, rows, shots, seed))

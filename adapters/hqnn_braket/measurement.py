@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hqnn_core.measurement import Basis, MeasurementPlan, rotation_matrix
+from hqnn_core.measurement import Basis, MeasurementPlan, rotation_matrix, sampled_frequencies
 
 
 def _apply_one(tensor: np.ndarray, matrix: np.ndarray, axis: int) -> np.ndarray:
@@ -43,8 +43,7 @@ def expectations_from_states(states: np.ndarray, plan: MeasurementPlan, shots: i
         probs = probabilities(states, setting.basis, plan.n_qubits)
         if shots is not None:
             assert rng is not None
-            probs = probs / probs.sum(axis=1, keepdims=True)
-            probs = rng.multinomial(shots, probs) / shots
+            probs = sampled_frequencies(probs, shots, rng)
         per_setting.append(probs)
     if not per_setting:
         return plan.combine(np.zeros((states.shape[0], 0)))

@@ -5,7 +5,7 @@ trains the same model, from the same initial weights, on Qiskit Aer, PennyLane's
 and Braket's local state-vector simulator, with exact expectations, and checks that the three
 agree with each other and with hqnn's embedded simulator. The sizes are kept small so that it
 runs in CI in seconds. ``gradient="best"`` picks each backend's gradient: backprop on torch and
-default.qubit, parameter-shift on Aer and Braket (one Aer job per step, ceil(circuits/100) Braket tasks).
+default.qubit, parameter-shift on Aer and Braket (one Aer job and one Braket program per step).
 """
 
 from __future__ import annotations

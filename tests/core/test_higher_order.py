@@ -244,7 +244,7 @@ def test_a_backend_without_higher_order_refuses_create_graph_with_the_fix():
 
 
 def test_a_double_backward_that_cannot_fit_is_refused_before_allocating(monkeypatch):
-    layer = _layer("backprop", "torch", {"diff_method": "adjoint"}, n_qubits=4, layers=3)
+    layer = _layer("backprop", "torch", {"diff_method": "adjoint"}, n_qubits=4, layers=8)  # deep: autograd outgrows adjoint
     x = torch.rand(8, 4, requires_grad=True)
     steps = len(tb._plan(layer.circuit, True).steps)
     adjoint = tb.memory_needed(4, 8, torch.complex128, "adjoint", steps)

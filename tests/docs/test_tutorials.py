@@ -74,7 +74,7 @@ def test_three_vendors_page_states_each_backends_gradient_and_jobs():
 
     page = (TUTORIALS / "three-vendors.md").read_text()
     expected = {"torch": ("backprop", 1), "qiskit.aer": ("parameter_shift", 1),
-                "pennylane:default.qubit": ("backprop", 1), "braket.local:sv": ("parameter_shift", 10)}
+                "pennylane:default.qubit": ("backprop", 1), "braket.local:sv": ("parameter_shift", 1)}
     with ExitStack() as stack:  # the suite runs without entry-point autoload
         for name, plugin in (("qiskit", hqnn_qiskit), ("pennylane", hqnn_pennylane), ("braket", hqnn_braket)):
             stack.enter_context(hqnn_core.temporary_plugin(plugin, name=name, distribution="hqnn"))

@@ -76,7 +76,7 @@ def test_terms_in_one_setting_share_samples_and_settings_are_separate():
 
 def test_sdk_engine_submits_program_sets_within_the_bound(monkeypatch):
     circuit, values = _mixed_circuit(12)
-    backend = get_backend("braket.local:sv", engine="sdk")
+    backend = get_backend("braket.local:sv", engine="sdk", emulate_limits=True)
     submitted = []
     run = backend.device.run
     monkeypatch.setattr(backend.device, "run", lambda spec, **kw: submitted.append((spec, kw)) or run(spec, **kw))
@@ -91,7 +91,7 @@ def test_sdk_engine_submits_program_sets_within_the_bound(monkeypatch):
 
 
 def test_program_set_limit_follows_the_total_shot_cap():
-    backend = get_backend("braket.local:sv")
+    backend = get_backend("braket.local:sv", emulate_limits=True)
     assert backend.executables_per_job(None) == backend.capabilities.max_circuits_per_job == 100
     assert backend.executables_per_job(1000) == 100
     assert backend.executables_per_job(4000) == 50  # maximumTotalShots 200000 / 4000

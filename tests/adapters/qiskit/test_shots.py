@@ -6,6 +6,7 @@ pytest.importorskip("qiskit_aer")
 
 import torch  # noqa: E402
 
+import hqnn_qiskit.backend as aer_backend  # noqa: E402
 from hqnn_core import CapabilityError, CircuitBuilder, Observable, QuantumLayer, get_backend  # noqa: E402
 from hqnn_core.testing.golden import golden_cases  # noqa: E402
 from hqnn_core.testing.stats import shot_tolerance  # noqa: E402
@@ -117,3 +118,39 @@ def test_noise_options_make_a_sampling_only_noisy_backend():
     expected_zz = (1 - 0.1) * (1 - 2 * 0.05) ** 2
     assert est[0, 0].item() == pytest.approx(expected_zz, abs=5 / 20000**0.5)
     assert noisy.describe()["device"]["noise"] == {"depolarizing_1q": 0.02, "depolarizing_2q": 0.1, "readout_error": 0.05}
+
+
+def test_noise_free_shots_come_from_one_probability_job_not_the_sampler(monkeypatch):
+    """Noise-free Aer draws the shots from one job's exact outcome probabilities (fast path; SamplerV2 is not used)."""
+    backend = get_backend("qiskit.aer", seed=4)
+    monkeypatch.setattr(type(backend), "_sampler", lambda self, seed: pytest.fail("SamplerV2 used on a noise-free backend"))
+    case = CASES[1]
+    est = backend.expectations(case.circuit, case.slot_values, shots=SHOTS)
+    _within(est, case.values, case.circuit.observables, SHOTS)
+    assert backend.accounting.jobs == 1
+
+
+def test_sampled_spread_is_the_shot_noise_of_independent_shots():
+    """400 identical rows of <Z> = cos(1.1) at 100 shots: the rows' variance is (1 - <Z>^2) / 100 within 20%
+    (the sample variance of 400 rows has a relative standard error of 7%), and their mean is within 5 standard errors."""
+    b = CircuitBuilder(2)
+    b.add("RY", [0], b.weight(0))
+    b.add("CNOT", [0, 1])
+    circuit = b.build([Observable.parse("Z1"), Observable.parse("Z0Z1")])
+    est = get_backend("qiskit.aer").expectations(circuit, torch.full((400, 1), 1.1, dtype=torch.float64), shots=100, seed=6)
+    z = torch.cos(torch.tensor(1.1, dtype=torch.float64))
+    expected_var = (1 - z**2) / 100
+    assert 0.8 < float(est[:, 0].var() / expected_var) < 1.2
+    assert abs(float(est[:, 0].mean() - z)) < 5 * float((expected_var / 400).sqrt())
+    assert torch.equal(est[:, 1], torch.ones(400, dtype=torch.float64))  # Z0 Z1 = +1 in every shot of the Bell-like state
+
+
+def test_probability_and_sampler_paths_agree_within_the_bound(monkeypatch):
+    """The same circuits through Aer's SamplerV2 (forced with a zero budget) and through the probability path."""
+    case = next(c for c in CASES if c.name != "bell")
+    fast = get_backend("qiskit.aer", seed=8).expectations(case.circuit, case.slot_values, shots=SHOTS)
+    monkeypatch.setattr(aer_backend, "_PROBABILITY_BUDGET", 0)
+    sampled = get_backend("qiskit.aer", seed=8).expectations(case.circuit, case.slot_values, shots=SHOTS)
+    _within(fast, case.values, case.circuit.observables, SHOTS)
+    _within(sampled, case.values, case.circuit.observables, SHOTS)
+    assert not torch.equal(fast, sampled)  # two different draws, both within the bound
