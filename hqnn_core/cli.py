@@ -153,6 +153,12 @@ def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, o
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 prints the summary
         return
     record = result.record
+    if record.get("kind") == "born_machine":
+        from hqnn_core.training.generative import summary_table
+
+        Console().print(summary_table(record))
+        Console().print(f"run directory: {result.run_dir}", highlight=False, soft_wrap=True, markup=False)
+        return
     table = Table("model", "test accuracy", "test loss", "parameters", "jobs", "shots", "wall time (s)")
     for name in ("hybrid", "baseline"):
         phase = record.get(name) or {}
@@ -218,6 +224,12 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
     from hqnn_core.training.prepare import estimate
 
     loaded = load_profile(profile, overrides)
+    if loaded.profile.model.kind == "born_machine":
+        from hqnn_core.training.generative import prepare_born_machine, validate_lines
+
+        lines = validate_lines(prepare_born_machine(loaded))
+        click.echo("\n".join([f"OK {profile}", *lines, f"  config hash {loaded.config_hash[:16]}"]))
+        return
     prepared = prepare_as_run(loaded)
     p, d, layer = loaded.profile, prepared.dataset, prepared.layer
     usage = estimate(prepared)
@@ -242,7 +254,13 @@ def estimate(profile: str, overrides: tuple[str, ...], as_json: bool) -> None:
     from hqnn_core.config import load_profile
     from hqnn_core.training.estimate import estimate_run, prepare_as_run, render
 
-    est = estimate_run(prepare_as_run(load_profile(profile, overrides)))
+    loaded = load_profile(profile, overrides)
+    if loaded.profile.model.kind == "born_machine":
+        from hqnn_core.training.generative import estimate_born_machine, prepare_born_machine
+
+        est = estimate_born_machine(prepare_born_machine(loaded))
+    else:
+        est = estimate_run(prepare_as_run(loaded))
     if as_json:
         click.echo(json.dumps(est.as_dict(), indent=2))
         return
