@@ -114,6 +114,9 @@ def build_layer(kwargs: dict[str, Any], source: str) -> QuantumLayer:
 
 def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> Prepared:
     """Check components, load the data and build the model: everything short of running a circuit."""
+    if loaded.profile.model.kind != "classifier":
+        raise ConfigError(f"{loaded.source}: model.kind: {loaded.profile.model.kind} profiles are trained and estimated by "
+                          "`hqnn train` and `hqnn estimate`; this command needs a classifier (model.kind: classifier).")
     check_components(loaded)
     profile = loaded.profile
     dataset = load_dataset(profile.data, loaded.base_dir, loaded.source)
