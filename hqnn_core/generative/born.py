@@ -94,7 +94,8 @@ class BornMachine:
                                   "set shots to a positive integer (e.g. shots=1000).")
         if shots is not None and not caps.shots:
             raise CapabilityError(f"backend {self.backend.full_name!r} gives exact probabilities only; set shots=None.")
-        reads_state = caps.state and self.gradient in ("best", "backprop", "adjoint")  # a state's gradient is autograd's
+        # a state's gradient is autograd's, and a fallback chain hands over no states
+        reads_state = caps.state and not self.fallback and self.retry is None and self.gradient in ("best", "backprop", "adjoint")
         return "state" if shots is None and reads_state else "probs"
 
     def _layer(self, shots: int | None, measure: str) -> QuantumLayer:

@@ -88,6 +88,13 @@ def test_a_short_shots_run_spends_what_it_estimated(tmp_path):
     assert np.isfinite(record["hybrid"]["final"]["tvd"])
 
 
+def test_the_fallback_chain_is_recorded(tmp_path):
+    path = _profile(tmp_path, **{"backend.shots": 100, "backend.fallback": ["torch"], "train.epochs": 2, "train.baseline": False})
+    record = train(path, out=tmp_path / "run", quiet=True).record
+    assert record["resilience"]["chain"] == ["torch", "torch"] and record["resilience"]["switch_count"] == 0
+    assert record["backend"]["name"] == "torch -> torch"
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"model.kind": "gan"}, "model.kind"),
     ({"model.kind": "classifier"}, "bars_and_stripes generates unlabelled"),
