@@ -88,6 +88,15 @@ def test_a_short_shots_run_spends_what_it_estimated(tmp_path):
     assert np.isfinite(record["hybrid"]["final"]["tvd"])
 
 
+def test_hqnn_train_prints_both_models_and_the_verdict(tmp_path):
+    path = _profile(tmp_path, **{"train.epochs": 3})
+    result = CliRunner().invoke(cli, ["train", str(path), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert f"{record['baseline']['final']['tvd']:.4f}" == "0.6250" and "0.6250" in result.output
+    assert f"{record['hybrid']['final']['tvd']:.4f}" in result.output and "classical baseline: TVD" in result.output
+
+
 def test_the_fallback_chain_is_recorded(tmp_path):
     path = _profile(tmp_path, **{"backend.shots": 100, "backend.fallback": ["torch"], "train.epochs": 2, "train.baseline": False})
     record = train(path, out=tmp_path / "run", quiet=True).record
