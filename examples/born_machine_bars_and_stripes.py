@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", default="uniform", choices=["uniform", "normal"],
+                        help="starting weights: uniform angles, or small ones (normal) that start near |0...0>, the blank image")
     parser.add_argument("--bandwidths", type=float, nargs="+", default=[1.0, 2.0, 4.0],
                         help="σ of the MMD kernel mixture; 16 bits need wider kernels than 3x3 patterns (see docs/generative.md)")
     args = parser.parse_args()
@@ -44,7 +46,8 @@ def main() -> None:
     clean = np.mean([i in patterns for i in as_indices(train)[0]])
     print(f"{len(train)} training / {len(test)} test images of 16 bits; {clean:.1%} of the training images are exact bars or stripes")
     start = time.perf_counter()
-    born = BornMachine(layers=args.layers, steps=args.steps, learning_rate=args.lr, seed=args.seed, bandwidths=args.bandwidths)
+    born = BornMachine(layers=args.layers, steps=args.steps, learning_rate=args.lr, seed=args.seed, bandwidths=args.bandwidths,
+                       init=args.init)
     born.fit(train, callback=lambda row: print(f"  step {int(row['step']) + 1}: mmd {row['mmd']:.5f} tvd {row['tvd']:.4f}")
              if (int(row["step"]) + 1) % 25 == 0 else None)
     seconds = time.perf_counter() - start
