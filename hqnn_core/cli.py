@@ -153,6 +153,12 @@ def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, o
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 prints the summary
         return
     record = result.record
+    if record.get("kind") == "born_machine":
+        from hqnn_core.training.generative import summary_table
+
+        Console().print(summary_table(record))
+        Console().print(f"run directory: {result.run_dir}", highlight=False, soft_wrap=True, markup=False)
+        return
     table = Table("model", "test accuracy", "test loss", "parameters", "jobs", "shots", "wall time (s)")
     for name in ("hybrid", "baseline"):
         phase = record.get(name) or {}
@@ -218,10 +224,17 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
     from hqnn_core.training.prepare import estimate
 
     loaded = load_profile(profile, overrides)
-    if loaded.profile.model.kind == "kernel":
-        from hqnn_core.training.kernel_run import validate_lines
+    if loaded.profile.model.kind == "born_machine":
+        from hqnn_core.training.generative import prepare_born_machine
+        from hqnn_core.training.generative import validate_lines as born_machine_lines
 
-        click.echo("\n".join([f"OK {profile}", *validate_lines(loaded)]))
+        lines = born_machine_lines(prepare_born_machine(loaded))
+        click.echo("\n".join([f"OK {profile}", *lines, f"  config hash {loaded.config_hash[:16]}"]))
+        return
+    if loaded.profile.model.kind == "kernel":
+        from hqnn_core.training.kernel_run import validate_lines as kernel_lines
+
+        click.echo("\n".join([f"OK {profile}", *kernel_lines(loaded)]))
         return
     prepared = model_as_run(loaded)  # the data's shape, not its arrays: no scikit-learn (docs/cli.md)
     p, d, layer = loaded.profile, prepared.data, prepared.layer
@@ -252,6 +265,10 @@ def estimate(profile: str, overrides: tuple[str, ...], as_json: bool) -> None:
         from hqnn_core.training.kernel_run import estimate_kernel_run, prepare_kernel
 
         est = estimate_kernel_run(prepare_kernel(loaded))
+    elif loaded.profile.model.kind == "born_machine":
+        from hqnn_core.training.generative import estimate_born_machine, prepare_born_machine
+
+        est = estimate_born_machine(prepare_born_machine(loaded))
     else:
         est = estimate_run(model_as_run(loaded))
     if as_json:

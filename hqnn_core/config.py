@@ -22,7 +22,7 @@ import typing
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -68,8 +68,12 @@ def _ref(name: str) -> Any:
 class DataConfig(_Section):
     """Where the data comes from and how it is prepared; every step is fitted on the training split only."""
 
-    source: Literal["digits", "iris", "breast_cancer", "wine", "npz", "csv", "idx"] = Field(
-        description="scikit-learn bundled set, or a file: npz (X_train, y_train, X_test, y_test), csv (features then label), idx (MNIST)"
+    source: Literal["digits", "iris", "breast_cancer", "wine", "npz", "csv", "idx", "bars_and_stripes"] = Field(
+        description="scikit-learn bundled set, or a file: npz (X_train, y_train, X_test, y_test), csv (features then label), idx (MNIST); "
+        "or bars_and_stripes (generated bit-strings for model.kind: born_machine)"
+    )
+    pattern_shape: list[int] | None = Field(
+        None, min_length=2, max_length=2, description="bars_and_stripes only: [rows, cols] of the images (every pattern once, uniformly weighted)"
     )
     path: str | None = Field(None, description="file for npz/csv/idx (idx: the images file); relative to the profile; ${HQNN_DATASETS} expands")
     test_path: str | None = Field(None, description="csv only: a separate test file (then no split is made)")
@@ -96,6 +100,10 @@ class DataConfig(_Section):
             raise ValueError("data.test_path is only used by the csv source; remove it")
         if self.labels_path and self.source != "idx":
             raise ValueError("data.labels_path is only used by the idx source; remove it")
+        if (self.source == "bars_and_stripes") != (self.pattern_shape is not None):
+            raise ValueError("data.pattern_shape ([rows, cols], e.g. [3, 3]) sizes the images of source bars_and_stripes: give it with that source, and only then")
+        if self.pattern_shape is not None and min(self.pattern_shape) < 1:
+            raise ValueError(f"data.pattern_shape must be two positive integers [rows, cols], got {self.pattern_shape}")
         if self.classes is not None and len(set(self.classes)) != len(self.classes):
             raise ValueError(f"data.classes lists a label twice: {self.classes}; list each label once")
         if self.angle_range is not None and not self.angle_range[0] < self.angle_range[1]:
@@ -177,12 +185,24 @@ class KernelConfig(_Section):
     psd: bool = Field(False, description="project a shot-estimated training Gram matrix onto the nearest positive semidefinite one")
 
 
-class ModelConfig(_Section):
-    """Classical front end -> quantum layer -> classical head; or, with ``kind: kernel``, an SVC on a quantum kernel."""
+class BornMachineConfig(_Section):
+    """The quantum circuit Born machine of ``model.kind: born_machine`` (see docs/generative.md)."""
 
-    kind: Literal["classifier", "kernel"] = Field(
-        "classifier", description="classifier (front end -> quantum layer -> head), or kernel (an SVC on model.quantum's encoder as a feature map)"
+    bandwidths: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: [0.25, 0.5, 1.0], min_length=1,
+        description="σ of the MMD loss's Gaussian kernel mixture on the Hamming distance, exp(-d/(2σ²)) averaged",
     )
+
+
+class ModelConfig(_Section):
+    """Classical front end -> quantum layer -> classical head; or an SVC on a quantum kernel; or a generative circuit."""
+
+    kind: Literal["classifier", "kernel", "born_machine"] = Field(
+        "classifier", description="classifier (front end -> quantum layer -> head), kernel (an SVC on model.quantum's encoder as a "
+        "feature map; see docs/kernels.md) or born_machine (model.quantum's ansatz learns the data's bit-string distribution; "
+        "see docs/generative.md)",
+    )
+    born_machine: BornMachineConfig = Field(default_factory=BornMachineConfig, description="born_machine only: its loss")
     front_end: FrontEndConfig = Field(default_factory=FrontEndConfig)
     quantum: QuantumConfig
     head: HeadConfig = Field(default_factory=HeadConfig)
@@ -353,6 +373,12 @@ class Profile(_Section):
         return self
 
     @model_validator(mode="after")
+    def _data_fits_the_kind(self) -> Profile:
+        if self.data.source == "bars_and_stripes" and self.model.kind != "born_machine":
+            raise ValueError("data.source bars_and_stripes generates unlabelled bit-strings; use it with model.kind: born_machine")
+        return self
+
+    @model_validator(mode="after")
     def _layerwise_fits_the_ansatz(self) -> Profile:
         lw, layers = self.train.layerwise, self.model.quantum.layers
         if lw is not None and lw.start_layers > layers:
@@ -383,8 +409,10 @@ class LoadedProfile:
         """sha256 of everything that changes results (limits, output and description excluded)."""
         data = self.profile.model_dump(mode="json", exclude=set(NON_RESULT_SECTIONS))
         data["data"] = self.resolved_data_paths(data["data"])
-        if data["model"]["kind"] == "classifier" and data["model"]["kernel"] is None:  # hashes (and checkpoints) from before model.kind stay valid
-            del data["model"]["kind"], data["model"]["kernel"]
+        if data["model"]["kind"] == "classifier":  # hashes (and checkpoints) from before model.kind stay valid
+            del data["model"]["kind"], data["model"]["kernel"], data["model"]["born_machine"]
+        if data["data"].get("pattern_shape") is None:
+            data["data"].pop("pattern_shape", None)
         return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     def resolved_data_paths(self, data: dict[str, Any] | None = None) -> dict[str, Any]:

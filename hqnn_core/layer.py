@@ -396,7 +396,7 @@ class QuantumLayer(nn.Module):
             raise InputError(f"input batch contains {int(bad.sum())} non-finite values (first at {first}); check data normalisation.")
         if not bool(torch.isfinite(self.weights).all()):
             raise InputError("the layer's weights contain NaN or inf (a diverged optimiser step); lower the learning rate or clip gradients.")
-        rows = x.reshape(-1, self.n_features)
+        rows = x.reshape(x.shape[:-1].numel(), self.n_features)  # not -1: a circuit without inputs has 0 features
         self.encoder.check_inputs(rows, self.n_qubits)
         return rows
 

@@ -124,6 +124,12 @@ def build_layer(kwargs: dict[str, Any], source: str) -> QuantumLayer:
         raise ConfigError(f"{source}: model.quantum: {e}") from None
 
 
+def _require_classifier(loaded: LoadedProfile) -> None:
+    if loaded.profile.model.kind != "classifier":
+        raise ConfigError(f"{loaded.source}: model.kind: {loaded.profile.model.kind} profiles are trained and estimated by "
+                          "`hqnn train` and `hqnn estimate`; this command needs a classifier (model.kind: classifier).")
+
+
 def _build(loaded: LoadedProfile, data: DataSummary, backend: str | None, shots: Any,
            backend_options: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, Any], HybridModel, dict[str, int]]:
     """Seeds, layer arguments, the model and the injected seeds, the model checked against the data's shape."""
@@ -141,12 +147,14 @@ def _build(loaded: LoadedProfile, data: DataSummary, backend: str | None, shots:
 def prepare_model(loaded: LoadedProfile, data: DataSummary, backend: str | None = None, shots: Any = "profile",
                   backend_options: dict[str, Any] | None = None) -> PreparedModel:
     """Check components and build the model for ``data`` (see :func:`~hqnn_core.training.data_summary.describe_data`)."""
+    _require_classifier(loaded)
     check_components(loaded)
     return PreparedModel(loaded, data, *_build(loaded, data, backend, shots, backend_options))
 
 
 def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> Prepared:
     """Check components, load the data and build the model: everything short of running a circuit."""
+    _require_classifier(loaded)
     check_components(loaded)
     dataset = load_dataset(loaded.profile.data, loaded.base_dir, loaded.source)
     data = summary_of(dataset)

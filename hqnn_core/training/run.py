@@ -23,9 +23,11 @@ from rich.console import Console
 from hqnn_core._optional import check_trackers
 from hqnn_core.config import LoadedProfile, load_profile, validate_profile
 from hqnn_core.errors import BudgetExceededError, CheckpointError, ConfigError
+from hqnn_core.generative import BornMachine
 from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
 from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
 from hqnn_core.training.estimate import cost_record, preflight_cost
+from hqnn_core.training.generative import check_before_run, is_born_machine, prepare_born_machine, train_born_machine
 from hqnn_core.training.kernel_run import train_kernel
 from hqnn_core.training.ledger import Ledger, read_spent
 from hqnn_core.training.messages import header_lines, interrupted_lines, resume_command
@@ -58,7 +60,7 @@ class RunResult:
 
     run_dir: Path
     record: dict[str, Any]
-    model: HybridModel
+    model: HybridModel | BornMachine
     baseline: HybridModel | None = None
 
 
@@ -214,6 +216,11 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
         if loaded.profile.model.kind == "kernel":  # an SVC on a quantum kernel: its own short path (kernel_run.py)
             kernel_dir, data, svc = train_kernel(loaded, lambda: _new_run_dir(loaded, out, held), display.note)
             return RunResult(kernel_dir, data, svc)
+    if is_born_machine(loaded):
+        if resume is not None or ctx is not None:
+            raise ConfigError(f"{loaded.source}: model.kind: a born_machine run trains in one process and does not resume; "
+                              "start it again (without --resume or --nproc).")
+        return _train_born_machine(loaded, out, display, held)
     distributed.check_profile(ctx, loaded.profile.train.optimizer.name)
     check_trackers(loaded.profile.output.log_to)  # a missing tracker SDK fails before anything is written
     # under torchrun/--nproc each rank gets its own derived shot seed (recorded in run.json's distributed section)
@@ -337,6 +344,19 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
         except Exception:  # noqa: BLE001 - the hook must not raise; a buggy plugin cannot hide the run's own outcome
             pass
     return RunResult(run_dir, record.data, prepared.model, baseline_model)
+
+
+def _train_born_machine(loaded: LoadedProfile, out: str | Path | None, display: Display, held: contextlib.ExitStack) -> RunResult:
+    """``model.kind: born_machine``: checked and estimated before its run directory exists, then trained (training/generative.py)."""
+    born = prepare_born_machine(loaded)
+    est = check_before_run(born)
+    run_dir = _new_run_dir(loaded, out, held)
+    run_log = start_run_log(run_dir)
+    try:
+        record = train_born_machine(born, est, run_dir, display.note)
+    finally:
+        stop_run_log(run_log)
+    return RunResult(run_dir, record, born.machine)
 
 
 def _save_outcome(record: RunRecord, error: BaseException | None) -> None:
