@@ -9,10 +9,18 @@ from hqnn_core.models.circuit_centric import CircuitCentricClassifier
 from hqnn_core.models.data_reuploading import DataReuploadingClassifier
 from hqnn_core.models.dressed_quantum_circuit import DressedQuantumCircuitClassifier
 from hqnn_core.models.iqp_variational import IQPVariationalClassifier
+from hqnn_core.models.quantum_kitchen_sinks import QuantumKitchenSinks
+from hqnn_core.models.quantum_metric_learning import QuantumMetricLearner
+from hqnn_core.models.separable import SeparableVariationalClassifier
+from hqnn_core.models.tree_tensor import TreeTensorClassifier
 
 __all__ = [
     "CircuitCentricClassifier",
     "DataReuploadingClassifier",
     "DressedQuantumCircuitClassifier",
     "IQPVariationalClassifier",
+    "QuantumKitchenSinks",
+    "QuantumMetricLearner",
+    "SeparableVariationalClassifier",
+    "TreeTensorClassifier",
 ]

@@ -22,7 +22,8 @@ from hqnn_core.models.training import train
 
 #: the labels every model of the paper takes, as its code asserts
 CLASSES = np.array([-1, 1])
-#: rows evaluated together when predicting, if the model's ``max_vmap`` does not say
+#: rows evaluated in one backend call when predicting (``max_vmap`` is accepted for the paper's grids and not needed:
+#: a training batch is one call, which gives the paper's chunked mean exactly)
 PREDICT_CHUNK = 1024
 
 
@@ -96,9 +97,8 @@ class QuantumClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         features = torch.from_numpy(self._preprocess(X, fit=False))
-        chunk = self.max_vmap or PREDICT_CHUNK
         with torch.no_grad():
-            return torch.cat([self._outputs(part) for part in torch.split(features, chunk)])
+            return torch.cat([self._outputs(part) for part in torch.split(features, PREDICT_CHUNK)])
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``[n, 2]`` for the classes -1 and +1, as the paper's model defines them."""

@@ -24,7 +24,7 @@ class CircuitCentricClassifier(QuantumClassifier):
         n_input_copies: copies of the amplitude-encoded state (``n_input_copies * ceil(log2 d)`` qubits).
         n_layers: strongly entangling layers.
         convergence_interval, max_steps, learning_rate, batch_size: the shared training loop.
-        max_vmap: rows evaluated together when predicting.
+        max_vmap: accepted for the paper's grids; a batch is one backend call, which gives the paper's chunked mean exactly.
         scaling: factor applied to the features before padding.
         random_state: seeds the initial parameters and the batches.
         backend: where the circuit runs (any hqnn backend; ``torch`` by default).

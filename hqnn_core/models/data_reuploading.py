@@ -54,7 +54,7 @@ class DataReuploadingClassifier(QuantumClassifier):
         n_layers: trainable blocks; the data is uploaded ``n_layers + 1`` times.
         observable_type: ``single``, ``half`` or ``full``: the qubits the loss and prediction use.
         convergence_interval, max_steps, learning_rate, batch_size: the shared training loop.
-        max_vmap: rows evaluated together when predicting (training evaluates the whole batch).
+        max_vmap: accepted for the paper's grids; a batch is one backend call, which gives the paper's chunked mean exactly.
         scaling: factor applied to the scaled features.
         random_state: seeds the initial parameters and the batches.
         backend: where the circuit runs (any hqnn backend; ``torch`` by default).

@@ -22,7 +22,7 @@ class DressedQuantumCircuitClassifier(QuantumClassifier):
     Args:
         n_layers: RY + CNOT-ring layers of the circuit.
         learning_rate, batch_size, max_steps, convergence_interval: the shared training loop.
-        max_vmap: rows evaluated together when predicting.
+        max_vmap: accepted for the paper's grids; a batch is one backend call, which gives the paper's chunked mean exactly.
         scaling: factor applied to the standardised features.
         random_state: seeds the initial parameters and the batches.
         backend: where the circuit runs (any hqnn backend; ``torch`` by default).

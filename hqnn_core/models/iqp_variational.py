@@ -24,7 +24,7 @@ class IQPVariationalClassifier(QuantumClassifier):
         repeats: repetitions of the IQP embedding.
         n_layers: strongly entangling layers.
         learning_rate, batch_size, max_steps, convergence_interval: the shared training loop.
-        max_vmap: rows evaluated together when predicting.
+        max_vmap: accepted for the paper's grids; a batch is one backend call, which gives the paper's chunked mean exactly.
         random_state: seeds the initial parameters and the batches.
         scaling: factor applied to the scaled features.
         backend: where the circuit runs (any hqnn backend; ``torch`` by default).
