@@ -116,7 +116,8 @@ class QuantumMetricLearner(ClassifierMixin, BaseEstimator):
     def _layer(self, n_features: int) -> Any:
         for by_state in (True, False):
             circuit = embedding_circuit(n_features, self.n_layers) if by_state else overlap_circuit(n_features, self.n_layers)
-            layer = circuit_layer(circuit, self.backend, measure="state" if by_state else "probs")
+            layer = circuit_layer(circuit, self.backend, measure="state" if by_state else "probs",
+                                  weight_shapes=(self.n_layers, qaoa_weights_per_layer(n_features + 1)))
             if not by_state or layer.backend.capabilities.state:
                 return layer
         raise AssertionError("unreachable")
