@@ -56,7 +56,7 @@ class CircuitCentricClassifier(QuantumClassifier):
                                    observables=["Z0"], backend=self.backend, seed=0).double()
         weights = rng.uniform(0, 2 * np.pi, size=(self.n_layers, self.n_qubits_, 3))
         self.layer_.weights.data = torch.from_numpy(weights.reshape(self.n_layers, -1))
-        self.params_ = {"weights": self.layer_.weights, "b": parameter(0.01)}
+        self.params_ = {"weights": self.layer_.weights, "b": parameter(np.array(0.01))}
 
     def _outputs(self, X: torch.Tensor) -> torch.Tensor:
         return self.layer_(X)[:, 0] + self.params_["b"]

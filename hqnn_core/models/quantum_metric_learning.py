@@ -21,8 +21,9 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from hqnn_core.circuit import Circuit, CircuitBuilder, SlotRef
-from hqnn_core.components import ComponentSpec
+from hqnn_core.components import ComponentSpec, get_backend
 from hqnn_core.errors import HQNNWarning
+from hqnn_core.layer import QuantumLayer
 from hqnn_core.models.base import CLASSES, check_labels, circuit_layer
 from hqnn_core.models.training import train
 
@@ -113,14 +114,11 @@ class QuantumMetricLearner(ClassifierMixin, BaseEstimator):
             return (self.layer_(X2).conj() * self.layer_(X1)).sum(dim=1).abs() ** 2
         return self.layer_(torch.cat([X1, X2], dim=1))[:, 0]
 
-    def _layer(self, n_features: int) -> Any:
-        for by_state in (True, False):
-            circuit = embedding_circuit(n_features, self.n_layers) if by_state else overlap_circuit(n_features, self.n_layers)
-            layer = circuit_layer(circuit, self.backend, measure="state" if by_state else "probs",
-                                  weight_shapes=(self.n_layers, qaoa_weights_per_layer(n_features + 1)))
-            if not by_state or layer.backend.capabilities.state:
-                return layer
-        raise AssertionError("unreachable")
+    def _layer(self, n_features: int) -> QuantumLayer:
+        by_state = get_backend(self.backend).capabilities.state
+        circuit = embedding_circuit(n_features, self.n_layers) if by_state else overlap_circuit(n_features, self.n_layers)
+        return circuit_layer(circuit, self.backend, measure="state" if by_state else "probs",
+                             weight_shapes=(self.n_layers, qaoa_weights_per_layer(n_features + 1)))
 
     def fit(self, X: Any, y: Any) -> QuantumMetricLearner:
         X, y = validate_data(self, X, y)

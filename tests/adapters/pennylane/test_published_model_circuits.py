@@ -21,6 +21,7 @@ from hqnn_core.models import (  # noqa: E402
     DressedQuantumCircuitClassifier,
     IQPVariationalClassifier,
     QuantumKitchenSinks,
+    QuantumMetricLearner,
     SeparableVariationalClassifier,
     TreeTensorClassifier,
 )
@@ -208,3 +209,28 @@ def test_kitchen_sink_shots_match_the_paper_circuit_and_sampler(n_qubits):
         index = int(np.searchsorted(np.cumsum(p), np.cumsum(p)[-1] * (1 - model.u_)))
         assert list(row.astype(int)) == [int(b) for b in format(index, f"0{n_qubits}b")]
 
+
+
+def test_a_model_runs_unchanged_on_a_pennylane_backend():
+    """backend= moves the circuit to a vendor: same outputs from the same parameters."""
+    on_torch, on_pennylane = DataReuploadingClassifier(n_layers=2), DataReuploadingClassifier(n_layers=2, backend="pennylane:default.qubit")
+    rows, x = _prepared(on_torch, 5)
+    on_pennylane._preprocess(RNG.uniform(-1, 1, size=(20, 5)), fit=True)
+    on_pennylane._build(6, np.random.default_rng(0))
+    with torch.no_grad():
+        for name, p in on_pennylane.params_.items():
+            p.copy_(on_torch.params_[name])
+    np.testing.assert_allclose(on_pennylane._outputs(x).detach().numpy(), on_torch._outputs(x).detach().numpy(), atol=1e-10)
+
+
+def test_metric_learner_uses_compute_uncompute_where_the_backend_has_no_states():
+    """Without statevectors the fidelity is the all-zeros probability of embed-then-unembed; it equals the state overlap."""
+    X, y = RNG.uniform(-1, 1, size=(8, 3)), np.tile([-1, 1], 4)
+    by_state = QuantumMetricLearner(n_layers=2, batch_size=4, max_steps=1, convergence_interval=None).fit(X, y)
+    by_overlap = QuantumMetricLearner(n_layers=2, batch_size=4, max_steps=1, convergence_interval=None,
+                                      backend="pennylane:default.qubit").fit(X, y)
+    assert (by_state.layer_.circuit.measurement.kind, by_overlap.layer_.circuit.measurement.kind) == ("state", "probs")
+    with torch.no_grad():
+        by_overlap.layer_.weights.copy_(by_state.layer_.weights)
+        x1, x2 = (torch.from_numpy(RNG.uniform(-1.5, 1.5, size=(4, 3))) for _ in range(2))
+        np.testing.assert_allclose(by_overlap.fidelities(x1, x2).numpy(), by_state.fidelities(x1, x2).numpy(), atol=1e-10)
