@@ -77,6 +77,7 @@ class QuantumClassifier(ClassifierMixin, BaseEstimator):
     # --- the scikit-learn API
 
     def fit(self, X: Any, y: Any) -> QuantumClassifier:
+        """Preprocess, build the circuit and parameters from ``random_state``, and train until converged or ``max_steps``."""
         X, y = validate_data(self, X, y)
         y = check_labels(y, type(self).__name__)
         self.classes_ = CLASSES
@@ -105,6 +106,7 @@ class QuantumClassifier(ClassifierMixin, BaseEstimator):
         return self._probabilities(self._evaluate(X))
 
     def predict(self, X: Any) -> np.ndarray:
+        """The more probable class, -1 or +1, per row."""
         return np.take(self.classes_, np.argmax(self.predict_proba(X), axis=1))
 
 

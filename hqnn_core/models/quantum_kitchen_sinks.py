@@ -93,6 +93,7 @@ class QuantumKitchenSinks(ClassifierMixin, BaseEstimator):
         raise ConfigError(f"n_qfeatures={self.n_qfeatures!r}; use 'full', 'half' or a positive number of qubits.")
 
     def fit(self, X: Any, y: Any) -> QuantumKitchenSinks:
+        """Draw omega, beta and u from ``random_state``, map the training rows to bits and fit the linear model."""
         X, y = validate_data(self, X, y)
         y = check_labels(y, type(self).__name__).astype(int)
         self.classes_ = CLASSES
@@ -123,4 +124,5 @@ class QuantumKitchenSinks(ClassifierMixin, BaseEstimator):
         return softmax(self.linear_model_.predict_proba(self.transform(X)), copy=False)
 
     def predict(self, X: Any) -> np.ndarray:
+        """The more probable class, -1 or +1, per row."""
         return np.take(self.classes_, np.argmax(self.predict_proba(X), axis=1))

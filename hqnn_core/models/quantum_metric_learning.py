@@ -121,6 +121,7 @@ class QuantumMetricLearner(ClassifierMixin, BaseEstimator):
                              weight_shapes=(self.n_layers, qaoa_weights_per_layer(n_features + 1)))
 
     def fit(self, X: Any, y: Any) -> QuantumMetricLearner:
+        """Train the embedding on batches of the same rows of each class; keep the training rows for prediction."""
         X, y = validate_data(self, X, y)
         y = check_labels(y, type(self).__name__)
         self.classes_ = CLASSES
@@ -160,4 +161,5 @@ class QuantumMetricLearner(ClassifierMixin, BaseEstimator):
         return np.c_[pa / (pa + pb), pb / (pa + pb)]
 
     def predict(self, X: Any) -> np.ndarray:
+        """The more probable class, -1 or +1, per row."""
         return np.take(self.classes_, np.argmax(self.predict_proba(X), axis=1))
