@@ -62,13 +62,13 @@ class ConvNet(nn.Module):
 
     def reset_like_flax(self, rng: np.random.Generator) -> None:
         """lecun_normal weights (truncated normal, variance 1 / fan_in) and zero biases, drawn from ``rng``."""
-        for module in (self.conv1, self.conv2, self.hidden, self.out):
-            weight = module.weight
-            std = math.sqrt(1.0 / (weight[0].numel())) / TRUNCATED_STD  # fan_in: every input of one output unit
-            values = truncnorm.rvs(-2.0, 2.0, size=tuple(weight.shape), random_state=rng) * std
-            with torch.no_grad():
-                weight.copy_(torch.from_numpy(values))
-                module.bias.zero_()
+        with torch.no_grad():
+            for name, param in self.named_parameters():  # conv1, conv2, hidden, out: weight then bias
+                if name.endswith("bias"):
+                    param.zero_()
+                    continue
+                std = math.sqrt(1.0 / param[0].numel()) / TRUNCATED_STD  # fan_in: every input of one output unit
+                param.copy_(torch.from_numpy(truncnorm.rvs(-2.0, 2.0, size=tuple(param.shape), random_state=rng) * std))
 
 
 class ConvolutionalNeuralNetwork(QuantumClassifier):
