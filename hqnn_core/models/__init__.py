@@ -11,6 +11,7 @@ from hqnn_core.models.convolutional_neural_network import ConvolutionalNeuralNet
 from hqnn_core.models.data_reuploading import DataReuploadingClassifier
 from hqnn_core.models.dressed_quantum_circuit import DressedQuantumCircuitClassifier
 from hqnn_core.models.iqp_variational import IQPVariationalClassifier
+from hqnn_core.models.quantum_boltzmann_machine import QuantumBoltzmannMachine, QuantumBoltzmannMachineSeparable
 from hqnn_core.models.quantum_kitchen_sinks import QuantumKitchenSinks
 from hqnn_core.models.quantum_metric_learning import QuantumMetricLearner
 from hqnn_core.models.quanvolutional_neural_network import QuanvolutionalNeuralNetwork
@@ -24,6 +25,8 @@ __all__ = [
     "DataReuploadingClassifier",
     "DressedQuantumCircuitClassifier",
     "IQPVariationalClassifier",
+    "QuantumBoltzmannMachine",
+    "QuantumBoltzmannMachineSeparable",
     "QuantumKitchenSinks",
     "QuantumMetricLearner",
     "QuanvolutionalNeuralNetwork",
