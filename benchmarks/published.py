@@ -46,6 +46,8 @@ DATASETS = {
 }
 #: the classical baselines of the paper, from scikit-learn
 CLASSICAL = {"SVC": "sklearn.svm", "MLPClassifier": "sklearn.neural_network"}
+#: the paper's classical baselines that hqnn_core.models provides (the CNN for images)
+CLASSICAL_IN_HQNN = ("ConvolutionalNeuralNetwork",)
 
 
 def datasets_root() -> Path:
@@ -179,7 +181,7 @@ def table(folder: Path = RESULTS) -> str:
              "|---|---|---|---|---|---|"]
     for path in sorted(folder.glob("*.json")):
         result = Result(**json.loads(path.read_text()))
-        kind = " (classical)" if result.model in CLASSICAL else ""
+        kind = " (classical)" if result.model in CLASSICAL or result.model in CLASSICAL_IN_HQNN else ""
         lines.append(
             f"| {result.dataset} | {result.model}{kind} | {result.test_mean:.3f} ± {result.test_std:.3f} "
             f"| {result.paper_test_mean:.3f} ± {result.paper_test_std:.3f} | {'yes' if result.within else 'NO'} "
