@@ -52,3 +52,12 @@ smartquotes = False  # keep "--resume" and quotes in help texts exactly as the C
 
 html_theme = "furo"
 html_title = f"hqnn {release}"
+
+
+def _skip_metadata_request_setters(app, what, name, obj, skip, options):
+    """scikit-learn generates ``set_*_request`` methods whose docstrings cite its own glossary, which Sphinx -W rejects."""
+    return True if name.startswith("set_") and name.endswith("_request") else None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_setters)
