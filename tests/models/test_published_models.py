@@ -376,3 +376,14 @@ def test_labels_other_than_minus_one_and_one_are_refused_with_the_mapping():
         IQPVariationalClassifier(max_steps=1).fit(X[:, :1], [-1, 1] * 3)
     with pytest.raises(ConfigError, match="n_qfeatures"):
         QuantumKitchenSinks(n_qfeatures="most").fit(X, [-1, 1] * 3)
+
+
+def test_circuit_centric_with_odd_copies_cannot_tell_x_from_minus_x():
+    """Why the model sits at chance on linearly_separable (labels flip with x -> -x): an odd number of copies
+    maps -x to minus the same state, a global phase, so f(-x) = f(x) exactly."""
+    model = CircuitCentricClassifier(n_input_copies=3, n_layers=2)
+    rows, _ = _prepared(model, 4)
+    x = torch.from_numpy(rows)
+    with torch.no_grad():
+        np.testing.assert_allclose(model._outputs(-x).numpy(), model._outputs(x).numpy(), atol=1e-12)
+        assert float((model._outputs(x) - model._outputs(x.flip(1))).abs().max()) > 1e-3  # not a constant function
