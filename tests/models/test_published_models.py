@@ -328,7 +328,6 @@ SHORT_RUNS = [  # (model, test accuracy at least); learning rates raised and ste
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("model", "accuracy"), SHORT_RUNS, ids=[type(m).__name__ for m, _ in SHORT_RUNS])
 def test_a_short_training_run_reaches_the_stated_accuracy(model, accuracy, separable_4d):
     X_train, y_train, X_test, y_test = separable_4d
@@ -341,7 +340,6 @@ def test_a_short_training_run_reaches_the_stated_accuracy(model, accuracy, separ
     assert set(model.predict(X_test)) <= {-1, 1}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("cls", [CircuitCentricClassifier, TreeTensorClassifier])
 def test_the_papers_weak_models_stay_weak(cls, separable_4d):
     """Published at 0.54 and 0.49 on this dataset: a faithful model lowers its loss but stays near chance."""
