@@ -108,7 +108,7 @@ class QuantumMetricLearner(ClassifierMixin, BaseEstimator):
         return torch.from_numpy(self.scaler_.transform(X) * self.scaling)
 
     def fidelities(self, X1: torch.Tensor, X2: torch.Tensor) -> torch.Tensor:
-        """|<phi(x2)|phi(x1)>|^2 for each pair of rows: by state overlap where the backend returns states, else by
+        """``|<phi(x2)|phi(x1)>|^2`` for each pair of rows: by state overlap where the backend returns states, else by
         compute-uncompute (the all-zeros probability)."""
         if self.layer_.circuit.measurement.kind == "state":
             return (self.layer_(X2).conj() * self.layer_(X1)).sum(dim=1).abs() ** 2

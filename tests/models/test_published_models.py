@@ -268,17 +268,17 @@ def _paper_stopping_step(history, convergence_interval):
     return None
 
 
-@pytest.mark.parametrize("interval", [10, 50])
+@pytest.mark.parametrize("interval", [10, 30])
 def test_training_stops_at_the_step_the_papers_loop_stops(interval):
-    steps = np.arange(3000)
+    steps = np.arange(1500)
     noise = np.random.default_rng(interval).normal(0, 0.02, len(steps))
-    history = list(np.exp(-steps / 300) + noise)  # decays, then flat noise
+    history = list(np.exp(-steps / 100) + noise)  # decays, then flat noise
     expected = _paper_stopping_step(history, interval)
-    assert expected is not None and 2 * interval < expected < 2999
+    assert expected is not None and 2 * interval < expected < 1499
     replay = iter(history)
     weight = torch.zeros(1, requires_grad=True)
     result = train(lambda x: weight.sum() * 0 + next(replay), [weight], (torch.zeros(5, 1),), learning_rate=0.1,
-                   batch_size=2, max_steps=3000, convergence_interval=interval, rng=np.random.default_rng(0))
+                   batch_size=2, max_steps=1500, convergence_interval=interval, rng=np.random.default_rng(0))
     assert result.converged and result.steps == expected + 1
     assert not has_converged(history[: 2 * interval + 1], interval)  # never before step 2 * interval + 1
 
@@ -344,8 +344,8 @@ def test_a_short_training_run_reaches_the_stated_accuracy(model, accuracy, separ
 def test_the_papers_weak_models_stay_weak(cls, separable_4d):
     """Published at 0.54 and 0.49 on this dataset: a faithful model lowers its loss but stays near chance."""
     X_train, y_train, X_test, y_test = separable_4d
-    model = cls(learning_rate=0.01, max_steps=150, convergence_interval=None, random_state=0).fit(X_train, y_train)
-    assert model.loss_history_[-30:].mean() < model.loss_history_[:30].mean()
+    model = cls(learning_rate=0.01, max_steps=100, convergence_interval=None, random_state=0).fit(X_train, y_train)
+    assert model.loss_history_[-20:].mean() < model.loss_history_[:20].mean()
     assert 0.3 <= model.score(X_test, y_test) <= 0.75
 
 
@@ -374,3 +374,14 @@ def test_labels_other_than_minus_one_and_one_are_refused_with_the_mapping():
         IQPVariationalClassifier(max_steps=1).fit(X[:, :1], [-1, 1] * 3)
     with pytest.raises(ConfigError, match="n_qfeatures"):
         QuantumKitchenSinks(n_qfeatures="most").fit(X, [-1, 1] * 3)
+
+
+def test_circuit_centric_with_odd_copies_cannot_tell_x_from_minus_x():
+    """Why the model sits at chance on linearly_separable (labels flip with x -> -x): an odd number of copies
+    maps -x to minus the same state, a global phase, so f(-x) = f(x) exactly."""
+    model = CircuitCentricClassifier(n_input_copies=3, n_layers=2)
+    rows, _ = _prepared(model, 4)
+    x = torch.from_numpy(rows)
+    with torch.no_grad():
+        np.testing.assert_allclose(model._outputs(-x).numpy(), model._outputs(x).numpy(), atol=1e-12)
+        assert float((model._outputs(x) - model._outputs(x.flip(1))).abs().max()) > 1e-3  # not a constant function
