@@ -25,18 +25,16 @@ from sklearn.svm import SVC
 from hqnn_core.components import get_backend
 from hqnn_core.config import KernelConfig, LoadedProfile, check_components
 from hqnn_core.errors import BudgetExceededError, CapabilityError, ConfigError
-from hqnn_core.execution.fallback import FallbackBackend
 from hqnn_core.interfaces import Backend
 from hqnn_core.kernels import FidelityKernel, ProjectedKernel, QuantumKernelBase
-from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.pricing import PRICES_CHECKED, device_class, price_of, require_price, round_up_micro
 from hqnn_core.training.budget import BudgetGuard, Usage, check_cost_preflight, check_preflight
 from hqnn_core.training.data import Dataset, load_dataset
 from hqnn_core.training.estimate import RunEstimate
 from hqnn_core.training.ledger import Ledger
-from hqnn_core.training.prepare import derive_seed, layer_kwargs, seeds_for
+from hqnn_core.training.prepare import layer_kwargs, seeds_for
 from hqnn_core.training.records import FORMAT, RunRecord, environment, save_profile, utc_now
-from hqnn_core.training.resilience import retry_policy, wants_chain
+from hqnn_core.training.resilience import build_chain, wants_chain
 from hqnn_core.training.verdict import correct_string, run_comparison
 
 
@@ -54,21 +52,8 @@ class KernelPlan:
 
 def _backend(loaded: LoadedProfile, kwargs: dict[str, Any], seeds: dict[str, int], injected: dict[str, int]) -> Backend:
     """The profile's backend, wrapped in its fallback chain and retry policy when the profile asks for one."""
-    b = loaded.profile.backend
     primary = get_backend(kwargs["backend"], **kwargs["backend_options"])
-    if not wants_chain(b):
-        return primary
-    if isinstance(primary, FallbackBackend):  # remote backends come wrapped in a default chain of one
-        primary = primary.links[0].backend
-    backends = [primary]
-    for i, ref in enumerate(b.fallback):
-        spec = ref.spec()
-        if "seed" in get_plugins().backends.get(ref.name).Options.model_fields and spec["options"].get("seed") is None:
-            spec["options"]["seed"] = seeds["shots"]
-            injected[f"backend.fallback[{i}].options.seed"] = seeds["shots"]
-        backends.append(get_backend(spec))
-    return FallbackBackend(backends, retry_policy(b.retry, derive_seed(loaded.profile.train.seed, "retry") % 2**31),
-                           breaker_reset_after=b.breaker_reset_s, call_timeout=b.call_timeout_s, allow_cost_escalation=b.allow_cost_escalation)
+    return build_chain(loaded, primary, seeds, injected) if wants_chain(loaded.profile.backend) else primary
 
 
 def prepare_kernel(loaded: LoadedProfile) -> KernelPlan:

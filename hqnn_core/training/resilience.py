@@ -65,37 +65,44 @@ def check_fallback(loaded: LoadedProfile, primary_cls: type[Backend]) -> None:
             )
 
 
-def install_chain(prepared: PreparedModel) -> None:
-    """Wrap the prepared layer's backend in the profile's fallback chain (nothing runs here).
+def build_chain(loaded: LoadedProfile, primary: Backend, seeds: dict[str, int], injected: dict[str, int]) -> FallbackBackend:
+    """``primary`` and the profile's ``backend.fallback`` in one chain with its retry policy (nothing runs here).
 
     Fallback backends with a ``seed`` option get the run's derived shot seed unless the profile
-    sets one (recorded like the primary's). Gradient ``best`` is chosen again for the chain, and a
-    named gradient must support every backend of it.
+    sets one; each injected seed is recorded in ``injected`` under its profile key.
     """
     from hqnn_core.components import get_backend
     from hqnn_core.plugin_manager import get_plugins
     from hqnn_core.training.prepare import derive_seed
 
-    loaded = prepared.loaded
-    b, src = loaded.profile.backend, loaded.source
-    if not wants_chain(b):
-        return
-    layer = prepared.layer
-    primary = layer.backend
+    b = loaded.profile.backend
     if isinstance(primary, FallbackBackend):  # remote backends come wrapped in a default chain of one
         primary = primary.links[0].backend
     backends = [primary]
     for i, ref in enumerate(b.fallback):
         spec = ref.spec()
         if "seed" in get_plugins().backends.get(ref.name).Options.model_fields and spec["options"].get("seed") is None:
-            spec["options"]["seed"] = prepared.seeds["shots"]
-            prepared.injected_seeds[f"backend.fallback[{i}].options.seed"] = prepared.seeds["shots"]
+            spec["options"]["seed"] = seeds["shots"]
+            injected[f"backend.fallback[{i}].options.seed"] = seeds["shots"]
         backends.append(get_backend(spec))
+    return FallbackBackend(
+        backends, retry_policy(b.retry, derive_seed(loaded.profile.train.seed, "retry") % 2**31),
+        breaker_reset_after=b.breaker_reset_s, call_timeout=b.call_timeout_s, allow_cost_escalation=b.allow_cost_escalation,
+    )
+
+
+def install_chain(prepared: PreparedModel) -> None:
+    """Wrap the prepared layer's backend in the profile's fallback chain (:func:`build_chain`; nothing runs here).
+
+    Gradient ``best`` is chosen again for the chain, and a named gradient must support every backend of it.
+    """
+    loaded = prepared.loaded
+    b, src = loaded.profile.backend, loaded.source
+    if not wants_chain(b):
+        return
+    layer = prepared.layer
     try:
-        chain = FallbackBackend(
-            backends, retry_policy(b.retry, derive_seed(loaded.profile.train.seed, "retry") % 2**31),
-            breaker_reset_after=b.breaker_reset_s, call_timeout=b.call_timeout_s, allow_cost_escalation=b.allow_cost_escalation,
-        )
+        chain = build_chain(loaded, layer.backend, prepared.seeds, prepared.injected_seeds)
         chain.validate(layer.circuit, layer.shots)
     except (ConfigError, CapabilityError) as e:
         raise ConfigError(f"{src}: backend.fallback: {e}") from None
