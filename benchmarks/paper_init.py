@@ -15,6 +15,8 @@ as the paper's ``initialize_params`` draws them from ``PRNGKey(default_rng(rando
 WeiNet ``normal((9,))`` for ``s``, then ``normal((4,)) / 4`` for ``weights``. JAX 0.5 changed its default
 ``jax_threefry_partitionable`` to True, which changes every draw; the paper (2024) ran JAX 0.4, whose
 default was False, so :data:`PAPER_INIT` is drawn with False and :data:`PARTITIONABLE_INIT` with True.
+JAX 0.4.25 gives :data:`PAPER_INIT` bit for bit; tests/models/test_paper_init.py recomputes it from a numpy
+transcription of JAX's threefry.
 """
 
 from __future__ import annotations
