@@ -1,7 +1,7 @@
 """The torch backend's memory estimate is an upper bound on what a run really uses, within 10%, at 16 qubits.
 
 Method: torch has no allocator statistics on the CPU, so each run is measured in a fresh Python
-process as the growth of its peak resident set (``ru_maxrss``) over the resident set just before the
+process as the growth of its peak resident set (``VmHWM``) over the resident set just before the
 run, after a batch-1 warm-up (plan compiled, permutation tables allocated, imports done) whose own
 peak is far below the measured run's. glibc's mmap threshold is fixed at 64 KiB
 (``MALLOC_MMAP_THRESHOLD_``; by default it grows after frees, so freed states would stay in the heap
@@ -27,7 +27,7 @@ from hqnn_plugins import torch_backend as tb
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = textwrap.dedent("""
-    import json, resource, sys, torch
+    import json, sys, torch
     from hqnn_core import QuantumLayer
     from hqnn_plugins.torch_backend import _plan, memory_needed
     torch.set_num_threads(1)
@@ -43,7 +43,9 @@ PROBE = textwrap.dedent("""
             layer(x)
     else:
         layer(x).sum().backward()
-    measured = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    with open("/proc/self/status") as f:  # VmHWM: this image's peak RSS (ru_maxrss would carry the forking parent's over exec)
+        peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+    measured = peak - before
     estimate = memory_needed(n, batch, torch.complex64, method, len(_plan(layer.circuit, True).steps))
     print(json.dumps({"measured": measured, "estimate": estimate, "state": batch * 2**n * 8}))
 """)

@@ -12,6 +12,7 @@ from training_helpers import EXAMPLES
 from hqnn_core.config import load_profile
 from hqnn_core.training import train
 from hqnn_core.training.generative import prepare_born_machine
+from hqnn_core.training.kernel_run import prepare_kernel
 from hqnn_core.training.prepare import prepare
 
 PROFILES = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
@@ -26,6 +27,10 @@ def test_every_example_profile_validates(name):
     loaded = load_profile(EXAMPLES / name)
     if loaded.profile.model.kind == "born_machine":  # tests/training/test_born_machine_run.py trains it
         assert prepare_born_machine(loaded).machine.training_layer.backend.name == "torch"
+        return
+    if loaded.profile.model.kind == "kernel":  # tests/training/test_kernel_run.py trains it
+        plan = prepare_kernel(loaded)
+        assert plan.kernel.backend.name == "torch" and plan.dataset.n_classes == 2
         return
     prepared = prepare(loaded)
     assert prepared.layer.backend.name == "torch" and prepared.dataset.n_classes >= 2
