@@ -9,7 +9,6 @@ the quantum layer reach the convolutions. The sizes are CI-sized (600 training i
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from hqnn_core import QuantumLayer
+from hqnn_core.training.data import read_idx
 
 SEED = 0
 DIGITS = (3, 5)
@@ -31,12 +31,6 @@ def datasets_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """A gzipped IDX array: two zero bytes, a type byte (0x08 = uint8), ndim, big-endian int32 dims."""
-    blob = gzip.decompress(path.read_bytes())
-    ndim = blob[3]
-    dims = np.frombuffer(blob[4 : 4 + 4 * ndim], dtype=">i4")
-    return np.frombuffer(blob[4 + 4 * ndim :], dtype=np.uint8).reshape(dims)
 
 
 def load_data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:

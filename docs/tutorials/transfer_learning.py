@@ -15,7 +15,6 @@ The 3-vs-5 test images come from a held-out part of the pool the backbone never 
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 import tempfile
@@ -27,6 +26,7 @@ import yaml
 
 from hqnn_core.config import FrontEndConfig
 from hqnn_core.training import train
+from hqnn_core.training.data import read_idx
 from hqnn_core.training.model import build_front_end
 
 SEED = 0
@@ -42,12 +42,6 @@ def datasets_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """A gzipped IDX array: two zero bytes, a type byte (0x08 = uint8), ndim, big-endian int32 dims."""
-    blob = gzip.decompress(path.read_bytes())
-    ndim = blob[3]
-    dims = np.frombuffer(blob[4 : 4 + 4 * ndim], dtype=">i4")
-    return np.frombuffer(blob[4 + 4 * ndim :], dtype=np.uint8).reshape(dims)
 
 
 def split_pool() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
