@@ -10,6 +10,12 @@
    may set its own attributes (``self.x = ...``); torch's documented per-parameter switches
    (``requires_grad``, ``grad``) and numpy's ``bit_generator.state`` are set through attributes by design.
 
+3. **Imports point down, at the top of the module.** An import of hqnn's own packages inside a
+   function hides an upward import or a cycle from import-linter's reader; it is reported unless
+   it defers torch for start-up: in the CLI modules, and in the functions of ``DEFERRED`` (each
+   listed with its reason in docs/architecture.md, "Imports inside functions"). Imports of other
+   packages inside functions (an optional SDK, matplotlib, scikit-learn) are left alone.
+
 The check reads the syntax tree (``ast``), so strings and comments that mention these names do
 not count. ``python tools/check_contracts.py [PATH ...]`` prints one line per finding and exits 1
 if there is any; with no paths it checks the library.
@@ -30,6 +36,12 @@ CONTRACT_NAMES = frozenset({
 #: torch's documented mutable attributes of a tensor or parameter (freezing layers, clearing gradients).
 TORCH_SWITCHES = frozenset({"requires_grad", "grad"})
 LIBRARY = ("hqnn_core", "plugins/hqnn_plugins", "adapters")
+FIRST_PARTY = frozenset({"hqnn_core", "hqnn_plugins", "hqnn_qiskit", "hqnn_pennylane", "hqnn_braket"})
+#: (path, function) whose first-party imports defer torch so that start-up stays light (docs/architecture.md).
+DEFERRED = frozenset({
+    ("hqnn_core/plugin_manager.py", "build_registries"),              # the interfaces import torch; `hqnn --help` must not
+    ("plugins/hqnn_plugins/mitigators.py", "conformance_noisy_reference"),  # registering mitigators must not import torch
+})
 TRAINING = "hqnn_core/training"
 PROBES = {"getattr", "hasattr", "setattr", "delattr"}
 
@@ -69,10 +81,34 @@ def _foreign_targets(node: ast.AST) -> Iterator[ast.Attribute]:
             yield target
 
 
+def _first_party(node: ast.Import | ast.ImportFrom) -> str | None:
+    """The hqnn module an import statement names, if it names one."""
+    if isinstance(node, ast.ImportFrom):
+        names = [f"{'.' * node.level}{node.module or ''}"]
+        if node.level:
+            return names[0]
+    else:
+        names = [alias.name for alias in node.names]
+    return next((n for n in names if n.split(".")[0] in FIRST_PARTY), None)
+
+
+def _inner_imports(tree: ast.AST, path: str) -> list[str]:
+    cli = path.startswith("hqnn_core/cli") or path.startswith("hqnn_core/__main__")
+    findings = []
+    for func in ast.walk(tree):
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) or cli or (path, func.name) in DEFERRED:
+            continue
+        for node in ast.walk(func):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and (module := _first_party(node)):
+                findings.append(f"{path}:{node.lineno}: import of {module} inside {func.name}(); import it at the top of the module")
+    return sorted(set(findings), key=lambda f: int(f.split(":")[1]))
+
+
 def check_source(source: str, path: str, training: bool) -> list[str]:
     """Findings (``path:line: message``) in one module's source; ``training`` adds the assignment rule."""
-    findings = []
-    for node in ast.walk(ast.parse(source, filename=path)):
+    tree = ast.parse(source, filename=path)
+    findings = _inner_imports(tree, path)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             probe = _probe(node)
             if probe:

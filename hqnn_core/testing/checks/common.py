@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
+import yaml
 
 from hqnn_core.circuit import Observable
 from hqnn_core.errors import BudgetExceededError
@@ -149,8 +150,6 @@ _ACTIVE: list[ConformanceSettings] = []
 
 def parse_backend_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """``["method=statevector", "seed=5"]`` -> ``{"method": "statevector", "seed": 5}`` (values read as YAML)."""
-    import yaml
-
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
