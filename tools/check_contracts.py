@@ -127,7 +127,7 @@ def check_paths(paths: list[Path], root: Path) -> list[str]:
     for base in paths:
         files = sorted(base.rglob("*.py")) if base.is_dir() else [base]
         for file in files:
-            rel = file.resolve().relative_to(root) if file.resolve().is_relative_to(root) else file
+            rel = next((file.resolve().relative_to(base) for base in (root, Path.cwd()) if file.resolve().is_relative_to(base)), file)
             training = f"/{TRAINING}/" in "/" + rel.as_posix()
             findings += check_source(file.read_text(encoding="utf-8"), str(rel), training)
     return findings
