@@ -6,16 +6,18 @@ config package, which only parses and validates the profile's own schema.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from hqnn_core.config import ComponentRef, LoadedProfile, options_error
 from hqnn_core.config.messages import override_origin
 from hqnn_core.errors import ConfigError, MissingExtraError, UnknownComponentError
-from hqnn_core.interfaces import Backend
 from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.optimizers import check_optimizer
+
+if TYPE_CHECKING:  # the interfaces import torch; checking a profile needs only the registered classes
+    from hqnn_core.interfaces import Backend
 
 
 def check_ref(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile, origin_key: str | None = None) -> Any:
