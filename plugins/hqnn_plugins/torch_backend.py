@@ -38,6 +38,7 @@ binding, one fewer with complex128 (:func:`largest_qubits`). Time per step grows
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -47,6 +48,7 @@ from hqnn_core.errors import CapabilityError
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.registry import BackendRegistry
+from hqnn_plugins import torch_backend_compiled as compiled
 from hqnn_plugins import torch_backend_memory as memory
 from hqnn_plugins.statevector_plan import _is_z_only, _Plan, _plan
 from hqnn_plugins.torch_backend_autograd import Outer, Sweep, build, run_forward
@@ -89,6 +91,21 @@ class TorchBackend(Backend):
                 generator = torch.Generator(device=values.device)
                 generator.manual_seed(int(seed if seed is not None else 0))
             results.append(self._evaluate(circuit, values, shots, generator))
+        return results
+
+    def run_batch(self, tasks: Sequence[Task], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
+        """As :meth:`Backend.run_batch`; while ``torch.compile`` traces, exact tasks become one opaque operator each
+        (:mod:`hqnn_plugins.torch_backend_compiled`), counted as calls, jobs and circuits but not timed."""
+        if shots is not None or not torch.compiler.is_compiling():
+            return super().run_batch(tasks, shots, seed)
+        results = []
+        for circuit, values in tasks:
+            if values.ndim != 2 or values.shape[1] != circuit.n_slots:
+                raise CapabilityError(f"slot values must have shape [N, {circuit.n_slots}], got {tuple(values.shape)}.")
+            results.append(compiled.expectations(values, compiled.task_key(self, circuit)))
+        self.accounting.calls += 1
+        self.accounting.jobs += 1
+        self.accounting.circuits += sum(values.shape[0] for _, values in tasks)
         return results
 
     def configure_gradient(self, name: str) -> None:
