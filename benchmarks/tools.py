@@ -109,6 +109,9 @@ def _hqnn(backend: str, gradient: str, backend_options: dict[str, Any] | None = 
             last.update(jobs=spent.jobs, circuits=spent.circuits)
             return out.detach().double(), layer.weights.grad.detach().double()
 
+        if compiled:  # compile here, outside the capped and timed steps
+            x, _, cot = w.data(dtype)
+            step(x, cot)
         return Runner(step, _copier(layer.weights), counts=lambda: dict(last), dtype_note=str(dtype).replace("torch.", ""),
                       extra={"gradient": layer.gradient.name, "circuit": layer.circuit})
 

@@ -95,7 +95,7 @@ class TorchBackend(Backend):
 
     def run_batch(self, tasks: Sequence[Task], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
         """As :meth:`Backend.run_batch`; while ``torch.compile`` traces, exact tasks become one opaque operator each
-        (:mod:`hqnn_plugins.torch_backend_compiled`), counted as calls, jobs and circuits but not timed."""
+        (:mod:`hqnn_plugins.torch_backend_compiled`), which keeps the accounting (one call and job per task) at run time."""
         if shots is not None or not torch.compiler.is_compiling():
             return super().run_batch(tasks, shots, seed)
         results = []
@@ -103,9 +103,6 @@ class TorchBackend(Backend):
             if values.ndim != 2 or values.shape[1] != circuit.n_slots:
                 raise CapabilityError(f"slot values must have shape [N, {circuit.n_slots}], got {tuple(values.shape)}.")
             results.append(compiled.expectations(values, compiled.task_key(self, circuit)))
-        self.accounting.calls += 1
-        self.accounting.jobs += 1
-        self.accounting.circuits += sum(values.shape[0] for _, values in tasks)
         return results
 
     def configure_gradient(self, name: str) -> None:

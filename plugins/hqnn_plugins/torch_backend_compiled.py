@@ -6,7 +6,8 @@ fake kernel (shapes only) instead of the plan compiler's Python, numpy tables, d
 complex arithmetic. Its gradient is a second op, ``hqnn::torch_expectations_vjp``, which re-runs the
 eager evaluation with the backend's own backprop/adjoint sweep and returns the vector-Jacobian product:
 a compiled training step therefore runs the circuit's forward twice (once for the value, once inside
-the gradient). Derivatives above the first are not available in compiled code (AOTAutograd does not
+the gradient). The operator keeps the backend's accounting itself (one call and one job per task; the
+gradient's re-run is not counted, as an eager backward is not). Derivatives above the first are not available in compiled code (AOTAutograd does not
 do double backward); eager keeps them.
 
 The ops take the backend and circuit by an integer key (:func:`task_key`, evaluated once while tracing);
@@ -16,6 +17,7 @@ the key table holds both for the life of the process, like the plan cache holds 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,8 +58,16 @@ def expectations(values: torch.Tensor, key: int) -> torch.Tensor:
     if not bool(torch.isfinite(values).all()):  # the layer's own input check is skipped while compiling
         raise InputError("slot values contain NaN or inf (non-finite inputs, or weights after a diverged optimiser step); "
                          "check data normalisation, lower the learning rate or clip gradients.")
+    backend, circuit = _TASKS[key]
+    start = time.perf_counter()
     with torch.no_grad():
-        return _evaluate(key)(values).clone()
+        out = backend._evaluate(circuit, values, None, None).clone()
+    acc = backend.accounting  # counted here, at run time: in traced code the counters would become guards and force recompiles
+    acc.calls += 1
+    acc.jobs += 1
+    acc.circuits += int(values.shape[0])
+    acc.wall_time += time.perf_counter() - start
+    return out
 
 
 @expectations.register_fake

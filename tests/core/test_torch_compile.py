@@ -40,19 +40,25 @@ def test_compiled_forward_and_backward_equal_eager(method, compiler):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "complex operators" or graph-break warnings
         warnings.filterwarnings("ignore", message=".*torch.jit.script_method.* is deprecated", category=DeprecationWarning)  # inductor's own
-        for _ in range(2):  # the second call runs the cached graph
-            out, grads = _step(compiled, x)
+        out, grads = _step(compiled, x)
+        calls = model[2].backend.accounting.calls
+        with torch._dynamo.config.patch(error_on_recompile=True):  # later steps run the cached graph
+            for _ in range(2):
+                out, grads = _step(compiled, x)
+    assert model[2].backend.accounting.calls == calls + 2  # counted at run time, one call per step
     torch.testing.assert_close(out, ref_out, atol=1e-10, rtol=0)
     for g, ref in zip(grads, ref_grads, strict=True):
         torch.testing.assert_close(g, ref, atol=1e-10, rtol=0)
     assert ref_grads[0].abs().sum() > 0  # the gradient reaches the classical layer before the quantum one
 
 
-def test_compiled_model_still_refuses_non_finite_inputs():
+def test_compiled_model_takes_new_batch_sizes_and_still_refuses_non_finite_inputs():
     torch._dynamo.reset()
-    compiled = torch.compile(_model("backprop"), fullgraph=True, backend="aot_eager")
-    x = torch.rand(3, 4, dtype=torch.float64)
-    compiled(x)
+    model = _model("backprop")
+    compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+    for batch in (3, 5, 2):  # the second size recompiles with a symbolic batch, the third reuses it
+        x = torch.rand(batch, 4, dtype=torch.float64)
+        torch.testing.assert_close(compiled(x), model(x), atol=1e-12, rtol=0)
     x[1, 2] = float("nan")
     with pytest.raises(InputError, match="NaN or inf"):
         compiled(x)
