@@ -277,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.tools:
         wanted = {k.strip() for k in args.tools.split(",")} | {HQNN}
         tools = [t for t in tools if t.key in wanted]
+    elif args.quick:
+        tools = [t for t in tools if t.quick]
 
     started = time.time()
     bw = bandwidth(megabytes=32 if args.quick else 256, repeats=3 if args.quick else 7)

@@ -50,6 +50,7 @@ class Tool:
     native: str | None = None
     shots: bool = False
     tolerance: float | None = None  # relative deviation allowed from the complex128 reference (None: the harness's)
+    quick: bool = True  # run by --quick (the CI smoke test) unless named with --tools
 
 
 def _quiet() -> contextlib.ExitStack:
@@ -294,7 +295,7 @@ TOOLS: list[Tool] = [
     Tool("hqnn-torch-backprop", "hqnn torch (backprop)", "hqnn", "backprop", _hqnn("torch", "backprop", {"diff_method": "backprop"})),
     Tool("hqnn-torch-adjoint", "hqnn torch (adjoint)", "hqnn", "adjoint", _hqnn("torch", "adjoint", {"diff_method": "adjoint"})),
     Tool("hqnn-torch-compiled", "hqnn torch (backprop) under torch.compile", "hqnn", "backprop",
-         _hqnn("torch", "backprop", {"diff_method": "backprop"}, compiled=True)),
+         _hqnn("torch", "backprop", {"diff_method": "backprop"}, compiled=True), quick=False),  # compiling outlasts the smoke test
     Tool("hqnn-qiskit-aer", "hqnn qiskit.aer", "hqnn", "best", _hqnn("qiskit.aer", "best"), _param_shift_circuits, native="qiskit-ml"),
     Tool("hqnn-pl-default", "hqnn pennylane:default.qubit", "hqnn", "best", _hqnn("pennylane:default.qubit", "best"), native="pl-default-backprop"),
     Tool("hqnn-pl-lightning", "hqnn pennylane:lightning.qubit", "hqnn", "best", _hqnn("pennylane:lightning.qubit", "best"),
