@@ -63,6 +63,7 @@ def measure(w: Workload, threads: list[int], rounds: int, steps: int, method: st
     step, set_weights = _stepper(w, method)
     order = random.Random(seed)
     times: dict[int, list[float]] = {t: [] for t in threads}
+    before = torch.get_num_threads()
     for r in range(rounds):
         x, weights, cot = w.data(torch.float32, variant=r + 1)
         set_weights(weights)
@@ -75,6 +76,7 @@ def measure(w: Workload, threads: list[int], rounds: int, steps: int, method: st
             for _ in range(steps):
                 step(x, cot)
             times[t].append((time.perf_counter() - start) / steps)
+    torch.set_num_threads(before)
     base = threads[0]
     result: dict[str, Any] = {"case": w.name, "n_qubits": w.n_qubits, "layers": w.layers, "batch": w.batch, "method": method,
                               "times_s": {str(t): v for t, v in times.items()}, "speedup": {}}
