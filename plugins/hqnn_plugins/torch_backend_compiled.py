@@ -7,8 +7,8 @@ complex arithmetic. Its gradient is a second op, ``hqnn::torch_expectations_vjp`
 eager evaluation with the backend's own backprop/adjoint sweep and returns the vector-Jacobian product:
 a compiled training step therefore runs the circuit's forward twice (once for the value, once inside
 the gradient). The operator keeps the backend's accounting itself (one call and one job per task; the
-gradient's re-run is not counted, as an eager backward is not). Derivatives above the first are not available in compiled code (AOTAutograd does not
-do double backward); eager keeps them.
+gradient's re-run is not counted, as an eager backward is not). Derivatives above the first are not
+available in compiled code (AOTAutograd does not do double backward); eager keeps them.
 
 The ops take the backend and circuit by an integer key (:func:`task_key`, evaluated once while tracing);
 the key table holds both for the life of the process, like the plan cache holds compiled plans.
@@ -48,7 +48,10 @@ def _evaluate(key: int) -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 def _with_autograd() -> Any:
-    """Inside an operator's kernel autograd keys are excluded; lift that so the eager sweep can record its graph."""
+    """Inside an operator's kernel autograd keys are excluded; lift that so the eager sweep can record its graph.
+
+    A private torch guard (``torch._C``): ``tests/core/test_torch_compile.py`` fails if a torch release changes it.
+    """
     return torch._C._ForceDispatchKeyGuard(torch._C._dispatch_tls_local_include_set(), torch._C.DispatchKeySet(torch._C.DispatchKey.Undefined))
 
 
