@@ -50,6 +50,7 @@ class Tool:
     native: str | None = None
     shots: bool = False
     tolerance: float | None = None  # relative deviation allowed from the complex128 reference (None: the harness's)
+    quick: bool = True  # run by --quick (the CI smoke test) unless named with --tools
 
 
 def _quiet() -> contextlib.ExitStack:
@@ -78,7 +79,10 @@ def _param_shift_circuits(w: Workload) -> int:
 # ---------------------------------------------------------------------------------------------- hqnn
 
 
-def _hqnn(backend: str, gradient: str, backend_options: dict[str, Any] | None = None) -> Callable[[Workload, torch.dtype, int | None], Runner]:
+def _hqnn(backend: str, gradient: str, backend_options: dict[str, Any] | None = None,
+          compiled: bool = False) -> Callable[[Workload, torch.dtype, int | None], Runner]:
+    """``compiled``: the layer under ``torch.compile(fullgraph=True)`` (compiled on the first step, which the harness drops)."""
+
     def build(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
         try:
             from hqnn_core import QuantumLayer
@@ -95,16 +99,20 @@ def _hqnn(backend: str, gradient: str, backend_options: dict[str, Any] | None = 
         with torch.no_grad():
             layer.weights.copy_(weights)
         last: dict[str, int] = {}
+        model = torch.compile(layer, fullgraph=True) if compiled else layer
 
         def step(x: torch.Tensor, cot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             layer.weights.grad = None
             before = layer.backend.accounting.copy()
-            out = layer(x)
+            out = model(x)
             (out * cot).sum().backward()
             spent = layer.backend.accounting - before
             last.update(jobs=spent.jobs, circuits=spent.circuits)
             return out.detach().double(), layer.weights.grad.detach().double()
 
+        if compiled:  # compile here, outside the capped and timed steps
+            x, _, cot = w.data(dtype)
+            step(x, cot)
         return Runner(step, _copier(layer.weights), counts=lambda: dict(last), dtype_note=str(dtype).replace("torch.", ""),
                       extra={"gradient": layer.gradient.name, "circuit": layer.circuit})
 
@@ -286,6 +294,8 @@ def _torchquantum(w: Workload, dtype: torch.dtype, shots: int | None) -> Runner:
 TOOLS: list[Tool] = [
     Tool("hqnn-torch-backprop", "hqnn torch (backprop)", "hqnn", "backprop", _hqnn("torch", "backprop", {"diff_method": "backprop"})),
     Tool("hqnn-torch-adjoint", "hqnn torch (adjoint)", "hqnn", "adjoint", _hqnn("torch", "adjoint", {"diff_method": "adjoint"})),
+    Tool("hqnn-torch-compiled", "hqnn torch (backprop) under torch.compile", "hqnn", "backprop",
+         _hqnn("torch", "backprop", {"diff_method": "backprop"}, compiled=True), quick=False),  # compiling outlasts the smoke test
     Tool("hqnn-qiskit-aer", "hqnn qiskit.aer", "hqnn", "best", _hqnn("qiskit.aer", "best"), _param_shift_circuits, native="qiskit-ml"),
     Tool("hqnn-pl-default", "hqnn pennylane:default.qubit", "hqnn", "best", _hqnn("pennylane:default.qubit", "best"), native="pl-default-backprop"),
     Tool("hqnn-pl-lightning", "hqnn pennylane:lightning.qubit", "hqnn", "best", _hqnn("pennylane:lightning.qubit", "best"),
