@@ -51,7 +51,6 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
     Returns the backend class. Raises ConfigError (or MissingExtraError naming the pip extra).
     """
     from hqnn_core.plugin_manager import get_plugins
-    from hqnn_core.training.optimizers import check_optimizer
 
     p, src = loaded.profile, loaded.source
     q = p.model.quantum
@@ -87,7 +86,7 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
     from hqnn_core.training.resilience import check_fallback
 
     check_fallback(loaded, backend_cls)
-    check_optimizer(p.train.optimizer, loaded)
-    if p.train.optimizer.name in {"adam", "sgd"} and q.gradient.name == "backprop" and shots is not None:
+    optimizer_cls = check_ref("optimizer", p.train.optimizer, "train.optimizer", loaded)
+    if not optimizer_cls.gradient_free() and q.gradient.name == "backprop" and shots is not None:
         raise ConfigError(f"{src}: model.quantum.gradient: backprop cannot differentiate sampled results (backend.shots={shots}); use 'best'.")
     return {"backend_class": backend_cls}

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from hqnn_core.config import ComponentRef, LoadedProfile, Profile, _origin, options_error
+from hqnn_core.config import ComponentRef, LoadedProfile, Profile, options_error
+from hqnn_core.config.messages import override_origin
 from hqnn_core.errors import ConfigError, MissingExtraError, UnknownComponentError
 from hqnn_core.plugin_manager import get_plugins
-from hqnn_core.training.optimizers import check_optimizer
 
 #: The named random sources of a run; each gets ``derive_seed(train.seed, tag)``.
 SEED_TAGS = ("weights", "init", "baseline_init", "shuffle", "torch", "shots", "spsa", "gradient", "mitigation")
@@ -159,7 +159,7 @@ def _component_class(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfi
     try:
         cls = get_plugins().registry(kind).get(ref.name)
     except UnknownComponentError as e:
-        raise ConfigError(f"{loaded.source}: {key}.name: {e}{_origin(origin_key or key, loaded.overrides)}") from None
+        raise ConfigError(f"{loaded.source}: {key}.name: {e}{override_origin(origin_key or key, loaded.overrides)}") from None
     except MissingExtraError as e:
         raise MissingExtraError(f"{loaded.source}: {key}.name: {e}") from None
     try:
@@ -176,7 +176,7 @@ def _primary_class(loaded: LoadedProfile) -> Any:
         registry.resolve(p.backend.name)
         backend_cls = registry.get(p.backend.name)
     except UnknownComponentError as e:
-        raise ConfigError(f"{src}: backend.name: {e}{_origin('backend.name', loaded.overrides)}") from None
+        raise ConfigError(f"{src}: backend.name: {e}{override_origin('backend.name', loaded.overrides)}") from None
     except MissingExtraError as e:
         raise MissingExtraError(f"{src}: backend.name: {e}") from None
     try:
@@ -233,9 +233,9 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
     mitigator_classes = [_component_class("mitigator", ref, f"mitigation[{i}]", loaded) for i, ref in enumerate(p.mitigation)]
     backend_cls = _primary_class(loaded)
     fallback_classes = _fallback_classes(loaded, backend_cls)
-    check_optimizer(p.train.optimizer, loaded)
+    optimizer_cls = _component_class("optimizer", p.train.optimizer, "train.optimizer", loaded)
     shots = p.backend.shots
-    if p.train.optimizer.name in {"adam", "sgd"} and q.gradient.name == "backprop" and shots is not None:
+    if not optimizer_cls.gradient_free() and q.gradient.name == "backprop" and shots is not None:
         raise ConfigError(f"{src}: model.quantum.gradient: backprop cannot differentiate sampled results (backend.shots={shots}); use 'best'.")
     return {"backend_class": backend_cls, "fallback_classes": fallback_classes, "gradient_class": gradient_cls,
             "mitigator_classes": mitigator_classes}
