@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from hqnn_core.config import ComponentRef, LoadedProfile, Profile, _origin, options_error
+from hqnn_core.config import ComponentRef, LoadedProfile, Profile, options_error
+from hqnn_core.config.messages import override_origin
 from hqnn_core.errors import ConfigError, MissingExtraError, UnknownComponentError
 from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.optimizers import check_optimizer
@@ -159,7 +160,7 @@ def _component_class(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfi
     try:
         cls = get_plugins().registry(kind).get(ref.name)
     except UnknownComponentError as e:
-        raise ConfigError(f"{loaded.source}: {key}.name: {e}{_origin(origin_key or key, loaded.overrides)}") from None
+        raise ConfigError(f"{loaded.source}: {key}.name: {e}{override_origin(origin_key or key, loaded.overrides)}") from None
     except MissingExtraError as e:
         raise MissingExtraError(f"{loaded.source}: {key}.name: {e}") from None
     try:
@@ -176,7 +177,7 @@ def _primary_class(loaded: LoadedProfile) -> Any:
         registry.resolve(p.backend.name)
         backend_cls = registry.get(p.backend.name)
     except UnknownComponentError as e:
-        raise ConfigError(f"{src}: backend.name: {e}{_origin('backend.name', loaded.overrides)}") from None
+        raise ConfigError(f"{src}: backend.name: {e}{override_origin('backend.name', loaded.overrides)}") from None
     except MissingExtraError as e:
         raise MissingExtraError(f"{src}: backend.name: {e}") from None
     try:
