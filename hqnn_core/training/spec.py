@@ -28,7 +28,6 @@ from hqnn_core.config import ComponentRef, LoadedProfile, Profile, options_error
 from hqnn_core.config.messages import override_origin
 from hqnn_core.errors import ConfigError, MissingExtraError, UnknownComponentError
 from hqnn_core.plugin_manager import get_plugins
-from hqnn_core.training.optimizers import check_optimizer
 
 #: The named random sources of a run; each gets ``derive_seed(train.seed, tag)``.
 SEED_TAGS = ("weights", "init", "baseline_init", "shuffle", "torch", "shots", "spsa", "gradient", "mitigation")
@@ -234,7 +233,7 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
     mitigator_classes = [_component_class("mitigator", ref, f"mitigation[{i}]", loaded) for i, ref in enumerate(p.mitigation)]
     backend_cls = _primary_class(loaded)
     fallback_classes = _fallback_classes(loaded, backend_cls)
-    check_optimizer(p.train.optimizer, loaded)
+    _component_class("optimizer", p.train.optimizer, "train.optimizer", loaded)
     shots = p.backend.shots
     if p.train.optimizer.name in {"adam", "sgd"} and q.gradient.name == "backprop" and shots is not None:
         raise ConfigError(f"{src}: model.quantum.gradient: backprop cannot differentiate sampled results (backend.shots={shots}); use 'best'.")
