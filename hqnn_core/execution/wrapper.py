@@ -39,7 +39,7 @@ class BackendWrapper(Backend):
             raise AttributeError(name)
         return getattr(self.inner, name)
 
-    @property  # type: ignore[override]
+    @property
     def accounting(self) -> Accounting:
         return self.inner.accounting
 

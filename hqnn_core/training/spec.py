@@ -22,12 +22,10 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
-from hqnn_core.config import ComponentRef, LoadedProfile, Profile, options_error
-from hqnn_core.config.messages import override_origin
-from hqnn_core.errors import ConfigError, MissingExtraError, UnknownComponentError
+from hqnn_core.config import LoadedProfile, Profile
 from hqnn_core.plugin_manager import get_plugins
+from hqnn_core.training.validate import check_components
 
 #: The named random sources of a run; each gets ``derive_seed(train.seed, tag)``.
 SEED_TAGS = ("weights", "init", "baseline_init", "shuffle", "torch", "shots", "spsa", "gradient", "mitigation")
@@ -153,94 +151,6 @@ class RunSpec:
         }
 
 
-# -- registry checks ---------------------------------------------------------------------------
-def _component_class(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile, origin_key: str | None = None) -> Any:
-    """The registered class for ``ref``, with its options validated; ``origin_key`` names the --set that may have set it."""
-    try:
-        cls = get_plugins().registry(kind).get(ref.name)
-    except UnknownComponentError as e:
-        raise ConfigError(f"{loaded.source}: {key}.name: {e}{override_origin(origin_key or key, loaded.overrides)}") from None
-    except MissingExtraError as e:
-        raise MissingExtraError(f"{loaded.source}: {key}.name: {e}") from None
-    try:
-        cls.Options(**ref.options)
-    except ValidationError as e:
-        raise options_error(f"{kind} {ref.name!r}", key, cls.Options, e, loaded) from None
-    return cls
-
-
-def _primary_class(loaded: LoadedProfile) -> Any:
-    p, src = loaded.profile, loaded.source
-    registry = get_plugins().backends
-    try:
-        registry.resolve(p.backend.name)
-        backend_cls = registry.get(p.backend.name)
-    except UnknownComponentError as e:
-        raise ConfigError(f"{src}: backend.name: {e}{override_origin('backend.name', loaded.overrides)}") from None
-    except MissingExtraError as e:
-        raise MissingExtraError(f"{src}: backend.name: {e}") from None
-    try:
-        backend_cls.Options(**p.backend.options)
-    except ValidationError as e:
-        raise options_error(f"backend {p.backend.name!r}", "backend", backend_cls.Options, e, loaded) from None
-    caps = backend_cls.capabilities
-    shots = p.backend.shots
-    if shots is None and not caps.analytic:
-        raise ConfigError(f"{src}: backend.shots: backend {p.backend.name!r} only samples; set backend.shots to a positive integer, e.g. 1000.")
-    if shots is not None and not caps.shots:
-        raise ConfigError(f"{src}: backend.shots: backend {p.backend.name!r} is exact only; set backend.shots: null.")
-    if shots is not None and caps.max_shots is not None and shots > caps.max_shots:
-        raise ConfigError(f"{src}: backend.shots: {shots} exceeds backend {p.backend.name!r}'s maximum of {caps.max_shots}; lower it.")
-    return backend_cls
-
-
-def _fallback_classes(loaded: LoadedProfile, primary_cls: Any) -> list[Any]:
-    """Every ``backend.fallback`` entry checked: name, options, shots, and no silent move from local to paid."""
-    b, src = loaded.profile.backend, loaded.source
-    out = []
-    for i, ref in enumerate(b.fallback):
-        key = f"backend.fallback[{i}]"
-        cls = _component_class("backend", ref, key, loaded, origin_key="backend.fallback")
-        caps = cls.capabilities
-        if b.shots is None and not caps.analytic:
-            raise ConfigError(f"{src}: {key}: backend {ref.name!r} only samples, but backend.shots is null; use an exact backend or set shots.")
-        if b.shots is not None and not caps.shots:
-            raise ConfigError(f"{src}: {key}: backend {ref.name!r} is exact only, but backend.shots={b.shots}; use a sampling backend.")
-        if caps.remote and not primary_cls.capabilities.remote and not b.allow_cost_escalation:
-            raise ConfigError(
-                f"{src}: {key}: falling back from the local backend {b.name!r} to the remote (paid) backend {ref.name!r} "
-                "would escalate cost; set backend.allow_cost_escalation: true if that is intended."
-            )
-        out.append(cls)
-    return out
-
-
-def check_components(loaded: LoadedProfile) -> dict[str, Any]:
-    """Check every component and backend name and option against the registries (nothing is built).
-
-    Returns ``{"backend_class": ...}`` and the fallback classes. Raises ConfigError (or
-    MissingExtraError naming the pip extra). :func:`resolve` runs this; call it alone to check only.
-    """
-    p, src = loaded.profile, loaded.source
-    q = p.model.quantum
-    _component_class("encoder", q.encoder, "model.quantum.encoder", loaded)
-    _component_class("ansatz", q.ansatz, "model.quantum.ansatz", loaded)
-    gradient_cls = None
-    if q.gradient.name != "best":
-        gradient_cls = _component_class("gradient", q.gradient, "model.quantum.gradient", loaded)
-    elif q.gradient.options:
-        raise ConfigError(f"{src}: model.quantum.gradient.options: gradient 'best' takes no options; name an estimator to pass options.")
-    mitigator_classes = [_component_class("mitigator", ref, f"mitigation[{i}]", loaded) for i, ref in enumerate(p.mitigation)]
-    backend_cls = _primary_class(loaded)
-    fallback_classes = _fallback_classes(loaded, backend_cls)
-    optimizer_cls = _component_class("optimizer", p.train.optimizer, "train.optimizer", loaded)
-    shots = p.backend.shots
-    if not optimizer_cls.gradient_free() and q.gradient.name == "backprop" and shots is not None:
-        raise ConfigError(f"{src}: model.quantum.gradient: backprop cannot differentiate sampled results (backend.shots={shots}); use 'best'.")
-    return {"backend_class": backend_cls, "fallback_classes": fallback_classes, "gradient_class": gradient_cls,
-            "mitigator_classes": mitigator_classes}
-
-
 # -- resolving ---------------------------------------------------------------------------------
 def wants_chain(loaded: LoadedProfile) -> bool:
     """Whether the profile asks for a fallback chain, a retry policy or a per-call deadline."""
@@ -288,7 +198,7 @@ def resolve(loaded: LoadedProfile, backend: str | None = None, shots: Any = "pro
 
     Raises ConfigError (or MissingExtraError) naming the profile key and the fix.
     """
-    classes = check_components(loaded)
+    classes = check_components(loaded)  # the one registry check of the run
     p = loaded.profile
     q, b, t = p.model.quantum, p.backend, p.train
     plugins = get_plugins()
@@ -345,5 +255,5 @@ def resolve(loaded: LoadedProfile, backend: str | None = None, shots: Any = "pro
     )
 
 
-__all__ = ["SEED_TAGS", "BackendChoice", "ChainSettings", "Choice", "Limits", "RetrySettings", "RunSpec", "check_components", "derive_seed",
-           "resolve", "seeds_for", "wants_chain"]
+__all__ = ["SEED_TAGS", "BackendChoice", "ChainSettings", "Choice", "Limits", "RetrySettings", "RunSpec", "derive_seed", "resolve", "seeds_for",
+           "wants_chain"]

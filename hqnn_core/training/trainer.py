@@ -291,7 +291,7 @@ class Trainer:
 
     def _batch_epoch(self, model: HybridModel, optimizer: Any, gradient_free: bool, perm: torch.Tensor, batches: Sequence[slice],
                      epoch: int, steps: int, name: str, epochs: int) -> tuple[float, float]:
-        total_loss, correct, seen = 0.0, 0, 0
+        total_loss, correct, seen = 0.0, 0.0, 0.0  # sums (all-reduced as floats under data parallelism)
         for i, s in enumerate(batches):
             self.display.position["step"] = i + 1
             kill_point("step", (epoch - 1) * steps + i + 1)

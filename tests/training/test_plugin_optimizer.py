@@ -13,12 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from training_helpers import write_profile
 
 from hqnn_core import Optimizer, hookimpl, temporary_plugin
-from hqnn_core.config import check_components, load_profile
+from hqnn_core.config import load_profile
 from hqnn_core.errors import ConfigError
 from hqnn_core.interfaces.optimizer import assign_parameters, flat_parameters
 from hqnn_core.testing import check_component
 from hqnn_core.training import train
 from hqnn_core.training.distributed import DistContext, check_profile
+from hqnn_core.training.validate import check_components
 
 
 class RandomSearch(Optimizer):
