@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -168,6 +168,10 @@ class FallbackBackend(Backend):
 
     def members(self) -> list[Backend]:
         return [m for link in self.links for m in link.backend.members()]
+
+    def at(self, position: Mapping[str, Any]) -> None:
+        """Where the caller is now (e.g. phase, epoch, step): copied into each later switch event."""
+        self.position = dict(position)
 
     def configure_gradient(self, name: str) -> None:
         for link in self.links:

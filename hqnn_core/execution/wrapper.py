@@ -40,12 +40,8 @@ class BackendWrapper(Backend):
         return getattr(self.inner, name)
 
     @property
-    def accounting(self) -> Accounting:
+    def accounting(self) -> Accounting:  # a checkpoint restores it in place (Accounting.restore)
         return self.inner.accounting
-
-    @accounting.setter
-    def accounting(self, value: Accounting) -> None:  # a checkpoint restores the inner backend's counts
-        self.inner.accounting = value
 
     @property
     def name(self) -> str:  # type: ignore[override]

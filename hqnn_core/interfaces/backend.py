@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -44,6 +44,11 @@ class Accounting:
 
     def copy(self) -> Accounting:
         return Accounting(**asdict(self))
+
+    def restore(self, counts: Mapping[str, float]) -> None:
+        """Take a checkpoint's counts (:meth:`as_dict`; missing ones are 0) in place, so every holder of this object sees them."""
+        saved = Accounting(**counts)  # type: ignore[arg-type]
+        self.calls, self.jobs, self.circuits, self.shots, self.wall_time = saved.calls, saved.jobs, saved.circuits, saved.shots, saved.wall_time
 
     def __sub__(self, other: Accounting) -> Accounting:
         return Accounting(**{k: getattr(self, k) - getattr(other, k) for k in asdict(self)})

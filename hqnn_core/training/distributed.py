@@ -33,7 +33,6 @@ import torch.distributed as dist
 from torch import nn
 
 from hqnn_core.errors import ConfigError
-from hqnn_core.interfaces import Accounting
 from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.paths import confined
 from hqnn_core.training.records import RunRecord
@@ -149,9 +148,9 @@ def restore_accounting(state: dict[str, Any], backend: Any, ctx: DistContext | N
     ranks = state.get("accounting_ranks") or []
     world, rank = (ctx.world_size, ctx.rank) if ctx is not None else (1, 0)
     if len(ranks) == world:
-        backend.accounting = Accounting(**ranks[rank])
+        backend.accounting.restore(ranks[rank])
     elif ranks:  # another rank count: rank 0 carries the totals so the run's accounting stays whole
-        backend.accounting = Accounting(**_sum(ranks)) if rank == 0 else Accounting()
+        backend.accounting.restore(_sum(ranks) if rank == 0 else {})
 
 
 def attach_task_journals(backend: Any, run_dir: Any, ctx: DistContext | None) -> None:
