@@ -35,6 +35,7 @@ from hqnn_core.errors import ConfigError, PermanentBackendError, TransientBacken
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.interfaces.component import describe_validation_error
+from hqnn_core.pricing import Price
 from hqnn_core.registry import BackendRegistry
 
 FaultKind = Literal["throttle", "timeout", "lost", "unavailable", "permanent", "hang"]
@@ -90,7 +91,7 @@ class FaultyBackend(Backend):
             raise ConfigError(f"Invalid options for backend 'faulty': {describe_validation_error('faulty', e)}.") from None
         super().__init__(target=target, **merged.model_dump())
         self.inner = get_backend(inner_name, **self.options.backend_options)
-        self.capabilities = self.inner.capabilities  # type: ignore[misc]
+        self.capabilities = self.inner.capabilities
         self._rng = random.Random(self.options.seed)
         self._consecutive = 0
         self.injected: dict[str, int] = {}
@@ -139,6 +140,12 @@ class FaultyBackend(Backend):
     @property
     def faults_injected(self) -> int:
         return sum(self.injected.values())
+
+    def device_class(self) -> str | None:
+        return self.inner.device_class()  # priced as what it wraps
+
+    def price(self) -> Price | None:
+        return self.inner.price()
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

@@ -222,7 +222,7 @@ def test_failed_task_raises_naming_arn_and_reason_without_resubmitting(aws):
         backend.expectations(_ry_circuit(), torch.tensor([[0.1]], dtype=torch.float64))
     message = str(info.value)
     assert fake.arn(0) in message and "FAILED" in message and "qubit limit" in message and "max_retries=0" in message
-    assert info.value.kind == "permanent" and info.value.task_arn == fake.arn(0)
+    assert info.value.kind == "permanent" and info.value.task_id == fake.arn(0)
     assert len(fake.created) == 1  # no batch retry created a second (billed) task
 
 
