@@ -124,8 +124,10 @@ class BraketAwsBackend(BraketBackendBase):
         self._max_total_shots = getattr(ps_action, "maximumTotalShots", None) if ps_action is not None else None
         qasm = props.action.get(DeviceActionType.OPENQASM)
         shots_range = getattr(getattr(props, "service", None), "shotsRange", None)
-        self.capabilities = replace(  # what only the device tells
+        self.capabilities = replace(  # refined by what the device tells (its type agrees with its ARN's)
             self.capabilities_for(target, self.options),
+            analytic=self._is_simulator,
+            noise=not self._is_simulator,
             max_qubits=int(props.paradigm.qubitCount),
             native_gates=supported_gates(qasm.supportedOperations) if qasm is not None else frozenset(),
             max_shots=int(shots_range[1]) if shots_range else None,

@@ -75,7 +75,8 @@ class Backend(Component):
     Everything else has a default here, overridden where the backend knows better: per-instance
     capabilities (:meth:`capabilities_for` at config time, ``self.capabilities`` after
     construction), error mapping (:meth:`map_error`, :meth:`error_examples`), vendor facts
-    (:meth:`device_class`, :meth:`price`, :meth:`queue_info`, :meth:`calibration`), remote-task
+    (:meth:`device_class`, :meth:`price`, :meth:`queue_info`, :meth:`calibration`), final states
+    for diagnostics (:meth:`simulate`), remote-task
     journals (:meth:`attach_journal`) and fault counts (:meth:`faults_injected`). Callers use these
     methods directly; nothing probes a backend with ``getattr``.
 
@@ -152,6 +153,13 @@ class Backend(Component):
             f"backend {self.full_name!r} does not return statevectors; measure='state' needs a backend that declares it "
             "(the embedded 'torch' backend does), or measure='probs' on this one."
         )
+
+    def simulate(self, circuit: Circuit, slot_values: torch.Tensor) -> torch.Tensor | None:
+        """Final states for diagnostics: statevectors ``[N, 2**n]`` or density matrices ``[N, 2**n, 2**n]``.
+
+        The default is None: only simulators that hold the state can hand it over (remote devices never do).
+        """
+        return None
 
     def run_batch(self, tasks: Sequence[Task], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
         """Evaluate several circuits (each with its own rows) as one submission where possible."""

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hqnn_core.circuit import Circuit
-from hqnn_core.components import get_backend
+from hqnn_core.components import backend_capabilities, get_backend
 from hqnn_core.errors import ConfigError, PermanentBackendError, TransientBackendError, UnavailableBackendError
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
@@ -97,6 +97,14 @@ class FaultyBackend(Backend):
         self.injected: dict[str, int] = {}
         self.calls = 0
         self._released = threading.Event()
+
+    @classmethod
+    def capabilities_for(cls, target: str | None, options: BaseModel) -> BackendCapabilities:
+        """The wrapped backend's (the query part of the target sets only fault options)."""
+        if not target:
+            return cls.capabilities  # the constructor refuses it
+        assert isinstance(options, cls.Options)
+        return backend_capabilities(target.partition("?")[0], options.backend_options)
 
     def release(self) -> None:
         """End every current and future 'hang' at once (tests call this when they are done)."""
