@@ -11,41 +11,34 @@ its own behaviour around the inner call; it never patches the inner object.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from hqnn_core.circuit import Circuit
+from hqnn_core.errors import BackendError
 from hqnn_core.interfaces import Accounting, Backend
 from hqnn_core.interfaces.backend import Task
+from hqnn_core.pricing import Price
 
 
 class BackendWrapper(Backend):
     """A :class:`Backend` that forwards to ``inner``; subclasses add behaviour around :meth:`run_batch`.
 
-    Optional vendor methods that the ABC does not declare (``attach_journal``, ``queue_info``,
-    ``price_class``, ``faults_injected``) are the inner backend's too, so the wrapper is invisible
-    to whatever reads them.
+    The contract's optional members (errors, vendor facts, journals, fault counts) are the inner
+    backend's too, so the wrapper is invisible to whatever reads them.
     """
 
     def __init__(self, inner: Backend) -> None:  # no super().__init__: options and accounting are the inner's
         self.inner = inner
         self.options = inner.options
         self.target = inner.target
-        self.capabilities = inner.capabilities  # type: ignore[misc]
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "inner":  # not set yet (copying, unpickling): never recurse
-            raise AttributeError(name)
-        return getattr(self.inner, name)
+        self.capabilities = inner.capabilities
 
     @property
-    def accounting(self) -> Accounting:
+    def accounting(self) -> Accounting:  # type: ignore[override]  # read-only: a checkpoint restores it in place (Accounting.restore)
         return self.inner.accounting
-
-    @accounting.setter
-    def accounting(self, value: Accounting) -> None:  # a checkpoint restores the inner backend's counts
-        self.inner.accounting = value
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -74,6 +67,31 @@ class BackendWrapper(Backend):
 
     def states(self, circuit: Circuit, slot_values: torch.Tensor) -> torch.Tensor:
         return self.inner.states(circuit, slot_values)
+
+    def simulate(self, circuit: Circuit, slot_values: torch.Tensor) -> torch.Tensor | None:
+        return self.inner.simulate(circuit, slot_values)
+
+    def map_error(self, exc: BaseException) -> BaseException:
+        return self.inner.map_error(exc)
+
+    def error_examples(self) -> list[tuple[BaseException, type[BackendError]]]:
+        return self.inner.error_examples()
+
+    def device_class(self) -> str | None:
+        return self.inner.device_class()
+
+    def price(self) -> Price | None:
+        return self.inner.price()
+
+    def queue_info(self) -> dict[str, Any] | None:
+        return self.inner.queue_info()
+
+    def attach_journal(self, path: Path) -> None:
+        self.inner.attach_journal(path)
+
+    @property
+    def faults_injected(self) -> int | None:
+        return self.inner.faults_injected
 
     def seed_for_call(self, call: int) -> int:
         return self.inner.seed_for_call(call)

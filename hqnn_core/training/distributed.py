@@ -33,7 +33,6 @@ import torch.distributed as dist
 from torch import nn
 
 from hqnn_core.errors import ConfigError
-from hqnn_core.interfaces import Accounting
 from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.paths import confined
 from hqnn_core.training.records import RunRecord
@@ -149,22 +148,20 @@ def restore_accounting(state: dict[str, Any], backend: Any, ctx: DistContext | N
     ranks = state.get("accounting_ranks") or []
     world, rank = (ctx.world_size, ctx.rank) if ctx is not None else (1, 0)
     if len(ranks) == world:
-        backend.accounting = Accounting(**ranks[rank])
+        backend.accounting.restore(ranks[rank])
     elif ranks:  # another rank count: rank 0 carries the totals so the run's accounting stays whole
-        backend.accounting = Accounting(**_sum(ranks)) if rank == 0 else Accounting()
+        backend.accounting.restore(_sum(ranks) if rank == 0 else {})
 
 
 def attach_task_journals(backend: Any, run_dir: Any, ctx: DistContext | None) -> None:
-    """Give every backend in the chain that journals remote tasks (``attach_journal``) a file in the run directory.
+    """Give every backend in the chain a task journal in the run directory (``Backend.attach_journal``; local ones ignore it).
 
     One file per rank (``pending_tasks.json``, ``pending_tasks.rank1.json``, ...), so a resumed run
     re-attaches to the tasks it was waiting for instead of paying for them twice.
     """
     name = "pending_tasks.json" if ctx is None or ctx.rank == 0 else f"pending_tasks.rank{ctx.rank}.json"
     for b in backend.members():
-        attach = getattr(b, "attach_journal", None)
-        if callable(attach):
-            attach(confined(run_dir, name))
+        b.attach_journal(confined(run_dir, name))
 
 
 def from_environment() -> DistContext | None:

@@ -265,7 +265,8 @@ def train_born_machine(run: BornRun, est: RunEstimate, run_dir: Path, note: Any)
 
 def summary_table(record: dict[str, Any]) -> Table:
     """What ``hqnn train`` prints at the end of a Born machine run: each model's distances to the data, and the verdict."""
-    table = Table("model", "TVD", "KL", "test TVD", "parameters", "jobs", "shots", "wall time (s)")
+    table = Table("model", "TVD", "KL", "test TVD", "parameters", "jobs", "shots", "wall time (s)",
+                  caption=(record.get("comparison") or {}).get("summary"))
     for name in ("hybrid", "baseline"):
         phase = record.get(name) or {}
         final = phase.get("final")
@@ -275,5 +276,4 @@ def summary_table(record: dict[str, Any]) -> Table:
         test_tvd = f"{final['test_tvd']:.4f}" if "test_tvd" in final else "-"
         table.add_row(name, f"{final['tvd']:.4f}", f"{final['kl']:.4f}", test_tvd, str((record.get("model") or {}).get(name, {}).get("parameters", "")),
                       str(acc.get("jobs", "-")), str(acc.get("shots", "-")), f"{phase.get('wall_time_s', 0):.1f}")
-    table.caption = (record.get("comparison") or {}).get("summary")
     return table

@@ -74,9 +74,9 @@ class RunResilience:
     def at(self, phase: str, epoch: int, step: int) -> None:
         """Note where the run is, for switch events and the progress bar."""
         if self.chain is not None:
-            self.chain.position = {"phase": phase, "epoch": epoch, "step": step}
+            self.chain.at({"phase": phase, "epoch": epoch, "step": step})
         if self.display is not None:
-            self.display.backend = self.active
+            self.display.serving(self.active)
 
     def report(self) -> dict[str, Any]:
         """Retries, faults injected and switches (earlier sessions included) and this session's chain."""

@@ -9,6 +9,7 @@ failed) in ``run.json`` whatever happens.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -34,6 +35,7 @@ from hqnn_core.training.ledger import Ledger, read_spent
 from hqnn_core.training.messages import header_lines, interrupted_lines, resume_command
 from hqnn_core.training.model import HybridModel, build_baseline, describe_model
 from hqnn_core.training.paths import confined
+from hqnn_core.training.plots import write_plots
 from hqnn_core.training.prepare import Prepared, estimate, prepare
 from hqnn_core.training.records import (
     CIRCUIT_TEXT,
@@ -158,8 +160,7 @@ def load_run_profile(run_dir: str | Path, overrides: Sequence[str] = ()) -> tupl
     record = RunRecord.load(run_dir)
     p = record.data["profile"]
     loaded = validate_profile(p["raw"], p["source"], p["base_dir"], overrides, p["sha256"])
-    loaded.overrides = list(p["overrides"]) + list(overrides)
-    return record, loaded
+    return record, dataclasses.replace(loaded, overrides=list(p["overrides"]) + list(overrides))
 
 
 def _claim_for_resume(run_dir: Path, held: contextlib.ExitStack) -> None:
@@ -298,8 +299,6 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
                                                                        loaded.profile.train.keep_checkpoints), base_seeds))
         record.data["comparison"] = run_comparison(record.data)
         if loaded.profile.output.plots:
-            from hqnn_core.training.plots import write_plots
-
             record.data["plots"] = write_plots(run_dir, record.data)
         record.data["status"] = "completed"
     except BudgetExceededError as e:

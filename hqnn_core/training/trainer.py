@@ -25,8 +25,8 @@ from torch import nn
 
 from hqnn_core.components import get_optimizer
 from hqnn_core.errors import CheckpointError, InputError
-from hqnn_core.interfaces import Accounting
 from hqnn_core.interfaces.optimizer import WholeSetEpochs
+from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.budget import BudgetGuard
 from hqnn_core.training.checkpoints import CheckpointManager, atomic_write, kill_point, sha256_bytes
 from hqnn_core.training.distributed import DistContext, restore_accounting
@@ -89,9 +89,7 @@ class _OneLine(TextColumn):
     """A text column that is cut with "…" instead of wrapping when the terminal is too narrow."""
 
     def render(self, task: Task) -> Text:
-        text = super().render(task)
-        text.no_wrap, text.overflow = True, "ellipsis"
-        return text
+        return Text.assemble(super().render(task), no_wrap=True, overflow="ellipsis")
 
 
 class Display:
@@ -107,9 +105,17 @@ class Display:
         self.live = not quiet and self.console.is_terminal
         self.progress: Progress | None = None
         self.task: Any = None
-        self.backend = "-"  # the backend serving calls now (set by the run's RunResilience)
+        self.backend = "-"  # the backend serving calls now (the run's RunResilience says, through serving())
         #: where training is (phase, epoch, epochs, step, steps), kept by the Trainer for the interruption note
         self.position: dict[str, Any] = {}
+
+    def at(self, **position: Any) -> None:
+        """Where training is now (phase, epoch, epochs, step, steps): the interruption note says it."""
+        self.position.update(position)
+
+    def serving(self, backend: str) -> None:
+        """The backend that served the last call, shown in the progress bar."""
+        self.backend = backend
 
     def start(self, phase: str, epochs: int, first: int, total_batches: int) -> None:
         if not self.live:
@@ -221,7 +227,7 @@ class Trainer:
                 if key in generators:
                     generators[key].set_state(gen_state)
             if model.quantum is not None and state.get("accounting"):
-                model.quantum.backend.accounting = Accounting(**state["accounting"])
+                model.quantum.backend.accounting.restore(state["accounting"])
                 if state.get("accounting_ranks"):  # written by a data-parallel run: this rank's share, or the total on one process
                     restore_accounting(state, model.quantum.backend, self.dist)
             start, elapsed, history = int(state["epoch"]), float(state["elapsed"]), list(state["history"])
@@ -243,7 +249,7 @@ class Trainer:
         try:
             self.display.start(name, t.epochs, start + 1, steps_per_epoch)
             for epoch in range(start + 1, t.epochs + 1):
-                self.display.position = {"phase": name, "epoch": epoch, "epochs": t.epochs, "step": 0, "steps": steps_per_epoch}
+                self.display.at(phase=name, epoch=epoch, epochs=t.epochs, step=0, steps=steps_per_epoch)
                 began, usage_before = time.perf_counter(), self._usage(model)
                 model.train()
                 self._monitor.start()
@@ -293,7 +299,7 @@ class Trainer:
                      epoch: int, steps: int, name: str, epochs: int) -> tuple[float, float]:
         total_loss, correct, seen = 0.0, 0.0, 0.0  # sums (all-reduced as floats under data parallelism)
         for i, s in enumerate(batches):
-            self.display.position["step"] = i + 1
+            self.display.at(step=i + 1)
             kill_point("step", (epoch - 1) * steps + i + 1)
             if self.resilience is not None and model.quantum is not None:
                 self.resilience.at(name, epoch, (epoch - 1) * steps + i + 1)
@@ -409,6 +415,4 @@ def _batch_loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> tuple[f
 
 
 def call_hook(name: str, **kwargs: Any) -> None:
-    from hqnn_core.plugin_manager import get_plugins
-
     getattr(get_plugins().pm.hook, name)(**kwargs)
