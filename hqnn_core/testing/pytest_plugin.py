@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from hqnn_core.components import get_backend
+from hqnn_core.components import get_backend, get_optimizer
 from hqnn_core.errors import HQNNError
 from hqnn_core.interfaces import Backend, Optimizer
 from hqnn_core.testing.checks.common import _ACTIVE, ConformanceSettings, Tolerance, parse_backend_options
@@ -94,8 +94,6 @@ def selected_component(config: pytest.Config) -> Backend | Optimizer:
     if name is None:
         return selected_backend(config)
     if _OPTIMIZER_KEY not in config.stash:
-        from hqnn_core.components import get_optimizer
-
         try:
             config.stash[_OPTIMIZER_KEY] = get_optimizer(name)
         except HQNNError as e:
