@@ -90,14 +90,14 @@ def plugins(as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--kind", type=click.Choice(["encoder", "ansatz", "gradient", "mitigator", "backend"]), help="Only this kind.")
+@click.option("--kind", type=click.Choice(["encoder", "ansatz", "gradient", "mitigator", "optimizer", "backend"]), help="Only this kind.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def components(kind: str | None, as_json: bool) -> None:
     """List registered components with the plugin that provides them and whether they can be used."""
     from hqnn_core.plugin_manager import get_plugins
 
     plugins_ = get_plugins()
-    kinds = [kind] if kind else ["encoder", "ansatz", "gradient", "mitigator", "backend"]
+    kinds = [kind] if kind else ["encoder", "ansatz", "gradient", "mitigator", "optimizer", "backend"]
     rows = [e.as_dict() for k in kinds for e in plugins_.registry(k).entries()]
     _print_entries(rows, as_json)
 
@@ -143,7 +143,7 @@ def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, o
     if nproc > 1:  # see docs/distributed.md
         from types import SimpleNamespace
 
-        from hqnn_core.training.distributed import launch
+        from hqnn_core.training.launch import launch
 
         result = SimpleNamespace(**launch(nproc, profile=profile, overrides=overrides, out=out, resume=resume, force=force, quiet=quiet))
     else:

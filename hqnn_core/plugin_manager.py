@@ -33,7 +33,7 @@ from hqnn_core.errors import HQNNError, IncompatiblePluginError, PluginError, Pl
 from hqnn_core.registry import BUILTIN_DISTRIBUTION, BackendRegistry, ComponentRegistry, ConverterRegistry, PluginSource
 
 if TYPE_CHECKING:
-    from hqnn_core.interfaces import Ansatz, Encoder, GradientEstimator, Mitigator
+    from hqnn_core.interfaces import Ansatz, Encoder, GradientEstimator, Mitigator, Optimizer
 
 ENTRY_POINT_GROUP = "hqnn"
 
@@ -45,6 +45,7 @@ DEFAULT_PLUGINS = (
     "hqnn_plugins.faulty_backend",
     "hqnn_plugins.noisy_torch_backend",
     "hqnn_plugins.mitigators",
+    "hqnn_plugins.optimizers",
     "hqnn_plugins.tracking",
 )
 
@@ -53,6 +54,7 @@ REGISTRATION_HOOKS = {
     "ansatze": "hqnn_register_ansatze",
     "gradients": "hqnn_register_gradients",
     "mitigators": "hqnn_register_mitigators",
+    "optimizers": "hqnn_register_optimizers",
     "backends": "hqnn_register_backends",
     "converters": "hqnn_register_converters",
 }
@@ -185,13 +187,14 @@ class Plugins:
         """Call every registration hook once per plugin, attributing entries to that plugin."""
         # Imported here, not at the top: the interfaces import torch, and `hqnn --help` builds a
         # commands-only manager (see command_plugins) that must not (docs/architecture.md, deviations).
-        from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator
+        from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator, Optimizer
         from hqnn_core.interfaces.converter import Converter
 
         self.encoders: ComponentRegistry[Encoder] = ComponentRegistry("encoder", Encoder)
         self.ansatze: ComponentRegistry[Ansatz] = ComponentRegistry("ansatz", Ansatz)
         self.gradients: ComponentRegistry[GradientEstimator] = ComponentRegistry("gradient", GradientEstimator)
         self.mitigators: ComponentRegistry[Mitigator] = ComponentRegistry("mitigator", Mitigator)
+        self.optimizers: ComponentRegistry[Optimizer] = ComponentRegistry("optimizer", Optimizer)
         self.backends = BackendRegistry("backend", Backend)
         self.converters = ConverterRegistry("converter", Converter)
         for attr, hook_name in REGISTRATION_HOOKS.items():
@@ -209,7 +212,7 @@ class Plugins:
                     self._broken(impl.plugin_name, source.distribution, source.version, "", e)
 
     def registry(self, kind: str) -> ComponentRegistry[Any]:
-        plural = {"encoder": "encoders", "ansatz": "ansatze", "gradient": "gradients", "mitigator": "mitigators", "backend": "backends",
+        plural = {"encoder": "encoders", "ansatz": "ansatze", "gradient": "gradients", "mitigator": "mitigators", "optimizer": "optimizers", "backend": "backends",
                   "converter": "converters"}
         return getattr(self, plural.get(kind, kind))
 

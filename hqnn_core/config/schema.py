@@ -274,7 +274,9 @@ class TrainConfig(_Section):
     """The optimisation loop; every random source is seeded from ``seed``."""
 
     optimizer: ComponentRef = Field(
-        default_factory=lambda: ComponentRef(name="adam"), description="adam, sgd (torch); spsa, cobyla (gradient-free, for shot-based hardware)"
+        default_factory=lambda: ComponentRef(name="adam"),
+        description="a registered optimiser (see `hqnn components --kind optimizer`): adam, sgd (torch); spsa, cobyla (gradient-free, "
+        "for shot-based hardware); or a plugin's",
     )
     lr: float = Field(0.01, gt=0, allow_inf_nan=False, description="learning rate (adam, sgd; spsa's step size a)")
     epochs: int = Field(10, ge=1, le=100000, description="passes over the training set")

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -151,7 +151,7 @@ class FallbackBackend(Backend):
                   CircuitBreaker(reset_after=breaker_reset_after, clock=clock))
             for i, b in enumerate(backends)
         ]
-        self.capabilities = _combined_capabilities(backends)  # type: ignore[misc]
+        self.capabilities = _combined_capabilities(backends)
         self.switches: list[Switch] = []
         self.active = 0
         #: Where the caller is (a trainer sets phase/epoch/step); copied into each switch event.
@@ -168,6 +168,10 @@ class FallbackBackend(Backend):
 
     def members(self) -> list[Backend]:
         return [m for link in self.links for m in link.backend.members()]
+
+    def at(self, position: Mapping[str, Any]) -> None:
+        """Where the caller is now (e.g. phase, epoch, step): copied into each later switch event."""
+        self.position = dict(position)
 
     def configure_gradient(self, name: str) -> None:
         for link in self.links:
@@ -194,7 +198,7 @@ class FallbackBackend(Backend):
                 self._count_job(link.backend.accounting.jobs - jobs_before)
                 link.breaker.record_failure()
                 link.failures.append(type(e).__name__)
-                last_error = getattr(e, "vendor_error", None) or type(e).__name__
+                last_error = e.vendor_error or type(e).__name__
                 why.append(f"{link.backend.full_name}: {type(e).__name__}: {e}")
                 continue
             self._count_job(link.backend.accounting.jobs - jobs_before)
@@ -257,8 +261,8 @@ class FallbackBackend(Backend):
                 "failed_calls": list(link.failures),
                 "retry": link.retrier.stats.as_dict(),
             }
-            injected = getattr(link.backend, "faults_injected", None)
-            if isinstance(injected, int):
+            injected = link.backend.faults_injected
+            if injected is not None:
                 entry["faults_injected"] = injected
             backends.append(entry)
         return {

@@ -7,6 +7,7 @@ from hqnn_core.interfaces.component import Component, NoOptions
 from hqnn_core.interfaces.encoder import Encoder
 from hqnn_core.interfaces.gradient import GradientBatch, GradientEstimator
 from hqnn_core.interfaces.mitigator import MitigationBatch, Mitigator
+from hqnn_core.interfaces.optimizer import Optimizer
 
 __all__ = [
     "Accounting",
@@ -20,5 +21,6 @@ __all__ = [
     "MitigationBatch",
     "Mitigator",
     "NoOptions",
+    "Optimizer",
     "Task",
 ]

@@ -1,4 +1,5 @@
-"""The test module ``hqnn conformance`` hands to pytest: every applicable check against ``--hqnn-backend``.
+"""The test module ``hqnn conformance`` hands to pytest: every applicable check against ``--hqnn-backend``
+(or ``--hqnn-optimizer``).
 
 Run it directly with ``pytest -p hqnn_core.testing.pytest_plugin --pyargs hqnn_core.testing.conformance_suite
 --hqnn-backend NAME``; the test ids are the check names, so ``-k golden`` selects checks.
@@ -9,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from hqnn_core.testing.checks import checks_for
-from hqnn_core.testing.pytest_plugin import selected_backend
+from hqnn_core.testing.pytest_plugin import selected_component
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
     if "conformance_check" in metafunc.fixturenames:
-        checks = [c for _, c in checks_for(selected_backend(metafunc.config))]
+        checks = [c for _, c in checks_for(selected_component(metafunc.config))]
         metafunc.parametrize("conformance_check", checks, ids=[c.name for c in checks])
 
 
-def test_conformance(backend: Any, conformance_check: Any) -> None:
-    conformance_check(backend)
+def test_conformance(pytestconfig: Any, conformance_check: Any) -> None:
+    conformance_check(selected_component(pytestconfig))

@@ -4,7 +4,7 @@ It is not auto-loaded (no ``pytest11`` entry point), so torch is not imported in
 sessions. It provides:
 
 - options ``--hqnn-backend NAME``, ``--hqnn-shots N``, ``--hqnn-backend-option KEY=VALUE`` (repeatable)
-  and ``--hqnn-allow-remote``;
+  and ``--hqnn-allow-remote``, and ``--hqnn-optimizer NAME`` for the conformance suite of an optimiser;
 - fixtures ``backend`` (the selected backend, built once per session), ``reference_backend`` (the
   embedded torch backend, verified against ``golden.py``) and ``tol`` (a :class:`Tolerance`);
 - the marker ``requires_capability("noise")``, which skips a test whose backend does not declare it.
@@ -20,14 +20,15 @@ from typing import Any
 
 import pytest
 
-from hqnn_core.components import get_backend
+from hqnn_core.components import get_backend, get_optimizer
 from hqnn_core.errors import HQNNError
-from hqnn_core.interfaces import Backend
+from hqnn_core.interfaces import Backend, Optimizer
 from hqnn_core.testing.checks.common import _ACTIVE, ConformanceSettings, Tolerance, parse_backend_options
 from hqnn_core.testing.checks.reference import reference_backend as build_reference_backend
 
 _BACKEND_KEY = pytest.StashKey[Backend]()
 _SETTINGS_KEY = pytest.StashKey[ConformanceSettings]()
+_OPTIMIZER_KEY = pytest.StashKey[Optimizer]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +40,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="backend option, repeatable; values are read as YAML (5, true, statevector)")
     group.addoption("--hqnn-allow-remote", action="store_true", default=False,
                     help="let checks submit (budgeted) jobs to remote backends; they cost money")
+    group.addoption("--hqnn-optimizer", default=None, metavar="NAME",
+                    help="run the conformance suite on this registered optimiser (default options) instead of a backend")
 
 
 def _backend_options(config: pytest.Config) -> dict[str, Any]:
@@ -83,6 +86,19 @@ def selected_backend(config: pytest.Config) -> Backend:
         except HQNNError as e:
             pytest.exit(f"hqnn: cannot build backend {name!r}: {e}", returncode=pytest.ExitCode.USAGE_ERROR)
     return config.stash[_BACKEND_KEY]
+
+
+def selected_component(config: pytest.Config) -> Backend | Optimizer:
+    """What the conformance suite checks: the optimiser named by ``--hqnn-optimizer``, else the selected backend."""
+    name = config.getoption("--hqnn-optimizer")
+    if name is None:
+        return selected_backend(config)
+    if _OPTIMIZER_KEY not in config.stash:
+        try:
+            config.stash[_OPTIMIZER_KEY] = get_optimizer(name)
+        except HQNNError as e:
+            pytest.exit(f"hqnn: cannot build optimizer {name!r}: {e}", returncode=pytest.ExitCode.USAGE_ERROR)
+    return config.stash[_OPTIMIZER_KEY]
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 import torch
 import yaml
 
+from hqnn_core.components import backend_capabilities
 from hqnn_core.errors import ConfigError
 from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.calibration import (
@@ -37,9 +38,11 @@ from hqnn_core.training.calibration import (
 )
 from hqnn_core.training.model import HybridModel, build_model
 from hqnn_core.training.paths import confined
-from hqnn_core.training.prepare import Prepared, build_layer, layer_kwargs, prepare
+from hqnn_core.training.prepare import Prepared, build_layer, prepare
+from hqnn_core.training.resilience import build_backend
 from hqnn_core.training.run import load_run_profile, trained_state
 from hqnn_core.training.shots import layer_standard_error
+from hqnn_core.training.spec import resolve
 
 #: ``shots`` not given for a backend: use ``--shots``, else the run's own shots on its backend, else exact.
 DEFAULT = "default"
@@ -116,7 +119,7 @@ def load_specs_file(path: str | Path) -> list[BackendSpec]:
 
 
 def _resolve_shots(spec: BackendSpec, default_shots: Any, prepared: Prepared) -> Any:
-    caps = get_plugins().backends.get(spec.name).capabilities
+    caps = backend_capabilities(spec.name, spec.options)
     shots = spec.shots
     if shots == DEFAULT:
         profile_backend = prepared.loaded.profile.backend
@@ -135,11 +138,10 @@ def _resolve_shots(spec: BackendSpec, default_shots: Any, prepared: Prepared) ->
 
 def _build(prepared: Prepared, spec: BackendSpec, shots: Any, state: dict[str, Any]) -> HybridModel:
     loaded, d = prepared.loaded, prepared.dataset
-    kwargs, _ = layer_kwargs(loaded.profile, prepared.seeds, spec.name, shots, spec.options)
-    kwargs["mitigation"] = list(spec.mitigation)
-    kwargs["gradient"] = "best"  # evaluation only: no gradient is computed, so none can be unsupported
+    run_spec = resolve(loaded, spec.name, shots, spec.options)
     where = f"compare backend {spec.title()!r}"
-    layer = build_layer(kwargs, where)
+    # evaluation only: no gradient is computed, so none can be unsupported
+    layer = build_layer(run_spec, build_backend(run_spec), where, mitigation=list(spec.mitigation), gradient="best")
     model = build_model(loaded.profile, d.n_features, d.n_classes, d.image_shape, layer, where, loaded.base_dir)
     model.load_state_dict(state)
     model.eval()

@@ -17,16 +17,14 @@ How a run is split (see docs/distributed.md):
 
 Launch with ``torchrun --nproc-per-node N -m hqnn_core.cli train PROFILE`` (the environment
 variables are detected) or ``hqnn train PROFILE --nproc N``, which starts N local processes through
-torchrun's elastic launcher API. Gloo on CPU, NCCL when CUDA is available.
+torchrun's elastic launcher API (:func:`hqnn_core.training.launch.launch`). Gloo on CPU, NCCL when CUDA is available.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
-import signal
 import socket
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +33,10 @@ import torch.distributed as dist
 from torch import nn
 
 from hqnn_core.errors import ConfigError
-from hqnn_core.interfaces import Accounting
+from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.paths import confined
 from hqnn_core.training.records import RunRecord
+from hqnn_core.training.spec import derive_seed
 
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 _TIMEOUT = datetime.timedelta(minutes=10)  # a dead peer fails the run instead of hanging it for gloo's 30-minute default
@@ -102,8 +101,6 @@ class DistContext:
 
     # -- per-rank seeds, records, budgets, accounting --------------------------------------------
     def seed(self, seed: int) -> int:
-        from hqnn_core.training.prepare import derive_seed
-
         return derive_seed(seed, f"rank{self.rank}")
 
     def local_record(self, record: RunRecord) -> RunRecord:
@@ -151,22 +148,20 @@ def restore_accounting(state: dict[str, Any], backend: Any, ctx: DistContext | N
     ranks = state.get("accounting_ranks") or []
     world, rank = (ctx.world_size, ctx.rank) if ctx is not None else (1, 0)
     if len(ranks) == world:
-        backend.accounting = Accounting(**ranks[rank])
+        backend.accounting.restore(ranks[rank])
     elif ranks:  # another rank count: rank 0 carries the totals so the run's accounting stays whole
-        backend.accounting = Accounting(**_sum(ranks)) if rank == 0 else Accounting()
+        backend.accounting.restore(_sum(ranks) if rank == 0 else {})
 
 
 def attach_task_journals(backend: Any, run_dir: Any, ctx: DistContext | None) -> None:
-    """Give every backend in the chain that journals remote tasks (``attach_journal``) a file in the run directory.
+    """Give every backend in the chain a task journal in the run directory (``Backend.attach_journal``; local ones ignore it).
 
     One file per rank (``pending_tasks.json``, ``pending_tasks.rank1.json``, ...), so a resumed run
     re-attaches to the tasks it was waiting for instead of paying for them twice.
     """
     name = "pending_tasks.json" if ctx is None or ctx.rank == 0 else f"pending_tasks.rank{ctx.rank}.json"
     for b in backend.members():
-        attach = getattr(b, "attach_journal", None)
-        if callable(attach):
-            attach(confined(run_dir, name))
+        b.attach_journal(confined(run_dir, name))
 
 
 def from_environment() -> DistContext | None:
@@ -185,66 +180,18 @@ def from_environment() -> DistContext | None:
 
 
 def check_profile(ctx: DistContext | None, optimizer: str) -> None:
-    """Data parallelism needs gradients to average; gradient-free optimisers step on whole-set losses."""
-    if ctx is not None and optimizer in ("spsa", "cobyla"):
+    """Data parallelism needs gradients to average; the registered optimiser says whether it has any (``data_parallel``).
+
+    An unknown name passes here: the profile check names it with a did-you-mean.
+    """
+    registry = get_plugins().optimizers
+    if ctx is not None and optimizer in registry and not registry.get(optimizer).data_parallel():
         raise ConfigError(
             f"train.optimizer {optimizer!r} is gradient-free and cannot be data-parallel; use a torch optimiser "
             "(adam, sgd, ...) with --nproc/torchrun, or run on one process."
         )
 
 
-def rank_backend_options(ctx: DistContext, loaded: Any) -> dict[str, Any] | None:
-    """The profile's backend options with this rank's shot seed, for backends that take a seed."""
-    from hqnn_core.plugin_manager import get_plugins
-    from hqnn_core.training.prepare import seeds_for
-
-    b = loaded.profile.backend
-    if "seed" not in get_plugins().backends.get(b.name).Options.model_fields:
-        return None
-    base = b.options.get("seed")
-    return {**b.options, "seed": ctx.seed(int(base) if base is not None else seeds_for(loaded.profile)["shots"])}
-
-
 def shutdown(ctx: DistContext | None) -> None:
     if ctx is not None and dist.is_initialized():
         dist.destroy_process_group()
-
-
-# -- launching N local processes -------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _worker(kwargs: dict[str, Any], default_dtype: str | None) -> dict[str, Any] | None:
-    """One rank: train and hand rank 0's record back to the launcher."""
-    from hqnn_core.training.run import train
-
-    if default_dtype is not None:
-        torch.set_default_dtype(getattr(torch, default_dtype))
-    torch.set_num_threads(1)  # N processes on N cores; more threads per rank only contend
-    rank = int(os.environ.get("RANK", "0"))
-    result = train(**{**kwargs, "quiet": kwargs.get("quiet", False) or rank != 0})
-    return {"run_dir": str(result.run_dir), "record": result.record} if rank == 0 else None
-
-
-def launch(nproc: int, default_dtype: str | None = None, **train_kwargs: Any) -> dict[str, Any]:
-    """Run ``train(**train_kwargs)`` on ``nproc`` local processes (torchrun's elastic launcher, no restarts).
-
-    Returns rank 0's ``{"run_dir", "record"}``. ``default_dtype`` ("float64") is set in every rank
-    before the model is built (tests compare runs at float64 precision).
-    """
-    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
-
-    if nproc < 1:
-        raise ConfigError(f"--nproc {nproc}: give a positive number of processes (e.g. --nproc 2).")
-    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"hqnn-{uuid.uuid4().hex[:12]}", rdzv_backend="c10d",
-                          rdzv_endpoint=f"127.0.0.1:{_free_port()}", max_restarts=0, monitor_interval=0.1, start_method="spawn")
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        results = elastic_launch(config, _worker)(train_kwargs, default_dtype)
-    finally:  # the launcher installs its own SIGINT/SIGTERM handlers and leaves them behind; the caller's come back
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-    return results[0]

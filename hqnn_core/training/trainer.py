@@ -23,16 +23,19 @@ from rich.table import Column
 from rich.text import Text
 from torch import nn
 
+from hqnn_core.components import get_optimizer
 from hqnn_core.errors import CheckpointError, InputError
-from hqnn_core.interfaces import Accounting
+from hqnn_core.interfaces.optimizer import WholeSetEpochs
+from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.budget import BudgetGuard
 from hqnn_core.training.checkpoints import CheckpointManager, atomic_write, kill_point, sha256_bytes
+from hqnn_core.training.distributed import DistContext, restore_accounting
 from hqnn_core.training.layerwise import schedule_for
 from hqnn_core.training.model import HybridModel
 from hqnn_core.training.monitor import EpochMonitor, state_fidelity
-from hqnn_core.training.optimizers import GRADIENT_FREE, OPTIONS, COBYLAOptimizer, SPSAOptimizer, make_torch_optimizer
 from hqnn_core.training.prepare import Prepared
 from hqnn_core.training.records import RunRecord, utc_now
+from hqnn_core.training.resilience import RunResilience
 from hqnn_core.training.verdict import correct_string
 
 _log = logging.getLogger("hqnn.train")
@@ -86,9 +89,7 @@ class _OneLine(TextColumn):
     """A text column that is cut with "…" instead of wrapping when the terminal is too narrow."""
 
     def render(self, task: Task) -> Text:
-        text = super().render(task)
-        text.no_wrap, text.overflow = True, "ellipsis"
-        return text
+        return Text.assemble(super().render(task), no_wrap=True, overflow="ellipsis")
 
 
 class Display:
@@ -104,9 +105,17 @@ class Display:
         self.live = not quiet and self.console.is_terminal
         self.progress: Progress | None = None
         self.task: Any = None
-        self.backend = "-"  # the backend serving calls now (set by the run's RunResilience)
+        self.backend = "-"  # the backend serving calls now (the run's RunResilience says, through serving())
         #: where training is (phase, epoch, epochs, step, steps), kept by the Trainer for the interruption note
         self.position: dict[str, Any] = {}
+
+    def at(self, **position: Any) -> None:
+        """Where training is now (phase, epoch, epochs, step, steps): the interruption note says it."""
+        self.position.update(position)
+
+    def serving(self, backend: str) -> None:
+        """The backend that served the last call, shown in the progress bar."""
+        self.backend = backend
 
     def start(self, phase: str, epochs: int, first: int, total_batches: int) -> None:
         if not self.live:
@@ -171,17 +180,16 @@ class Phase:
 
 
 class Trainer:
-    """Trains one model of a run with the profile's optimiser, checkpointing at epoch boundaries."""
+    """Trains one model of a run with the profile's optimiser, checkpointing at epoch boundaries.
 
-    #: this rank's :class:`~hqnn_core.training.distributed.DistContext` under torchrun/--nproc, else None
-    dist: Any = None
-    #: the run's :class:`~hqnn_core.training.resilience.RunResilience` (fallback chain bookkeeping), else None
-    resilience: Any = None
+    ``dist`` is this rank's :class:`~hqnn_core.training.distributed.DistContext` under torchrun/--nproc;
+    ``resilience`` tells the fallback chain where the run is and reports what it did.
+    """
 
     def __init__(self, prepared: Prepared, record: RunRecord, run_dir: Path, display: Display, config_hash: str,
-                 guard: BudgetGuard | None = None) -> None:
+                 guard: BudgetGuard | None = None, *, dist: DistContext | None = None, resilience: RunResilience | None = None) -> None:
         self.prepared, self.record, self.run_dir, self.display, self.config_hash = prepared, record, run_dir, display, config_hash
-        self.guard = guard
+        self.guard, self.dist, self.resilience = guard, dist, resilience
         d = prepared.dataset
         self.x_train, self.y_train = torch.from_numpy(d.x_train), torch.from_numpy(d.y_train)
         self.x_test, self.y_test = torch.from_numpy(d.x_test), torch.from_numpy(d.y_test)
@@ -198,14 +206,9 @@ class Trainer:
         t = self.prepared.loaded.profile.train
         model, name = phase.model, phase.name
         params = [p for p in model.parameters() if p.requires_grad]
-        kind = t.optimizer.name
-        optimizer: Any
-        if kind == "spsa":
-            optimizer = SPSAOptimizer(params, t.lr, OPTIONS["spsa"](**t.optimizer.options), phase.seeds["spsa"])  # type: ignore[arg-type]
-        elif kind == "cobyla":
-            optimizer = COBYLAOptimizer(params, OPTIONS["cobyla"](**t.optimizer.options))  # type: ignore[arg-type]
-        else:
-            optimizer = make_torch_optimizer(t.optimizer, params, t.lr)
+        component = get_optimizer(t.optimizer.spec())  # the registered optimiser; its seed keeps the historical "spsa" tag
+        optimizer: Any = component.build(params, t.lr, phase.seeds["spsa"])
+        whole_set = component.stepping == "whole_set"
         shuffle = torch.Generator().manual_seed(phase.seeds["shuffle"])
         torch.manual_seed(phase.seeds["torch"])
         generators = _component_generators(model)
@@ -224,10 +227,8 @@ class Trainer:
                 if key in generators:
                     generators[key].set_state(gen_state)
             if model.quantum is not None and state.get("accounting"):
-                model.quantum.backend.accounting = Accounting(**state["accounting"])
+                model.quantum.backend.accounting.restore(state["accounting"])
                 if state.get("accounting_ranks"):  # written by a data-parallel run: this rank's share, or the total on one process
-                    from hqnn_core.training.distributed import restore_accounting
-
                     restore_accounting(state, model.quantum.backend, self.dist)
             start, elapsed, history = int(state["epoch"]), float(state["elapsed"]), list(state["history"])
             done = self.record.phase(name)
@@ -240,7 +241,7 @@ class Trainer:
         phase_record["status"] = "running"
         self.record.save()
         n, batches = len(self.y_train), _batches(len(self.y_train), t.batch_size)
-        steps_per_epoch = 1 if kind == "cobyla" else len(batches)
+        steps_per_epoch = 1 if whole_set else len(batches)
         pred = None
         self._forward = model if self.dist is None else self.dist.wrap(model)  # DDP all-reduces gradients across ranks
         self._monitor = EpochMonitor(model)  # gradient norms and shot noise per epoch
@@ -248,18 +249,19 @@ class Trainer:
         try:
             self.display.start(name, t.epochs, start + 1, steps_per_epoch)
             for epoch in range(start + 1, t.epochs + 1):
-                self.display.position = {"phase": name, "epoch": epoch, "epochs": t.epochs, "step": 0, "steps": steps_per_epoch}
+                self.display.at(phase=name, epoch=epoch, epochs=t.epochs, step=0, steps=steps_per_epoch)
                 began, usage_before = time.perf_counter(), self._usage(model)
                 model.train()
                 self._monitor.start()
                 stage = self._layerwise.begin_epoch(epoch) if self._layerwise is not None else {}
                 perm = torch.randperm(n, generator=shuffle)
-                if kind == "cobyla":
-                    train_loss, train_acc = self._cobyla_epoch(model, optimizer)
+                if whole_set:
+                    train_loss, train_acc = self._whole_set_epoch(model, optimizer)
                     self._hold_frozen_layers()
                     self.display.batch(name, epoch, t.epochs, 1, train_loss, train_acc, self._usage(model))
                 else:
-                    train_loss, train_acc = self._batch_epoch(model, optimizer, kind, perm, batches, epoch, steps_per_epoch, name, t.epochs)
+                    train_loss, train_acc = self._batch_epoch(model, optimizer, component.gradient_free(), perm, batches, epoch, steps_per_epoch, name,
+                                                             t.epochs)
                 test_loss, test_acc, pred = evaluate(model, self.x_test, self.y_test, t.eval_batch_size)
                 _check_finite(model, train_loss, name, epoch)
                 epoch_time = time.perf_counter() - began
@@ -293,11 +295,11 @@ class Trainer:
             _, _, pred = evaluate(model, self.x_test, self.y_test, t.eval_batch_size)
         return self._finish(phase, history, pred, elapsed)
 
-    def _batch_epoch(self, model: HybridModel, optimizer: Any, kind: str, perm: torch.Tensor, batches: Sequence[slice], epoch: int,
-                     steps: int, name: str, epochs: int) -> tuple[float, float]:
-        total_loss, correct, seen = 0.0, 0, 0
+    def _batch_epoch(self, model: HybridModel, optimizer: Any, gradient_free: bool, perm: torch.Tensor, batches: Sequence[slice],
+                     epoch: int, steps: int, name: str, epochs: int) -> tuple[float, float]:
+        total_loss, correct, seen = 0.0, 0.0, 0.0  # sums (all-reduced as floats under data parallelism)
         for i, s in enumerate(batches):
-            self.display.position["step"] = i + 1
+            self.display.at(step=i + 1)
             kill_point("step", (epoch - 1) * steps + i + 1)
             if self.resilience is not None and model.quantum is not None:
                 self.resilience.at(name, epoch, (epoch - 1) * steps + i + 1)
@@ -309,12 +311,12 @@ class Trainer:
                 self.display.batch(name, epoch, epochs, i + 1, total_loss / max(seen, 1), correct / max(seen, 1), self._usage(model))
                 continue
             xb, yb = self.x_train[idx], self.y_train[idx]
-            if kind in GRADIENT_FREE:  # SPSA: two forward passes, no gradients
+            if gradient_free:  # the optimiser evaluates the batch loss itself (SPSA: twice), no gradients
                 with torch.no_grad():
                     results = optimizer.step(lambda xb=xb, yb=yb: _batch_loss(model, xb, yb))
                 self._hold_frozen_layers()
-                loss = sum(r[0] for r in results) / 2
-                hits = sum(r[1] for r in results) / 2
+                loss = sum(r[0] for r in results) / len(results)
+                hits = sum(r[1] for r in results) / len(results)
             else:
                 optimizer.zero_grad()
                 logits = model(xb)
@@ -336,7 +338,7 @@ class Trainer:
         if self._layerwise is not None:
             self._layerwise.after_step()
 
-    def _cobyla_epoch(self, model: HybridModel, optimizer: COBYLAOptimizer) -> tuple[float, float]:
+    def _whole_set_epoch(self, model: HybridModel, optimizer: WholeSetEpochs) -> tuple[float, float]:
         batch = self.prepared.loaded.profile.train.eval_batch_size
 
         def full_loss() -> tuple[float, float]:
@@ -413,6 +415,4 @@ def _batch_loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> tuple[f
 
 
 def call_hook(name: str, **kwargs: Any) -> None:
-    from hqnn_core.plugin_manager import get_plugins
-
     getattr(get_plugins().pm.hook, name)(**kwargs)

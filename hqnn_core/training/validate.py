@@ -14,7 +14,6 @@ from hqnn_core.config import ComponentRef, LoadedProfile, options_error
 from hqnn_core.config.messages import override_origin
 from hqnn_core.errors import ConfigError, MissingExtraError, UnknownComponentError
 from hqnn_core.plugin_manager import get_plugins
-from hqnn_core.training.optimizers import check_optimizer
 
 if TYPE_CHECKING:  # the interfaces import torch; checking a profile needs only the registered classes
     from hqnn_core.interfaces import Backend
@@ -38,32 +37,34 @@ def check_ref(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile, ori
 def check_components(loaded: LoadedProfile) -> dict[str, Any]:
     """Check every component and backend name and option against the registries (nothing is built).
 
-    Returns the backend class. Raises ConfigError (or MissingExtraError naming the pip extra).
+    Returns the classes it checked (``backend_class``, ``fallback_classes``, ``gradient_class`` (None for
+    ``best``), ``mitigator_classes``, ``optimizer_class``), which :func:`hqnn_core.training.spec.resolve`
+    reads to seed them. Raises ConfigError (or MissingExtraError naming the pip extra).
     """
     p, src = loaded.profile, loaded.source
     q = p.model.quantum
     check_ref("encoder", q.encoder, "model.quantum.encoder", loaded)
     check_ref("ansatz", q.ansatz, "model.quantum.ansatz", loaded)
+    gradient_cls = None
     if q.gradient.name != "best":
-        check_ref("gradient", q.gradient, "model.quantum.gradient", loaded)
+        gradient_cls = check_ref("gradient", q.gradient, "model.quantum.gradient", loaded)
     elif q.gradient.options:
         raise ConfigError(f"{src}: model.quantum.gradient.options: gradient 'best' takes no options; name an estimator to pass options.")
-    for i, ref in enumerate(p.mitigation):
-        check_ref("mitigator", ref, f"mitigation[{i}]", loaded)
+    mitigator_classes = [check_ref("mitigator", ref, f"mitigation[{i}]", loaded) for i, ref in enumerate(p.mitigation)]
     registry = get_plugins().backends
     origin = override_origin("backend.name", loaded.overrides)
     try:
-        registry.resolve(p.backend.name)
+        _, target = registry.resolve(p.backend.name)
         backend_cls = registry.get(p.backend.name)
     except UnknownComponentError as e:
         raise ConfigError(f"{src}: backend.name: {e}{origin}") from None
     except MissingExtraError as e:
         raise MissingExtraError(f"{src}: backend.name: {e}") from None
     try:
-        backend_cls.Options(**p.backend.options)
+        backend_options = backend_cls.Options(**p.backend.options)
     except ValidationError as e:
         raise options_error(f"backend {p.backend.name!r}", "backend", backend_cls.Options, e, loaded) from None
-    caps = backend_cls.capabilities
+    caps = backend_cls.capabilities_for(target, backend_options)  # what this target and these options will declare
     shots = p.backend.shots
     if shots is None and not caps.analytic:
         raise ConfigError(f"{src}: backend.shots: backend {p.backend.name!r} only samples; set backend.shots to a positive integer, e.g. 1000.")
@@ -71,23 +72,27 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
         raise ConfigError(f"{src}: backend.shots: backend {p.backend.name!r} is exact only; set backend.shots: null.")
     if shots is not None and caps.max_shots is not None and shots > caps.max_shots:
         raise ConfigError(f"{src}: backend.shots: {shots} exceeds backend {p.backend.name!r}'s maximum of {caps.max_shots}; lower it.")
-    check_fallback(loaded, backend_cls)
-    check_optimizer(p.train.optimizer, loaded)
-    if p.train.optimizer.name in {"adam", "sgd"} and q.gradient.name == "backprop" and shots is not None:
+    fallback_classes = check_fallback(loaded, backend_cls)
+    optimizer_cls = check_ref("optimizer", p.train.optimizer, "train.optimizer", loaded)
+    if not optimizer_cls.gradient_free() and q.gradient.name == "backprop" and shots is not None:
         raise ConfigError(f"{src}: model.quantum.gradient: backprop cannot differentiate sampled results (backend.shots={shots}); use 'best'.")
-    return {"backend_class": backend_cls}
+    return {"backend_class": backend_cls, "fallback_classes": fallback_classes, "gradient_class": gradient_cls,
+            "mitigator_classes": mitigator_classes, "optimizer_class": optimizer_cls}
 
 
-def check_fallback(loaded: LoadedProfile, primary_cls: type[Backend]) -> None:
+def check_fallback(loaded: LoadedProfile, primary_cls: type[Backend]) -> list[Any]:
     """Check every ``backend.fallback`` entry against the registry before anything is built.
 
     Raises ConfigError (unknown name, bad options, shots the backend cannot take, or a move from a
     local to a remote backend without ``backend.allow_cost_escalation``) or MissingExtraError.
+    Returns the fallback backends' classes, in order.
     """
     b, src = loaded.profile.backend, loaded.source
+    classes = []
     for i, ref in enumerate(b.fallback):
         key = f"backend.fallback[{i}]"
-        caps = check_ref("backend", ref, key, loaded, origin_key="backend.fallback").capabilities
+        cls = check_ref("backend", ref, key, loaded, origin_key="backend.fallback")
+        caps = cls.capabilities
         if b.shots is None and not caps.analytic:
             raise ConfigError(f"{src}: {key}: backend {ref.name!r} only samples, but backend.shots is null; use an exact backend or set shots.")
         if b.shots is not None and not caps.shots:
@@ -97,3 +102,5 @@ def check_fallback(loaded: LoadedProfile, primary_cls: type[Backend]) -> None:
                 f"{src}: {key}: falling back from the local backend {b.name!r} to the remote (paid) backend {ref.name!r} "
                 "would escalate cost; set backend.allow_cost_escalation: true if that is intended."
             )
+        classes.append(cls)
+    return classes

@@ -323,6 +323,18 @@ def test_conformance_command_fails_on_a_broken_backend_and_names_a_missing_extra
     assert "needs fake_cloud_sdk_for_hqnn_tests" in missing.output and 'pip install "hqnn[fakecloud]"' in missing.output
 
 
+def test_conformance_command_checks_a_registered_optimizer():
+    result = _cli("--optimizer", "spsa", "--", "-q")
+    assert result.exit_code == 0, result.output
+    assert "optimizer spsa (hqnn_plugins.optimizers.SPSAOptimizer); stepping=loss" in result.output
+    assert "9 passed" in result.output  # 3 checks of every component + 6 optimizer checks
+    unknown = _cli("--optimizer", "adma")
+    assert unknown.exit_code == 3 and "Unknown optimizer 'adma'. Did you mean 'adam'?" in unknown.output
+    for args in ((), ("--backend", "torch", "--optimizer", "adam")):
+        both = _cli(*args)
+        assert both.exit_code == 2 and "--backend NAME or --optimizer NAME (one of them)" in both.output
+
+
 def test_check_skipped_is_a_unittest_skip():
     import unittest
 

@@ -1,0 +1,127 @@
+"""A backend that wraps another: the base of the run's backend stack (see docs/architecture.md).
+
+Like an httpx transport that wraps a transport, or a PennyLane device that wraps a device, a
+:class:`BackendWrapper` *is* a :class:`~hqnn_core.interfaces.Backend`: the layer, the executor and
+a fallback chain hold it exactly as they would hold the vendor backend. Everything it does not
+change is the inner backend's: name, options, capabilities, accounting, shot seeds, validation and
+job splitting. A wrapper overrides :meth:`run_batch` (the one place a submission happens) and adds
+its own behaviour around the inner call; it never patches the inner object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hqnn_core.circuit import Circuit
+from hqnn_core.errors import BackendError
+from hqnn_core.interfaces import Accounting, Backend
+from hqnn_core.interfaces.backend import Task
+from hqnn_core.pricing import Price
+
+
+class BackendWrapper(Backend):
+    """A :class:`Backend` that forwards to ``inner``; subclasses add behaviour around :meth:`run_batch`.
+
+    The contract's optional members (errors, vendor facts, journals, fault counts) are the inner
+    backend's too, so the wrapper is invisible to whatever reads them.
+    """
+
+    def __init__(self, inner: Backend) -> None:  # no super().__init__: options and accounting are the inner's
+        self.inner = inner
+        self.options = inner.options
+        self.target = inner.target
+        self.capabilities = inner.capabilities
+
+    @property
+    def accounting(self) -> Accounting:  # type: ignore[override]  # read-only: a checkpoint restores it in place (Accounting.restore)
+        return self.inner.accounting
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.inner.name
+
+    @property
+    def full_name(self) -> str:
+        return self.inner.full_name
+
+    @property
+    def vendor(self) -> str:  # type: ignore[override]
+        return self.inner.vendor
+
+    @property
+    def noise_options(self) -> tuple[str, ...]:  # type: ignore[override]
+        return self.inner.noise_options
+
+    def validate(self, circuit: Circuit, shots: int | None) -> None:
+        self.inner.validate(circuit, shots)
+
+    def run_batch(self, tasks: Sequence[Task], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
+        return self.inner.run_batch(tasks, shots=shots, seed=seed)
+
+    def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[torch.Tensor]:
+        return self.inner.run_batch(tasks, shots=shots, seed=seed)
+
+    def states(self, circuit: Circuit, slot_values: torch.Tensor) -> torch.Tensor:
+        return self.inner.states(circuit, slot_values)
+
+    def simulate(self, circuit: Circuit, slot_values: torch.Tensor) -> torch.Tensor | None:
+        return self.inner.simulate(circuit, slot_values)
+
+    def map_error(self, exc: BaseException) -> BaseException:
+        return self.inner.map_error(exc)
+
+    def error_examples(self) -> list[tuple[BaseException, type[BackendError]]]:
+        return self.inner.error_examples()
+
+    def device_class(self) -> str | None:
+        return self.inner.device_class()
+
+    def price(self) -> Price | None:
+        return self.inner.price()
+
+    def queue_info(self) -> dict[str, Any] | None:
+        return self.inner.queue_info()
+
+    def attach_journal(self, path: Path) -> None:
+        self.inner.attach_journal(path)
+
+    @property
+    def faults_injected(self) -> int | None:
+        return self.inner.faults_injected
+
+    def seed_for_call(self, call: int) -> int:
+        return self.inner.seed_for_call(call)
+
+    def members(self) -> list[Backend]:
+        return self.inner.members()
+
+    def configure_gradient(self, name: str) -> None:
+        self.inner.configure_gradient(name)
+
+    def jobs_for(self, n_circuits: int) -> int:
+        return self.inner.jobs_for(n_circuits)
+
+    def calibration(self, n_qubits: int) -> dict[str, Any] | None:
+        return self.inner.calibration(n_qubits)
+
+    def config(self) -> dict[str, Any]:
+        return self.inner.config()
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.inner!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+__all__ = ["BackendWrapper"]
