@@ -118,6 +118,25 @@ def check_backend_capabilities_valid(backend: Backend, settings: ConformanceSett
     expect(isinstance(backend.vendor, str) and backend.vendor, "the class has no `vendor`.", "set vendor = 'qiskit' (etc.).")
 
 
+@check("backend")
+def check_backend_config_time_capabilities(backend: Backend, settings: ConformanceSettings) -> None:
+    """``capabilities_for(target, options)`` (what ``hqnn validate`` checks a profile against) agrees with the instance.
+
+    Exact vs sampling, shots, remoteness and noise must be known before the backend is built; only
+    device facts (qubit count, native gates, job limits) may be refined by the instance, and a shot
+    limit declared at config time must be the instance's.
+    """
+    declared = type(backend).capabilities_for(backend.target, backend.options)
+    caps = _caps(backend)
+    fix = "override the class method capabilities_for(target, options) to decide these fields from the target and options alone."
+    pairs = {"analytic": (declared.analytic, caps.analytic), "shots": (declared.shots, caps.shots),
+             "remote": (declared.remote, caps.remote), "noise": (declared.noise, caps.noise)}
+    for field, (before, built) in pairs.items():
+        expect(before == built, f"capabilities_for() declares {field}={before} but the instance {field}={built}.", fix)
+    expect(declared.max_shots in (None, caps.max_shots),
+           f"capabilities_for() declares max_shots={declared.max_shots} but the instance {caps.max_shots}.", fix)
+
+
 def _shape_cases() -> list[tuple[str, Circuit, torch.Tensor]]:
     cases = {c.name: c for c in golden()}
     return [("rx_z", cases["rx_z"].circuit, cases["rx_z"].slot_values), ("bell", cases["bell"].circuit, cases["bell"].slot_values)]
