@@ -21,6 +21,7 @@ from hqnn_core import redaction
 from hqnn_core.circuit import GATES, Circuit, CircuitBuilder, Observable
 from hqnn_core.errors import BackendError, CapabilityError, PermanentBackendError, TransientBackendError, UnavailableBackendError
 from hqnn_core.interfaces import Backend, BackendCapabilities
+from hqnn_core.layer import QuantumLayer
 from hqnn_core.testing.checks.common import (
     CheckSkipped,
     ConformanceSettings,
@@ -369,8 +370,6 @@ _ANSATZE = ("strongly_entangling", "hardware_efficient", "basic_entangler")
 
 def _fitting_layer(backend: Backend, n_qubits: int, seed: int, *, ansatze: tuple[str, ...] = _ANSATZE, **kwargs: Any):
     """A float64 ``QuantumLayer`` (angle encoder) with the first of ``ansatze`` whose gates the backend runs."""
-    from hqnn_core.layer import QuantumLayer
-
     for name in ansatze:
         try:
             layer = QuantumLayer(n_qubits, encoder="angle", ansatz=name, backend=backend, observables=mixed_observables(n_qubits),
@@ -540,8 +539,6 @@ def check_backend_describe_provenance(backend: Backend, settings: ConformanceSet
 
 def _measured_layer(backend: Backend, settings: ConformanceSettings, n: int | None = None, **kwargs: Any):
     """A float64 3-qubit (or narrower) hardware-efficient layer on ``backend`` measuring as ``kwargs`` say."""
-    from hqnn_core.layer import QuantumLayer
-
     n = n or min(3, _width(backend, settings))
     try:
         layer = QuantumLayer(n, encoder="angle", ansatz="hardware_efficient", layers=2, backend=backend, seed=settings.seed, **kwargs)
