@@ -81,9 +81,9 @@ class Backend(Component):
     capabilities (:meth:`capabilities_for` at config time, ``self.capabilities`` after
     construction), error mapping (:meth:`map_error`, :meth:`error_examples`), vendor facts
     (:meth:`device_class`, :meth:`price`, :meth:`queue_info`, :meth:`calibration`), final states
-    for diagnostics (:meth:`simulate`), remote-task
-    journals (:meth:`attach_journal`) and fault counts (:meth:`faults_injected`). Callers use these
-    methods directly; nothing probes a backend with ``getattr``.
+    for diagnostics (:meth:`simulate`), remote-task journals (:meth:`attach_journal`) and fault
+    counts (:attr:`faults_injected`). Callers use these methods directly; nothing probes a backend
+    with ``getattr``.
 
     Contract of :meth:`expectations`: returns a real tensor of shape ``[N, K]`` (N bindings, K
     observables), never squeezing N = 1; float64 unless the backend declares ``backprop``, in which

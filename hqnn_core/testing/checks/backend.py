@@ -21,6 +21,7 @@ from hqnn_core import redaction
 from hqnn_core.circuit import GATES, Circuit, CircuitBuilder, Observable
 from hqnn_core.errors import BackendError, CapabilityError, PermanentBackendError, TransientBackendError, UnavailableBackendError
 from hqnn_core.interfaces import Backend, BackendCapabilities
+from hqnn_core.layer import QuantumLayer
 from hqnn_core.testing.checks.common import (
     CheckSkipped,
     ConformanceSettings,
@@ -116,6 +117,25 @@ def check_backend_capabilities_valid(backend: Backend, settings: ConformanceSett
            "adjoint differentiation needs exact states; declare analytic=True or adjoint=False.")
     expect(backend.jobs_for(1) == 1, f"jobs_for(1) is {backend.jobs_for(1)}, not 1.", "one binding is one job.")
     expect(isinstance(backend.vendor, str) and backend.vendor, "the class has no `vendor`.", "set vendor = 'qiskit' (etc.).")
+
+
+@check("backend")
+def check_backend_config_time_capabilities(backend: Backend, settings: ConformanceSettings) -> None:
+    """``capabilities_for(target, options)`` (what ``hqnn validate`` checks a profile against) agrees with the instance.
+
+    Exact vs sampling, shots, remoteness and noise must be known before the backend is built; only
+    device facts (qubit count, native gates, job limits) may be refined by the instance, and a shot
+    limit declared at config time must be the instance's.
+    """
+    declared = type(backend).capabilities_for(backend.target, backend.options)
+    caps = _caps(backend)
+    fix = "override the class method capabilities_for(target, options) to decide these fields from the target and options alone."
+    pairs = {"analytic": (declared.analytic, caps.analytic), "shots": (declared.shots, caps.shots),
+             "remote": (declared.remote, caps.remote), "noise": (declared.noise, caps.noise)}
+    for field, (before, built) in pairs.items():
+        expect(before == built, f"capabilities_for() declares {field}={before} but the instance {field}={built}.", fix)
+    expect(declared.max_shots in (None, caps.max_shots),
+           f"capabilities_for() declares max_shots={declared.max_shots} but the instance {caps.max_shots}.", fix)
 
 
 def _shape_cases() -> list[tuple[str, Circuit, torch.Tensor]]:
@@ -350,8 +370,6 @@ _ANSATZE = ("strongly_entangling", "hardware_efficient", "basic_entangler")
 
 def _fitting_layer(backend: Backend, n_qubits: int, seed: int, *, ansatze: tuple[str, ...] = _ANSATZE, **kwargs: Any):
     """A float64 ``QuantumLayer`` (angle encoder) with the first of ``ansatze`` whose gates the backend runs."""
-    from hqnn_core.layer import QuantumLayer
-
     for name in ansatze:
         try:
             layer = QuantumLayer(n_qubits, encoder="angle", ansatz=name, backend=backend, observables=mixed_observables(n_qubits),
@@ -521,8 +539,6 @@ def check_backend_describe_provenance(backend: Backend, settings: ConformanceSet
 
 def _measured_layer(backend: Backend, settings: ConformanceSettings, n: int | None = None, **kwargs: Any):
     """A float64 3-qubit (or narrower) hardware-efficient layer on ``backend`` measuring as ``kwargs`` say."""
-    from hqnn_core.layer import QuantumLayer
-
     n = n or min(3, _width(backend, settings))
     try:
         layer = QuantumLayer(n, encoder="angle", ansatz="hardware_efficient", layers=2, backend=backend, seed=settings.seed, **kwargs)
