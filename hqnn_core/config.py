@@ -783,11 +783,11 @@ def options_error(owner: str, key: str, options: type[BaseModel], error: Validat
 
 
 def _check_ref(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile, origin_key: str | None = None) -> Any:
-    """The registered class for ``ref``, with its options validated; ``origin_key`` names the --set that may have set it."""
+    """The registered layout for ``ref`` (its torch-free options and shape), with its options validated; ``origin_key`` names the --set that may have set it."""
     from hqnn_core.plugin_manager import get_plugins
 
     try:
-        cls = get_plugins().registry(kind).get(ref.name)
+        cls = get_plugins().registry(kind).layout(ref.name)
     except UnknownComponentError as e:
         raise ConfigError(f"{loaded.source}: {key}.name: {e}{_origin(origin_key or key, loaded.overrides)}") from None
     except MissingExtraError as e:
@@ -821,7 +821,7 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
     origin = _origin("backend.name", loaded.overrides)
     try:
         registry.resolve(p.backend.name)
-        backend_cls = registry.get(p.backend.name)
+        backend_cls = registry.layout(p.backend.name)
     except UnknownComponentError as e:
         raise ConfigError(f"{src}: backend.name: {e}{origin}") from None
     except MissingExtraError as e:

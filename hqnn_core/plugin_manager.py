@@ -30,6 +30,7 @@ from packaging.version import Version
 
 from hqnn_core import hookspecs
 from hqnn_core.errors import HQNNError, IncompatiblePluginError, PluginError, PluginLoadError, PluginLoadWarning
+from hqnn_core.interfaces.layout import AnsatzLayout, BackendLayout, EncoderLayout, GradientLayout, MitigatorLayout
 from hqnn_core.registry import BUILTIN_DISTRIBUTION, BackendRegistry, ComponentRegistry, ConverterRegistry, PluginSource
 
 if TYPE_CHECKING:
@@ -37,14 +38,13 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "hqnn"
 
+#: The built-in plugins: torch-free modules that register components by import string with their layouts.
 DEFAULT_PLUGINS = (
-    "hqnn_plugins.encoders",
-    "hqnn_plugins.ansatze",
-    "hqnn_plugins.gradients",
-    "hqnn_plugins.torch_backend",
-    "hqnn_plugins.faulty_backend",
-    "hqnn_plugins.noisy_torch_backend",
-    "hqnn_plugins.mitigators",
+    "hqnn_plugins.layouts.encoders",
+    "hqnn_plugins.layouts.ansatze",
+    "hqnn_plugins.layouts.gradients",
+    "hqnn_plugins.layouts.backends",
+    "hqnn_plugins.layouts.mitigators",
     "hqnn_plugins.tracking",
 )
 
@@ -184,18 +184,20 @@ class Plugins:
 
     # -- registries -------------------------------------------------------------------------
     def build_registries(self) -> None:
-        """Call every registration hook once per plugin, attributing entries to that plugin."""
-        # Imported here, not at the top: the interfaces import torch, and `hqnn --help` builds a
-        # commands-only manager (see command_plugins) that must not (docs/architecture.md, deviations).
-        from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator
-        from hqnn_core.interfaces.converter import Converter
+        """Call every registration hook once per plugin, attributing entries to that plugin.
 
-        self.encoders: ComponentRegistry[Encoder] = ComponentRegistry("encoder", Encoder)
-        self.ansatze: ComponentRegistry[Ansatz] = ComponentRegistry("ansatz", Ansatz)
-        self.gradients: ComponentRegistry[GradientEstimator] = ComponentRegistry("gradient", GradientEstimator)
-        self.mitigators: ComponentRegistry[Mitigator] = ComponentRegistry("mitigator", Mitigator)
-        self.backends = BackendRegistry("backend", Backend)
-        self.converters = ConverterRegistry("converter", Converter)
+        The interfaces are named by import string (they import torch) and loaded when a component
+        class is first checked; the built-ins register import strings and torch-free layouts, so
+        building the registries imports no torch (docs/architecture.md, deviation 12).
+        """
+        interfaces = "hqnn_core.interfaces"
+        self.encoders: ComponentRegistry[Encoder] = ComponentRegistry("encoder", f"{interfaces}.encoder:Encoder", EncoderLayout)
+        self.ansatze: ComponentRegistry[Ansatz] = ComponentRegistry("ansatz", f"{interfaces}.ansatz:Ansatz", AnsatzLayout)
+        self.gradients: ComponentRegistry[GradientEstimator] = ComponentRegistry("gradient", f"{interfaces}.gradient:GradientEstimator",
+                                                                                 GradientLayout)
+        self.mitigators: ComponentRegistry[Mitigator] = ComponentRegistry("mitigator", f"{interfaces}.mitigator:Mitigator", MitigatorLayout)
+        self.backends = BackendRegistry("backend", f"{interfaces}.backend:Backend", BackendLayout)
+        self.converters = ConverterRegistry("converter", f"{interfaces}.converter:Converter")
         for attr, hook_name in REGISTRATION_HOOKS.items():
             registry = getattr(self, attr)
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():

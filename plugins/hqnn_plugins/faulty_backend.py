@@ -32,10 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hqnn_core.circuit import Circuit
 from hqnn_core.components import get_backend
 from hqnn_core.errors import ConfigError, PermanentBackendError, TransientBackendError, UnavailableBackendError
-from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.interfaces.component import describe_validation_error
-from hqnn_core.registry import BackendRegistry
 
 FaultKind = Literal["throttle", "timeout", "lost", "unavailable", "permanent", "hang"]
 
@@ -145,8 +143,3 @@ class FaultyBackend(Backend):
         info["wraps"] = self.inner.describe()
         info["faults_injected"] = dict(self.injected)
         return info
-
-
-@hookimpl
-def hqnn_register_backends(registry: BackendRegistry) -> None:
-    registry.add_family("faulty", FaultyBackend)

@@ -35,9 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hqnn_core.circuit import Circuit, Op
 from hqnn_core.errors import CapabilityError, ConfigError
-from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
-from hqnn_core.registry import BackendRegistry
 from hqnn_plugins.statevector_plan import _angle_gate, _fixed_gate
 from hqnn_plugins.torch_backend import pauli_expectations
 
@@ -248,8 +246,3 @@ class NoisyTorchBackend(Backend):
         info = super().describe()
         info["versions"] = {"torch": torch.__version__}
         return info
-
-
-@hookimpl
-def hqnn_register_backends(registry: BackendRegistry) -> None:
-    registry.add("torch.noisy", NoisyTorchBackend)

@@ -44,10 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import CapabilityError
-from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.measurement import BASIS_ROTATIONS, plan_measurements
-from hqnn_core.registry import BackendRegistry
 from hqnn_plugins.statevector_plan import _PLANS as _PLANS
 from hqnn_plugins.statevector_plan import (
     _angle_gate,
@@ -606,8 +604,3 @@ def _sample(probs: torch.Tensor, shots: int, generator: torch.Generator | None) 
     chunk = max(1, 2**24 // shots)
     parts = [torch.multinomial(p, shots, replacement=True, generator=generator) for p in probs.split(chunk)]
     return torch.cat(parts)
-
-
-@hookimpl
-def hqnn_register_backends(registry: BackendRegistry) -> None:
-    registry.add("torch", TorchBackend)
