@@ -1,0 +1,93 @@
+"""Checks of a loaded profile against the plugin registries: every name and option, before anything is built."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hqnn_core.config.loading import LoadedProfile
+from hqnn_core.config.messages import loc_text, override_origin, problem_text
+from hqnn_core.config.schema import ComponentRef
+from hqnn_core.errors import ConfigError, MissingExtraError, UnknownComponentError
+
+
+def options_error(owner: str, key: str, options: type[BaseModel], error: ValidationError, loaded: LoadedProfile) -> ConfigError:
+    allowed = list(options.model_fields)
+    lines = []
+    for e in error.errors():
+        path = f"{key}.options." + loc_text(e["loc"])
+        if e["type"] == "extra_forbidden":
+            bad = str(e["loc"][-1])
+            close = difflib.get_close_matches(bad, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else "; remove it."
+            lines.append(f"{path}: {owner} has no option {bad!r}{hint} Its options: {', '.join(allowed) or 'none'}")
+        else:
+            lines.append(f"{path}: {problem_text(e)}")
+    return ConfigError(f"{loaded.source}: " + "; ".join(lines) + override_origin(key, loaded.overrides) + ".")
+
+
+def check_ref(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile, origin_key: str | None = None) -> Any:
+    """The registered layout for ``ref`` (its torch-free options and shape), with its options validated; ``origin_key`` names the --set that may have set it."""
+    from hqnn_core.plugin_manager import get_plugins
+
+    try:
+        cls = get_plugins().registry(kind).layout(ref.name)
+    except UnknownComponentError as e:
+        raise ConfigError(f"{loaded.source}: {key}.name: {e}{override_origin(origin_key or key, loaded.overrides)}") from None
+    except MissingExtraError as e:
+        raise MissingExtraError(f"{loaded.source}: {key}.name: {e}") from None
+    try:
+        cls.Options(**ref.options)
+    except ValidationError as e:
+        raise options_error(f"{kind} {ref.name!r}", key, cls.Options, e, loaded) from None
+    return cls
+
+
+def check_components(loaded: LoadedProfile) -> dict[str, Any]:
+    """Check every component and backend name and option against the registries (nothing is built).
+
+    Returns the backend class. Raises ConfigError (or MissingExtraError naming the pip extra).
+    """
+    from hqnn_core.plugin_manager import get_plugins
+    from hqnn_core.training.optimizers import check_optimizer
+
+    p, src = loaded.profile, loaded.source
+    q = p.model.quantum
+    check_ref("encoder", q.encoder, "model.quantum.encoder", loaded)
+    check_ref("ansatz", q.ansatz, "model.quantum.ansatz", loaded)
+    if q.gradient.name != "best":
+        check_ref("gradient", q.gradient, "model.quantum.gradient", loaded)
+    elif q.gradient.options:
+        raise ConfigError(f"{src}: model.quantum.gradient.options: gradient 'best' takes no options; name an estimator to pass options.")
+    for i, ref in enumerate(p.mitigation):
+        check_ref("mitigator", ref, f"mitigation[{i}]", loaded)
+    registry = get_plugins().backends
+    origin = override_origin("backend.name", loaded.overrides)
+    try:
+        registry.resolve(p.backend.name)
+        backend_cls = registry.layout(p.backend.name)
+    except UnknownComponentError as e:
+        raise ConfigError(f"{src}: backend.name: {e}{origin}") from None
+    except MissingExtraError as e:
+        raise MissingExtraError(f"{src}: backend.name: {e}") from None
+    try:
+        backend_cls.Options(**p.backend.options)
+    except ValidationError as e:
+        raise options_error(f"backend {p.backend.name!r}", "backend", backend_cls.Options, e, loaded) from None
+    caps = backend_cls.capabilities
+    shots = p.backend.shots
+    if shots is None and not caps.analytic:
+        raise ConfigError(f"{src}: backend.shots: backend {p.backend.name!r} only samples; set backend.shots to a positive integer, e.g. 1000.")
+    if shots is not None and not caps.shots:
+        raise ConfigError(f"{src}: backend.shots: backend {p.backend.name!r} is exact only; set backend.shots: null.")
+    if shots is not None and caps.max_shots is not None and shots > caps.max_shots:
+        raise ConfigError(f"{src}: backend.shots: {shots} exceeds backend {p.backend.name!r}'s maximum of {caps.max_shots}; lower it.")
+    from hqnn_core.training.resilience import check_fallback
+
+    check_fallback(loaded, backend_cls)
+    check_optimizer(p.train.optimizer, loaded)
+    if p.train.optimizer.name in {"adam", "sgd"} and q.gradient.name == "backprop" and shots is not None:
+        raise ConfigError(f"{src}: model.quantum.gradient: backprop cannot differentiate sampled results (backend.shots={shots}); use 'best'.")
+    return {"backend_class": backend_cls}
