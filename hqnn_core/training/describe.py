@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hqnn_core.circuit import Circuit
 from hqnn_core.circuit_assembly import build_circuit, check_init, parse_observables
@@ -25,6 +26,9 @@ from hqnn_core.interfaces.layout import BackendLayout, GradientLayout
 from hqnn_core.plugin_manager import DEFAULT_PLUGINS, Plugins, get_plugins
 from hqnn_core.training.data_summary import DataSummary
 from hqnn_core.training.usage import Usage
+
+if TYPE_CHECKING:
+    from hqnn_core.training.prepare import PreparedModel
 
 #: optimizers whose usage is counted here (COBYLA's evaluation count needs its options: the model is built)
 _COUNTED_OPTIMIZERS = ("adam", "sgd", "spsa")
@@ -52,6 +56,14 @@ def describe_model(loaded: LoadedProfile, data: DataSummary) -> ModelDescription
         return _describe(loaded, data, get_plugins())
     except HQNNError:  # the build raises the same problem with its full message
         return None
+
+
+def built_description(prepared: PreparedModel, usage: Usage) -> ModelDescription:
+    """The same description read from a built model (``usage``: its ``training.prepare.estimate``), for what :func:`describe_model` cannot tell."""
+    layer = prepared.layer
+    parameters = sum(x.numel() for x in prepared.model.parameters())
+    return ModelDescription(layer.n_qubits, layer.encoder.name, layer.ansatz.name, layer.layers, layer.gradient.name, layer.backend.full_name,
+                            layer.shots, parameters, layer.circuit, usage)
 
 
 def _describe(loaded: LoadedProfile, data: DataSummary, plugins: Plugins) -> ModelDescription | None:
@@ -202,4 +214,4 @@ def _usage(loaded: LoadedProfile, data: DataSummary, caps: BackendCapabilities, 
     return per_epoch.times(t.epochs) + calls(_batches(data.n_test, t.eval_batch_size), False).times(t.epochs)
 
 
-__all__ = ["ModelDescription", "describe_model"]
+__all__ = ["ModelDescription", "built_description", "describe_model"]
