@@ -233,9 +233,9 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
 
         click.echo("\n".join([f"OK {profile}", *kernel_lines(loaded)]))
         return
-    from hqnn_core.config import check_components
     from hqnn_core.training.data_summary import describe_data
     from hqnn_core.training.describe import built_description, describe_model
+    from hqnn_core.training.validate import check_components
 
     p = loaded.profile
     d = describe_data(p.data, loaded.base_dir, loaded.source)  # the data's shape, not its arrays: no scikit-learn (docs/cli.md)

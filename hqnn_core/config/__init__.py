@@ -2,16 +2,16 @@
 
 A profile is loaded with a duplicate-key-rejecting ``yaml.SafeLoader`` (or ``tomllib``), checked
 for credentials, validated by the pydantic models (``extra="forbid"``, strict types: no
-``"1e3"``, ``1000.0`` or ``true`` for an integer), then checked against the plugin registries so
-that a misspelt backend or encoder fails here, not after jobs were paid for. Every problem is one
+``"1e3"``, ``1000.0`` or ``true`` for an integer). The training layer then checks it against the
+plugin registries (:func:`hqnn_core.training.validate.check_components`), so that a misspelt backend
+or encoder fails before anything is built, not after jobs were paid for. Every problem is one
 :class:`~hqnn_core.errors.ConfigError` naming the file, the key path, the bad value and the fix.
 
-The package has one module per job, each importing only those listed before it:
+The package has one module per job, each importing only those listed before it (and ``hqnn_core.errors``):
 
 - ``schema``: the pydantic models and the walk over their fields;
-- ``messages``: pydantic validation errors rewritten as key path, value and fix;
+- ``messages``: pydantic validation errors (the profile's and a component's options) rewritten as key path, value and fix;
 - ``loading``: YAML/TOML parsing, ``--set`` overrides, ``${HQNN_DATASETS}`` paths, :class:`LoadedProfile`;
-- ``registry_checks``: names and options checked against the plugin registries;
 - ``markdown``: the schema reference (``schema_markdown()``), rendered from the models so docs cannot drift.
 
 Every public name is re-exported here: ``from hqnn_core.config import load_profile`` is the way in.
@@ -32,8 +32,7 @@ from hqnn_core.config.loading import (
     validate_profile,
 )
 from hqnn_core.config.markdown import schema_markdown
-from hqnn_core.config.messages import format_validation_error
-from hqnn_core.config.registry_checks import check_components, check_ref, options_error
+from hqnn_core.config.messages import format_validation_error, options_error
 from hqnn_core.config.schema import (
     DATASETS_VAR,
     MAX_SHOTS,
@@ -57,9 +56,6 @@ from hqnn_core.config.schema import (
     iter_fields,
 )
 from hqnn_core.errors import ConfigError
-
-#: The old private name, kept until training/resilience.py reads registry checks from the run spec.
-_check_ref = check_ref
 
 __all__ = [
     "CREDENTIALS_HINT",
@@ -88,8 +84,6 @@ __all__ = [
     "ServingConfig",
     "TrainConfig",
     "apply_overrides",
-    "check_components",
-    "check_ref",
     "format_validation_error",
     "iter_fields",
     "load_profile",

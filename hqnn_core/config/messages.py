@@ -5,12 +5,15 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from hqnn_core.config.schema import iter_fields, model_at
 from hqnn_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hqnn_core.config.loading import LoadedProfile
 
 
 def _unknown_key_hint(loc: Sequence[Any]) -> str:
@@ -96,3 +99,19 @@ def format_validation_error(error: ValidationError, source: str, overrides: Sequ
     if len(lines) == 1:
         return ConfigError(f"{source}: {lines[0]}.")
     return ConfigError(f"{source}: {len(lines)} problems:\n" + "\n".join(f"  {line}." for line in lines))
+
+
+def options_error(owner: str, key: str, options: type[BaseModel], error: ValidationError, loaded: LoadedProfile) -> ConfigError:
+    """One ConfigError for a component's bad ``options``, naming each key, the allowed options and the --set that set it."""
+    allowed = list(options.model_fields)
+    lines = []
+    for e in error.errors():
+        path = f"{key}.options." + loc_text(e["loc"])
+        if e["type"] == "extra_forbidden":
+            bad = str(e["loc"][-1])
+            close = difflib.get_close_matches(bad, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else "; remove it."
+            lines.append(f"{path}: {owner} has no option {bad!r}{hint} Its options: {', '.join(allowed) or 'none'}")
+        else:
+            lines.append(f"{path}: {problem_text(e)}")
+    return ConfigError(f"{loaded.source}: " + "; ".join(lines) + override_origin(key, loaded.overrides) + ".")

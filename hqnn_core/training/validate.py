@@ -1,37 +1,25 @@
-"""Checks of a loaded profile against the plugin registries: every name and option, before anything is built."""
+"""Checks of a loaded profile against the plugin registries: every name and option, before anything is built.
+
+These checks read the registries (the plugin manager), so they sit in the training layer, above the
+config package, which only parses and validates the profile's own schema.
+"""
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from hqnn_core.config.loading import LoadedProfile
-from hqnn_core.config.messages import loc_text, override_origin, problem_text
-from hqnn_core.config.schema import ComponentRef
+from hqnn_core.config import ComponentRef, LoadedProfile, options_error
+from hqnn_core.config.messages import override_origin
 from hqnn_core.errors import ConfigError, MissingExtraError, UnknownComponentError
-
-
-def options_error(owner: str, key: str, options: type[BaseModel], error: ValidationError, loaded: LoadedProfile) -> ConfigError:
-    allowed = list(options.model_fields)
-    lines = []
-    for e in error.errors():
-        path = f"{key}.options." + loc_text(e["loc"])
-        if e["type"] == "extra_forbidden":
-            bad = str(e["loc"][-1])
-            close = difflib.get_close_matches(bad, allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else "; remove it."
-            lines.append(f"{path}: {owner} has no option {bad!r}{hint} Its options: {', '.join(allowed) or 'none'}")
-        else:
-            lines.append(f"{path}: {problem_text(e)}")
-    return ConfigError(f"{loaded.source}: " + "; ".join(lines) + override_origin(key, loaded.overrides) + ".")
+from hqnn_core.interfaces.layout import BackendLayout
+from hqnn_core.plugin_manager import get_plugins
+from hqnn_core.training.optimizers import check_optimizer
 
 
 def check_ref(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile, origin_key: str | None = None) -> Any:
     """The registered layout for ``ref`` (its torch-free options and shape), with its options validated; ``origin_key`` names the --set that may have set it."""
-    from hqnn_core.plugin_manager import get_plugins
-
     try:
         cls = get_plugins().registry(kind).layout(ref.name)
     except UnknownComponentError as e:
@@ -50,9 +38,6 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
 
     Returns the backend class. Raises ConfigError (or MissingExtraError naming the pip extra).
     """
-    from hqnn_core.plugin_manager import get_plugins
-    from hqnn_core.training.optimizers import check_optimizer
-
     p, src = loaded.profile, loaded.source
     q = p.model.quantum
     check_ref("encoder", q.encoder, "model.quantum.encoder", loaded)
@@ -84,10 +69,29 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
         raise ConfigError(f"{src}: backend.shots: backend {p.backend.name!r} is exact only; set backend.shots: null.")
     if shots is not None and caps.max_shots is not None and shots > caps.max_shots:
         raise ConfigError(f"{src}: backend.shots: {shots} exceeds backend {p.backend.name!r}'s maximum of {caps.max_shots}; lower it.")
-    from hqnn_core.training.resilience import check_fallback
-
     check_fallback(loaded, backend_cls)
     check_optimizer(p.train.optimizer, loaded)
     if p.train.optimizer.name in {"adam", "sgd"} and q.gradient.name == "backprop" and shots is not None:
         raise ConfigError(f"{src}: model.quantum.gradient: backprop cannot differentiate sampled results (backend.shots={shots}); use 'best'.")
     return {"backend_class": backend_cls}
+
+
+def check_fallback(loaded: LoadedProfile, primary_cls: type[BackendLayout]) -> None:
+    """Check every ``backend.fallback`` entry against the registry before anything is built.
+
+    Raises ConfigError (unknown name, bad options, shots the backend cannot take, or a move from a
+    local to a remote backend without ``backend.allow_cost_escalation``) or MissingExtraError.
+    """
+    b, src = loaded.profile.backend, loaded.source
+    for i, ref in enumerate(b.fallback):
+        key = f"backend.fallback[{i}]"
+        caps = check_ref("backend", ref, key, loaded, origin_key="backend.fallback").capabilities
+        if b.shots is None and not caps.analytic:
+            raise ConfigError(f"{src}: {key}: backend {ref.name!r} only samples, but backend.shots is null; use an exact backend or set shots.")
+        if b.shots is not None and not caps.shots:
+            raise ConfigError(f"{src}: {key}: backend {ref.name!r} is exact only, but backend.shots={b.shots}; use a sampling backend.")
+        if caps.remote and not primary_cls.capabilities.remote and not b.allow_cost_escalation:
+            raise ConfigError(
+                f"{src}: {key}: falling back from the local backend {b.name!r} to the remote (paid) backend {ref.name!r} "
+                "would escalate cost; set backend.allow_cost_escalation: true if that is intended."
+            )
