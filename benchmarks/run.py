@@ -191,7 +191,7 @@ def _plan_steps(w: Workload) -> int | None:
     """Fused steps of hqnn's compiled plan for the workload's circuit (for the older fused-plan floor)."""
     try:
         from hqnn_core import QuantumLayer
-        from hqnn_plugins.torch_backend import _plan
+        from hqnn_plugins.statevector_plan import _plan
 
         layer = QuantumLayer(w.n_qubits, encoder="angle", ansatz="hardware_efficient", layers=w.layers, backend="torch")
         return len(_plan(layer.circuit, True).steps)
@@ -338,9 +338,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _largest_statevector() -> dict[str, Any]:
     """The most qubits hqnn's torch backend runs here (batch 1, complex64), from the memory free now."""
-    from hqnn_plugins.torch_backend import _available_memory, largest_qubits
+    from hqnn_plugins.torch_backend_memory import available_memory, largest_qubits
 
-    free = _available_memory()
+    free = available_memory()
     if free is None:
         return {}
     return {"free_GiB": free / 2**30, "forward": largest_qubits(free), "adjoint_training": largest_qubits(free, method="adjoint")}

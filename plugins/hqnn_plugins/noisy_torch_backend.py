@@ -28,19 +28,19 @@ import contextlib
 import math
 import string
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hqnn_core.circuit import Circuit, Op
 from hqnn_core.errors import CapabilityError, ConfigError
-from hqnn_core.interfaces import Backend, BackendCapabilities, Task
+from hqnn_core.interfaces import Backend, Task
+from hqnn_plugins.layouts.backends import NOISY_MAX_QUBITS, NoisyTorchLayout
 from hqnn_plugins.statevector_plan import _angle_gate, _fixed_gate
-from hqnn_plugins.torch_backend import pauli_expectations
+from hqnn_plugins.torch_backend_measure import pauli_expectations
 
 SMALL_QUBITS = 6  # up to here a density matrix is too small to gain from intra-op threads
-MAX_QUBITS = 10  # a density matrix of 10 qubits is 16 MiB per binding in complex128
+MAX_QUBITS = NOISY_MAX_QUBITS
 _LETTERS = string.ascii_letters
 
 def gate_matrix(op: Op, values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -121,38 +121,11 @@ class NoisyTorchBackend(Backend):
 
     name = "torch.noisy"
     vendor = "hqnn"
-    capabilities = BackendCapabilities(max_qubits=MAX_QUBITS, analytic=True, shots=True, backprop=True, noise=True,
-                                       higher_order=True)
+    capabilities = NoisyTorchLayout.capabilities  # declared torch-free beside its options, for config-time checks
 
     noise_options = ("depolarizing", "two_qubit_depolarizing", "amplitude_damping", "readout_error")
 
-    class Options(BaseModel):
-        model_config = ConfigDict(extra="forbid", strict=True)
-        precision: Literal["auto", "complex64", "complex128"] = Field(
-            "auto", description="auto: complex128 for float64 inputs, complex64 otherwise"
-        )
-        seed: int | None = Field(None, description="base seed for shot sampling")
-        readout_error: float | list[float] | list[list[float]] = Field(
-            0.0,
-            description="bit flips at measurement: q (symmetric, every qubit), [p01, p10] (every qubit) or [[p01, p10], ...] per qubit",
-        )
-        depolarizing: float = Field(0.0, ge=0.0, le=0.75, description="single-qubit depolarizing probability after every gate, per wire")
-        two_qubit_depolarizing: float = Field(0.0, ge=0.0, le=15 / 16, description="two-qubit depolarizing probability after every 2-qubit gate")
-        amplitude_damping: float = Field(0.0, ge=0.0, le=1.0, description="amplitude-damping probability after every gate, per wire")
-
-        @field_validator("readout_error")
-        @classmethod
-        def _probabilities(cls, value: Any) -> Any:
-            flat = [value] if isinstance(value, (int, float)) else [x for v in value for x in (v if isinstance(v, list) else [v])]
-            if isinstance(value, list) and not value:
-                raise ValueError("readout_error is an empty list; write 0.0 for no readout error")
-            if isinstance(value, list) and isinstance(value[0], (int, float)) and len(value) != 2:
-                raise ValueError(f"readout_error {value} must be one number, a pair [p01, p10], or a list of pairs")
-            if isinstance(value, list) and isinstance(value[0], list) and any(len(v) != 2 for v in value):
-                raise ValueError(f"readout_error {value}: each per-qubit entry must be a pair [p01, p10]")
-            if any(not 0.0 <= float(x) <= 1.0 for x in flat):
-                raise ValueError(f"readout_error {value} has probabilities outside [0, 1]")
-            return value
+    Options = NoisyTorchLayout.Options
 
     def readout_pairs(self, n: int) -> list[tuple[float, float]]:
         """``(p01, p10)`` for each of ``n`` qubits."""

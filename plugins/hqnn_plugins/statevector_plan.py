@@ -18,7 +18,7 @@ steps, not over gates. Each circuit is compiled once (cached by the hashable :cl
   each row's gradient still exact (see :class:`_SharedSpec`).
 
 Steps keep their own ``forward``/``adjoint`` next to the compile-time tables they read (a step is one
-unit); the sweeps that drive them, and the backend, live in :mod:`hqnn_plugins.torch_backend`.
+unit); the sweeps that drive them live in :mod:`hqnn_plugins.torch_backend_autograd`, the backend in :mod:`hqnn_plugins.torch_backend`.
 """
 
 from __future__ import annotations

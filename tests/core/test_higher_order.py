@@ -17,7 +17,9 @@ import torch
 
 from hqnn_core import QuantumLayer, get_backend
 from hqnn_core.errors import CapabilityError, UnsupportedError
-from hqnn_plugins import torch_backend as tb
+from hqnn_plugins import torch_backend_memory as memory
+from hqnn_plugins.statevector_plan import _plan
+from hqnn_plugins.torch_backend_memory import memory_needed
 
 # (gradient, backend, backend options, tolerance): the default torch paths, every diff_method, torch.noisy,
 # and the estimator paths (parameter-shift exact; finite differences of differences only approximate).
@@ -246,10 +248,10 @@ def test_a_backend_without_higher_order_refuses_create_graph_with_the_fix():
 def test_a_double_backward_that_cannot_fit_is_refused_before_allocating(monkeypatch):
     layer = _layer("backprop", "torch", {"diff_method": "adjoint"}, n_qubits=4, layers=8)  # deep: autograd outgrows adjoint
     x = torch.rand(8, 4, requires_grad=True)
-    steps = len(tb._plan(layer.circuit, True).steps)
-    adjoint = tb.memory_needed(4, 8, torch.complex128, "adjoint", steps)
-    assert tb.memory_needed(4, 8, torch.complex128, "autograd", steps) > adjoint
-    monkeypatch.setattr(tb, "_available_memory", lambda: adjoint)
+    steps = len(_plan(layer.circuit, True).steps)
+    adjoint = memory_needed(4, 8, torch.complex128, "adjoint", steps)
+    assert memory_needed(4, 8, torch.complex128, "autograd", steps) > adjoint
+    monkeypatch.setattr(memory, "available_memory", lambda: adjoint)
     torch.autograd.grad(layer(x).sum(), x)  # first order fits
     with pytest.raises(CapabilityError, match=r"a double backward \(create_graph=True\) over 8 bindings of 4 qubits.*Lower the batch size"):
         torch.autograd.grad(layer(x).sum(), x, create_graph=True)

@@ -127,9 +127,9 @@ def test_too_many_qubits_rejected_before_any_work():
 
 
 def test_memory_is_checked_before_allocating(monkeypatch):
-    import hqnn_plugins.torch_backend as tb
+    import hqnn_plugins.torch_backend_memory as memory
 
-    monkeypatch.setattr(tb, "_available_memory", lambda: 1 << 20)  # pretend only 1 MiB is free
+    monkeypatch.setattr(memory, "available_memory", lambda: 1 << 20)  # pretend only 1 MiB is free
     b = CircuitBuilder(16)
     b.add("H", [0])
     with pytest.raises(CapabilityError, match=r"GiB; .* free\. Lower the batch size"):

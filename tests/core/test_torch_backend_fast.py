@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import hqnn_plugins.statevector_plan as sp
-import hqnn_plugins.torch_backend as tb
+import hqnn_plugins.torch_backend_memory as memory
 from hqnn_core import CapabilityError, CircuitBuilder, ConfigError, Observable, QuantumLayer, get_backend
 from hqnn_core.circuit import GATES
 
@@ -267,42 +267,38 @@ def test_adjoint_keeps_a_few_states_where_backprop_keeps_one_per_step():
     for method in ("backprop", "adjoint"):
         layer = QuantumLayer(**layer_args, backend_options={"diff_method": method})
         saved[method] = _saved_bytes(lambda layer=layer: layer(x))
-    plan = tb._plan(layer.circuit, True)
+    plan = sp._plan(layer.circuit, True)
     assert len(plan.steps) >= 20
     assert saved["adjoint"] <= 2 * state_bytes  # the final state, plus batch-independent matrices
     assert saved["backprop"] >= len(plan.steps) * state_bytes
 
 
 def test_gradient_adjoint_can_select_the_adjoint_sweep():
-    backend = get_backend("torch")
-    backend.configure_gradient("adjoint")
-    layer = QuantumLayer(4, layers=2, gradient="adjoint", backend=backend, seed=0)
-    x = torch.rand(3, 4)
-    calls = []
-    original = tb._Sweep.apply
-
-    def spy(plan, store, *args):
-        calls.append(store)
-        return original(plan, store, *args)
-
-    tb._Sweep.apply = spy
-    try:
-        layer(x).sum().backward()
-    finally:
-        tb._Sweep.apply = original
-    assert calls == [False]  # store=False: the adjoint sweep
+    """Told ``adjoint``, ``diff_method: auto`` keeps adjoint's few states where it would otherwise take backprop's one per step."""
+    x = torch.rand(64, 10)
+    state_bytes = 64 * 2**10 * 8  # batch x 2**n x complex64
+    saved = {}
+    for told in (None, "adjoint"):
+        backend = get_backend("torch")
+        if told:
+            backend.configure_gradient(told)
+        layer = QuantumLayer(10, layers=8, gradient=told or "backprop", backend=backend, seed=0)
+        saved[told] = _saved_bytes(lambda layer=layer: layer(x))
+    steps = len(sp._plan(layer.circuit, True).steps)
+    assert saved[None] >= steps * state_bytes  # auto, not told: the backprop sweep
+    assert saved["adjoint"] <= 2 * state_bytes  # told adjoint: the adjoint sweep
 
 
 def test_plans_are_compiled_once_per_circuit(monkeypatch):
     compiled = []
-    original = tb._Compiler.compile
+    original = sp._Compiler.compile
 
     def counting(self):
         compiled.append(self.c)
         return original(self)
 
-    monkeypatch.setattr(tb._Compiler, "compile", counting)
-    tb._PLANS.clear()
+    monkeypatch.setattr(sp._Compiler, "compile", counting)
+    sp._PLANS.clear()
     layer = QuantumLayer(5, layers=2, seed=0)
     for _ in range(3):
         layer(torch.rand(4, 5)).sum().backward()
@@ -311,7 +307,7 @@ def test_plans_are_compiled_once_per_circuit(monkeypatch):
 
 def test_a_cnot_ring_is_one_gather_and_a_rotation_layer_few_products():
     layer = QuantumLayer(12, layers=3, seed=0)
-    plan = tb._plan(layer.circuit, True)
+    plan = sp._plan(layer.circuit, True)
     kinds = [type(s).__name__ for s in plan.steps]
     # layer 0 rotations join the opening product state; each later layer: one gather + 3 Kronecker-block products;
     # the last ring folds into the measurement.
@@ -320,21 +316,21 @@ def test_a_cnot_ring_is_one_gather_and_a_rotation_layer_few_products():
 
 def test_largest_qubit_counts_follow_from_memory():
     gib = 2**30
-    assert tb.largest_qubits(24 * gib) == 29
-    assert tb.largest_qubits(24 * gib, method="adjoint") == 28
-    assert tb.largest_qubits(24 * gib, dtype=torch.complex128) == 28
-    assert tb.memory_needed(20, 4, torch.complex64, "forward") == int(4.2 * 4 * 2**20 * 8) + 8 * 2**20
+    assert memory.largest_qubits(24 * gib) == 29
+    assert memory.largest_qubits(24 * gib, method="adjoint") == 28
+    assert memory.largest_qubits(24 * gib, dtype=torch.complex128) == 28
+    assert memory.memory_needed(20, 4, torch.complex64, "forward") == int(4.2 * 4 * 2**20 * 8) + 8 * 2**20
 
 
 def test_too_big_fails_early_naming_the_limit(monkeypatch):
-    monkeypatch.setattr(tb, "_available_memory", lambda: 24 * 2**30)
+    monkeypatch.setattr(memory, "available_memory", lambda: 24 * 2**30)
     b = CircuitBuilder(30)
     b.add("H", [0])
     circuit = b.build([Observable.z(0)])
-    tb._PLANS.clear()
+    sp._PLANS.clear()
     with pytest.raises(CapabilityError, match=r"24 GiB is free\. Lower the batch size or the qubit count \(at this batch size at most 29 qubits fit\)"):
         get_backend("torch").expectations(circuit, torch.zeros(1, 0))
-    assert not tb._PLANS  # failed before compiling (the plan's tables alone would be 2**30 entries)
+    assert not sp._PLANS  # failed before compiling (the plan's tables alone would be 2**30 entries)
 
 
 def test_diff_method_is_validated():
@@ -379,14 +375,14 @@ def test_table_free_paths_for_large_circuits_agree_with_the_tables(monkeypatch, 
     results = []
     for limit, low_bits in ((1 << 24, 16), (1, 2)):
         monkeypatch.setattr(sp, "_TABLE_LIMIT", limit)
-        monkeypatch.setattr(tb._ZMeasure, "LOW_BITS", low_bits)
-        tb._PLANS.clear()
+        monkeypatch.setattr(sp._ZMeasure, "LOW_BITS", low_bits)
+        sp._PLANS.clear()
         v = values.clone().requires_grad_(True)
         out = get_backend("torch", diff_method=method).expectations(circuit, v)
         out.sum().backward()
         sampled = get_backend("torch").expectations(circuit, values, shots=300, seed=5)
         results.append((out.detach(), v.grad, sampled))
-    tb._PLANS.clear()
+    sp._PLANS.clear()
     for a, b_ in zip(*results):
         torch.testing.assert_close(a, b_, atol=1e-12, rtol=0)
     np.testing.assert_allclose(results[0][0].numpy(), oracle_values(circuit, values.numpy()), atol=1e-10)

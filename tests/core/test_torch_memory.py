@@ -22,14 +22,16 @@ import pytest
 import torch
 
 from hqnn_core import QuantumLayer
-from hqnn_plugins import torch_backend as tb
+from hqnn_plugins import torch_backend_memory as memory
+from hqnn_plugins.statevector_plan import _plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = textwrap.dedent("""
     import json, sys, torch
     from hqnn_core import QuantumLayer
-    from hqnn_plugins.torch_backend import _plan, memory_needed
+    from hqnn_plugins.statevector_plan import _plan
+    from hqnn_plugins.torch_backend_memory import memory_needed
     torch.set_num_threads(1)
     n, batch, layers, method = 16, int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     layer = QuantumLayer(n, layers=layers, backend="torch", seed=0,
@@ -74,11 +76,11 @@ def test_estimate_is_an_upper_bound_within_ten_percent_at_16_qubits(method, laye
 def test_auto_takes_backprop_whenever_its_estimate_fits_in_half_the_free_memory(monkeypatch):
     """20 qubits, batch 16 (the issue's case: backprop was 1.45x faster than adjoint and fits): backprop, also past 1 GiB."""
     layer = QuantumLayer(20, layers=2, backend="torch")
-    plan = tb._plan(layer.circuit, True)
+    plan = _plan(layer.circuit, True)
     values = torch.zeros(16, layer.circuit.n_slots, requires_grad=True)
-    needed = tb.memory_needed(20, 16, torch.complex64, "backprop", len(plan.steps))
+    needed = memory.memory_needed(20, 16, torch.complex64, "backprop", len(plan.steps))
     assert needed > 2**30  # the old rule (1 GiB at most) chose adjoint here
-    monkeypatch.setattr(tb, "_available_memory", lambda: 2 * needed)
+    monkeypatch.setattr(memory, "available_memory", lambda: 2 * needed)
     assert layer.backend._method(plan, values, None) == "backprop"
-    monkeypatch.setattr(tb, "_available_memory", lambda: 2 * needed - 2)
+    monkeypatch.setattr(memory, "available_memory", lambda: 2 * needed - 2)
     assert layer.backend._method(plan, values, None) == "adjoint"

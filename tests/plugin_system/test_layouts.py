@@ -51,10 +51,13 @@ def test_every_builtin_layout_is_the_torch_free_base_of_its_component(kind):
         assert "torch" not in layout.__module__ and layout.__module__.startswith("hqnn_plugins.layouts.")
 
 
-def test_the_torch_backend_layout_declares_what_the_backend_does():
-    assert TorchLayout.name == TorchBackend.name
-    assert TorchLayout.capabilities == TorchBackend.capabilities
-    assert TorchLayout.Options.model_json_schema() == TorchBackend.Options.model_json_schema()
+def test_the_torch_backends_take_options_and_capabilities_from_their_layouts():
+    registry = Plugins(autoload=False).backends
+    for name in ("torch", "torch.noisy"):
+        layout, backend = registry.layout(name), registry.get(name)
+        assert layout.name == backend.name == name
+        assert backend.capabilities is layout.capabilities and backend.Options is layout.Options
+    assert registry.layout("torch") is TorchLayout and TorchBackend.capabilities.adjoint
 
 
 def _circuit():

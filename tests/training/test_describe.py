@@ -75,6 +75,7 @@ COMBOS: dict[str, dict[str, object]] = {
     "identity blocks, observables, head with hidden layer": {"model.quantum.init": "identity_blocks", "model.quantum.observables": ["Z0", "0.5*X0X1"],
                                                              "model.head": {"kind": "linear", "hidden": [5]}},
     "head none: one observable per class": {"model.quantum.observables": ["Z0", "Z1"], "model.head": {"kind": "none"}},
+    "noisy backend, best gradient": {"backend.name": "torch.noisy", "backend.options": {"depolarizing": 0.01}, "model.quantum.n_qubits": 4},
     "cnn on the digit images, eval batches": {"data.pca": None, "data.classes": [0, 1, 2], "model.front_end": {"kind": "cnn", "channels": [2],
                                               "hidden": [6]}, "train.eval_batch_size": 7, "train.batch_size": 40},
 }
@@ -96,7 +97,7 @@ UNDESCRIBED: dict[str, dict[str, object]] = {
     "mitigation": {"mitigation": ["zne"], "model.quantum.gradient": "parameter_shift"},
     "cobyla": {"train.optimizer": "cobyla"},
     "a fallback chain": {"backend.fallback": ["torch.noisy"]},
-    "noisy backend without a layout": {"backend.name": "torch.noisy"},
+    "a backend without a layout": {"backend.name": "faulty:torch"},
     "front end none with the wrong width": {"data.pca": 5},
 }
 
