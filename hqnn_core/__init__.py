@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:  # what static checkers and IDEs see; at run time __getattr__ imports these on first use
     from hqnn_core.circuit import Circuit, CircuitBuilder, Factor, Observable, Op, PauliTerm, Slot
-    from hqnn_core.components import get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator
+    from hqnn_core.components import get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator, get_optimizer
     from hqnn_core.errors import (
         BackendError,
         BudgetExceededError,
@@ -47,6 +47,7 @@ if _typing.TYPE_CHECKING:  # what static checkers and IDEs see; at run time __ge
         GradientEstimator,
         MitigationBatch,
         Mitigator,
+        Optimizer,
     )
     from hqnn_core.layer import QuantumLayer, build_circuit
     from hqnn_core.plugin_manager import get_plugins, list_plugins, reset_plugins, temporary_plugin
@@ -56,11 +57,11 @@ _ERRORS = (
     "HQNNWarning IncompatiblePluginError InputError MissingExtraError PermanentBackendError PluginError PluginLoadError "
     "PluginLoadWarning TransientBackendError UnavailableBackendError UnknownComponentError UnsupportedError"
 )
-_INTERFACES = "Accounting Ansatz Backend BackendCapabilities Encoder GradientBatch GradientEstimator MitigationBatch Mitigator"
+_INTERFACES = "Accounting Ansatz Backend BackendCapabilities Encoder GradientBatch GradientEstimator MitigationBatch Mitigator Optimizer"
 #: public name -> the module that defines it
 _LAZY: dict[str, str] = {
     **dict.fromkeys("Circuit CircuitBuilder Factor Observable Op PauliTerm Slot".split(), "hqnn_core.circuit"),
-    **dict.fromkeys("get_ansatz get_backend get_encoder get_gradient get_mitigator".split(), "hqnn_core.components"),
+    **dict.fromkeys("get_ansatz get_backend get_encoder get_gradient get_mitigator get_optimizer".split(), "hqnn_core.components"),
     **dict.fromkeys(_ERRORS.split(), "hqnn_core.errors"),
     "hookimpl": "hqnn_core.hookspecs",
     **dict.fromkeys(_INTERFACES.split(), "hqnn_core.interfaces"),
@@ -110,6 +111,7 @@ __all__ = [
     "Mitigator",
     "Observable",
     "Op",
+    "Optimizer",
     "PauliTerm",
     "PermanentBackendError",
     "PluginError",
@@ -128,6 +130,7 @@ __all__ = [
     "get_encoder",
     "get_gradient",
     "get_mitigator",
+    "get_optimizer",
     "get_plugins",
     "hookimpl",
     "list_plugins",

@@ -90,14 +90,14 @@ def plugins(as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--kind", type=click.Choice(["encoder", "ansatz", "gradient", "mitigator", "backend"]), help="Only this kind.")
+@click.option("--kind", type=click.Choice(["encoder", "ansatz", "gradient", "mitigator", "optimizer", "backend"]), help="Only this kind.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def components(kind: str | None, as_json: bool) -> None:
     """List registered components with the plugin that provides them and whether they can be used."""
     from hqnn_core.plugin_manager import get_plugins
 
     plugins_ = get_plugins()
-    kinds = [kind] if kind else ["encoder", "ansatz", "gradient", "mitigator", "backend"]
+    kinds = [kind] if kind else ["encoder", "ansatz", "gradient", "mitigator", "optimizer", "backend"]
     rows = [e.as_dict() for k in kinds for e in plugins_.registry(k).entries()]
     _print_entries(rows, as_json)
 

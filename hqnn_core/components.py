@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from hqnn_core.errors import ConfigError
-from hqnn_core.interfaces import Ansatz, Backend, Component, Encoder, GradientEstimator, Mitigator
+from hqnn_core.interfaces import Ansatz, Backend, Component, Encoder, GradientEstimator, Mitigator, Optimizer
 from hqnn_core.plugin_manager import get_plugins
 
 C = TypeVar("C", bound=Component)
@@ -54,6 +54,11 @@ def get_gradient(spec: ComponentSpec) -> GradientEstimator:
 
 def get_mitigator(spec: ComponentSpec) -> Mitigator:
     return build("mitigator", spec, Mitigator)
+
+
+def get_optimizer(spec: ComponentSpec) -> Optimizer:
+    """An optimiser from ``"adam"`` or ``{"name": "spsa", "options": {"c": 0.2}}`` (what ``train.optimizer`` names)."""
+    return build("optimizer", spec, Optimizer)
 
 
 def get_backend(spec: ComponentSpec, **options: Any) -> Backend:

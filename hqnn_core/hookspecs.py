@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import click
 
     from hqnn_core.circuit import Circuit
-    from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator
+    from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator, Optimizer
     from hqnn_core.registry import BackendRegistry, ComponentRegistry, ConverterRegistry
 
 hookspec = pluggy.HookspecMarker("hqnn")
@@ -61,6 +61,18 @@ def hqnn_register_mitigators(registry: ComponentRegistry[Mitigator]) -> None:
     Called once when the plugin manager is built. Return nothing.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def hqnn_register_optimizers(registry: ComponentRegistry[Optimizer]) -> None:
+    """Register optimiser classes with ``registry.add(MyOptimizer)``; profiles name them in ``train.optimizer``.
+
+    Called once when the plugin manager is built. An optimiser declares how an epoch runs and what
+    a step costs (:class:`~hqnn_core.interfaces.optimizer.Optimizer`), so estimates, shot budgets and
+    the data-parallel check work for it unchanged. Return nothing.
+
+    .. versionadded:: 0.2
     """
 
 

@@ -30,11 +30,18 @@ from packaging.version import Version
 
 from hqnn_core import hookspecs
 from hqnn_core.errors import HQNNError, IncompatiblePluginError, PluginError, PluginLoadError, PluginLoadWarning
-from hqnn_core.interfaces.layout import AnsatzLayout, BackendLayout, EncoderLayout, GradientLayout, MitigatorLayout
+from hqnn_core.interfaces.layout import (
+    AnsatzLayout,
+    BackendLayout,
+    EncoderLayout,
+    GradientLayout,
+    MitigatorLayout,
+    OptimizerLayout,
+)
 from hqnn_core.registry import BUILTIN_DISTRIBUTION, BackendRegistry, ComponentRegistry, ConverterRegistry, PluginSource
 
 if TYPE_CHECKING:
-    from hqnn_core.interfaces import Ansatz, Encoder, GradientEstimator, Mitigator
+    from hqnn_core.interfaces import Ansatz, Encoder, GradientEstimator, Mitigator, Optimizer
 
 ENTRY_POINT_GROUP = "hqnn"
 
@@ -45,6 +52,7 @@ DEFAULT_PLUGINS = (
     "hqnn_plugins.layouts.gradients",
     "hqnn_plugins.layouts.backends",
     "hqnn_plugins.layouts.mitigators",
+    "hqnn_plugins.layouts.optimizers",
     "hqnn_plugins.tracking",
 )
 
@@ -53,6 +61,7 @@ REGISTRATION_HOOKS = {
     "ansatze": "hqnn_register_ansatze",
     "gradients": "hqnn_register_gradients",
     "mitigators": "hqnn_register_mitigators",
+    "optimizers": "hqnn_register_optimizers",
     "backends": "hqnn_register_backends",
     "converters": "hqnn_register_converters",
 }
@@ -196,6 +205,7 @@ class Plugins:
         self.gradients: ComponentRegistry[GradientEstimator] = ComponentRegistry("gradient", f"{interfaces}.gradient:GradientEstimator",
                                                                                  GradientLayout)
         self.mitigators: ComponentRegistry[Mitigator] = ComponentRegistry("mitigator", f"{interfaces}.mitigator:Mitigator", MitigatorLayout)
+        self.optimizers: ComponentRegistry[Optimizer] = ComponentRegistry("optimizer", f"{interfaces}.optimizer:Optimizer", OptimizerLayout)
         self.backends = BackendRegistry("backend", f"{interfaces}.backend:Backend", BackendLayout)
         self.converters = ConverterRegistry("converter", f"{interfaces}.converter:Converter")
         for attr, hook_name in REGISTRATION_HOOKS.items():
@@ -213,8 +223,8 @@ class Plugins:
                     self._broken(impl.plugin_name, source.distribution, source.version, "", e)
 
     def registry(self, kind: str) -> ComponentRegistry[Any]:
-        plural = {"encoder": "encoders", "ansatz": "ansatze", "gradient": "gradients", "mitigator": "mitigators", "backend": "backends",
-                  "converter": "converters"}
+        plural = {"encoder": "encoders", "ansatz": "ansatze", "gradient": "gradients", "mitigator": "mitigators", "optimizer": "optimizers",
+                  "backend": "backends", "converter": "converters"}
         return getattr(self, plural.get(kind, kind))
 
     def plugins(self) -> list[PluginInfo]:

@@ -40,8 +40,9 @@ from hqnn_core.interfaces import BackendCapabilities as Capabilities
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("encoder", "ansatz", "gradient", "mitigator", "backend")
-KIND_TITLES = {"encoder": "Encoders", "ansatz": "Ansätze", "gradient": "Gradient estimators", "mitigator": "Mitigators", "backend": "Backends"}
+KINDS = ("encoder", "ansatz", "gradient", "mitigator", "optimizer", "backend")
+KIND_TITLES = {"encoder": "Encoders", "ansatz": "Ansätze", "gradient": "Gradient estimators", "mitigator": "Mitigators", "optimizer": "Optimisers",
+               "backend": "Backends"}
 
 
 # -- Markdown helpers ---------------------------------------------------------------------------
@@ -403,15 +404,8 @@ class OptimizerOptions(MarkdownDirective):
     """The optimisers ``train.optimizer`` accepts, each with its options model."""
 
     def markdown(self) -> list[str]:
-        from hqnn_core.training.optimizers import OPTIONS
-
-        level = self.options.get("heading-level", 3)
-        out: list[str] = []
-        for name, model in OPTIONS.items():
-            out += ["#" * level + " " + code(name), "", md_text(first_line(model.__doc__)), ""]
-            rows = options_rows(model)
-            out += table(["option", "type", "default", "meaning"], rows) if rows else ["No options.", ""]
-        return out
+        with shipped_plugins() as plugins:
+            return component_lines(plugins, ["optimizer"], self.options.get("heading-level", 3))
 
 
 # -- docs-sync checks at build time ------------------------------------------------------------

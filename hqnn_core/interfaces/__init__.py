@@ -18,6 +18,7 @@ if _typing.TYPE_CHECKING:  # what static checkers see; at run time __getattr__ i
     from hqnn_core.interfaces.encoder import Encoder
     from hqnn_core.interfaces.gradient import GradientBatch, GradientEstimator
     from hqnn_core.interfaces.mitigator import MitigationBatch, Mitigator
+    from hqnn_core.interfaces.optimizer import Optimizer
 
 #: public name -> the submodule that defines it
 _LAZY: dict[str, str] = {
@@ -32,6 +33,7 @@ _LAZY: dict[str, str] = {
     "MitigationBatch": "hqnn_core.interfaces.mitigator",
     "Mitigator": "hqnn_core.interfaces.mitigator",
     "NoOptions": "hqnn_core.interfaces.component",
+    "Optimizer": "hqnn_core.interfaces.optimizer",
     "Task": "hqnn_core.interfaces.backend",
 }
 
@@ -61,5 +63,6 @@ __all__ = [
     "MitigationBatch",
     "Mitigator",
     "NoOptions",
+    "Optimizer",
     "Task",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from hqnn_core.interfaces.capabilities import BackendCapabilities
 from hqnn_core.interfaces.component import Component
@@ -94,6 +94,39 @@ class MitigatorLayout(Component):
     kind: ClassVar[str] = "mitigator"
 
 
+#: how an optimiser's epoch runs (see :mod:`hqnn_core.interfaces.optimizer`)
+Stepping = Literal["gradient", "loss", "whole_set"]
+
+
+class OptimizerLayout(Component):
+    """How an optimiser's epoch runs and what a step costs (its torch half builds the stepping object)."""
+
+    kind: ClassVar[str] = "optimizer"
+    stepping: ClassVar[Stepping] = "gradient"
+
+    @classmethod
+    def gradient_free(cls) -> bool:
+        """Only evaluates losses: the layer runs no gradient circuits, and ``backprop`` is never asked for."""
+        return cls.stepping != "gradient"
+
+    @classmethod
+    def data_parallel(cls) -> bool:
+        """Whether it can train under distributed data parallelism (DDP averages gradients; only ``gradient`` steps have any)."""
+        return cls.stepping == "gradient"
+
+    def evaluations_per_step(self, n_params: int) -> int:
+        """Loss evaluations one step makes on its data (a torch step: one forward and backward pass).
+
+        The shot budget divides ``train.shots_per_step`` among them, and estimates multiply by them.
+        ``n_params`` counts the trainable parameters (an optimiser that visits each one needs it).
+        """
+        return 1
+
+    def steps_per_epoch(self, n_batches: int, n_params: int) -> int:
+        """The most steps one epoch makes: one per mini-batch, or a ``whole_set`` optimiser's cap on evaluations."""
+        return n_batches
+
+
 class BackendLayout(Component):
     """A backend's name, options and declared capabilities, readable without importing its simulator or SDK."""
 
@@ -101,4 +134,4 @@ class BackendLayout(Component):
     capabilities: ClassVar[BackendCapabilities]
 
 
-__all__ = ["AnsatzLayout", "BackendLayout", "EncoderLayout", "GradientLayout", "MitigatorLayout"]
+__all__ = ["AnsatzLayout", "BackendLayout", "EncoderLayout", "GradientLayout", "MitigatorLayout", "OptimizerLayout", "Stepping"]

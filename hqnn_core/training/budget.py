@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from hqnn_core.errors import BudgetExceededError
-from hqnn_core.interfaces import Backend
+from hqnn_core.interfaces import Backend, Optimizer
 from hqnn_core.layer import QuantumLayer
 from hqnn_core.pricing import Price, price_of, require_price, usd
 from hqnn_core.training.ledger import Ledger, Spend
@@ -160,10 +160,15 @@ def calibration_usage(layer: QuantumLayer) -> Usage:
 
 
 def estimate_parts(
-    layer: QuantumLayer, optimizer: str, n_train: int, n_test: int, batch_size: int, eval_batch_size: int, epochs: int,
-    inputs_need_grad: bool, cobyla_maxiter: int = 0,
+    layer: QuantumLayer, optimizer: Optimizer, n_train: int, n_test: int, batch_size: int, eval_batch_size: int, epochs: int,
+    inputs_need_grad: bool, n_params: int,
 ) -> dict[str, Usage]:
-    """Usage of ``epochs`` epochs split into ``training`` (optimiser steps) and ``evaluation`` (per-epoch test pass)."""
+    """Usage of ``epochs`` epochs split into ``training`` (optimiser steps) and ``evaluation`` (per-epoch test pass).
+
+    An epoch makes ``optimizer.steps_per_epoch`` steps of ``evaluations_per_step`` loss evaluations each:
+    on mini-batches (with gradient rows unless gradient-free), or for a ``whole_set`` optimiser on the
+    whole training set in evaluation batches, as the trainer runs them.
+    """
     backend, shots = layer.backend, layer.shots or 0
     trainable = layer.trainable_slots(inputs_need_grad, True).cpu()
 
@@ -181,21 +186,20 @@ def estimate_parts(
     test_batches = [eval_batch_size] * full + ([last] if last else [])
     full, last = divmod(n_train, eval_batch_size)
     train_eval_batches = [eval_batch_size] * full + ([last] if last else [])
-    if optimizer in {"adam", "sgd"}:
-        per_epoch = calls(train_batches, True)
-    elif optimizer == "spsa":
-        per_epoch = calls(train_batches, False).times(2)
-    else:  # cobyla: at most ``cobyla_maxiter`` full passes (see optimizers.cobyla_evaluations), plus the best point's
-        per_epoch = calls(train_eval_batches, False).times(cobyla_maxiter + 1)
+    evaluations = optimizer.evaluations_per_step(n_params)
+    if optimizer.stepping == "whole_set":  # each step is one pass over the training set; the cap counts them all
+        per_epoch = calls(train_eval_batches, False).times(evaluations * optimizer.steps_per_epoch(len(train_batches), n_params))
+    else:  # one step per mini-batch
+        per_epoch = calls(train_batches, not optimizer.gradient_free()).times(evaluations)
     return {"training": per_epoch.times(epochs), "evaluation": calls(test_batches, False).times(epochs)}
 
 
 def estimate_usage(
-    layer: QuantumLayer, optimizer: str, n_train: int, n_test: int, batch_size: int, eval_batch_size: int, epochs: int,
-    inputs_need_grad: bool, cobyla_maxiter: int = 0,
+    layer: QuantumLayer, optimizer: Optimizer, n_train: int, n_test: int, batch_size: int, eval_batch_size: int, epochs: int,
+    inputs_need_grad: bool, n_params: int,
 ) -> Usage:
     """Jobs, circuits and shots that ``epochs`` epochs of training plus per-epoch evaluation will need."""
-    parts = estimate_parts(layer, optimizer, n_train, n_test, batch_size, eval_batch_size, epochs, inputs_need_grad, cobyla_maxiter)
+    parts = estimate_parts(layer, optimizer, n_train, n_test, batch_size, eval_batch_size, epochs, inputs_need_grad, n_params)
     return parts["training"] + parts["evaluation"]
 
 

@@ -36,6 +36,7 @@ from torch import nn
 
 from hqnn_core.errors import ConfigError
 from hqnn_core.interfaces import Accounting
+from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.paths import confined
 from hqnn_core.training.records import RunRecord
 
@@ -185,8 +186,12 @@ def from_environment() -> DistContext | None:
 
 
 def check_profile(ctx: DistContext | None, optimizer: str) -> None:
-    """Data parallelism needs gradients to average; gradient-free optimisers step on whole-set losses."""
-    if ctx is not None and optimizer in ("spsa", "cobyla"):
+    """Data parallelism needs gradients to average; the registered optimiser says whether it has any (``data_parallel``).
+
+    An unknown name passes here: the profile check names it with a did-you-mean.
+    """
+    registry = get_plugins().optimizers
+    if ctx is not None and optimizer in registry and not registry.get(optimizer).data_parallel():
         raise ConfigError(
             f"train.optimizer {optimizer!r} is gradient-free and cannot be data-parallel; use a torch optimiser "
             "(adam, sgd, ...) with --nproc/torchrun, or run on one process."

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from rich.table import Table
 from rich.text import Text
 
+from hqnn_core.components import get_optimizer
 from hqnn_core.config import LoadedProfile
 from hqnn_core.pricing import PRICES_CHECKED, Price, device_class, price_of, require_price, round_up_micro, usd
 from hqnn_core.training.budget import (
@@ -95,15 +96,17 @@ def estimate_run(prepared: PreparedModel, epochs: int | None = None) -> RunEstim
     layer = prepared.layer
     parts = estimate_parts(prepared, epochs)
     parts["baseline"] = Usage()  # the classical baseline runs no circuits
-    kind = profile.train.optimizer.name
+    optimizer = get_optimizer(profile.train.optimizer.spec())
     inputs_need_grad = any(p.requires_grad for p in prepared.model.front.parameters())
-    if kind in {"adam", "sgd"}:
+    if not optimizer.gradient_free():
         per_sample: Any = _rows_per_training_forward(layer, 1, inputs_need_grad)
+    elif optimizer.stepping == "loss":  # each step evaluates its mini-batch this many times
+        per_sample = optimizer.evaluations_per_step(sum(p.numel() for p in prepared.model.parameters() if p.requires_grad))
     else:
-        per_sample = 2 if kind == "spsa" else "full passes"
+        per_sample = "full passes"
     multipliers = {
         "epochs": profile.train.epochs if epochs is None else epochs,
-        "optimizer": kind,
+        "optimizer": optimizer.name,
         "gradient": layer.gradient.name,
         "circuits_per_training_sample": per_sample,
         "mitigation_circuits_per_circuit": _circuits_factor(layer),

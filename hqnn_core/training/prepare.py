@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hqnn_core.components import get_optimizer
 from hqnn_core.config import LoadedProfile, Profile
 from hqnn_core.errors import CapabilityError, ConfigError, UnsupportedError
 from hqnn_core.layer import QuantumLayer
@@ -26,7 +27,6 @@ from hqnn_core.training.budget import estimate_parts as budget_parts
 from hqnn_core.training.data import Dataset, load_dataset
 from hqnn_core.training.data_summary import DataSummary, summary_of
 from hqnn_core.training.model import HybridModel, build_model, check_front_end
-from hqnn_core.training.optimizers import OPTIONS, cobyla_evaluations
 from hqnn_core.training.validate import check_components
 
 SEED_TAGS = ("weights", "init", "baseline_init", "shuffle", "torch", "shots", "spsa", "gradient", "mitigation")
@@ -165,14 +165,11 @@ def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "pro
 def estimate_parts(prepared: PreparedModel, epochs: int | None = None) -> dict[str, Usage]:
     """Estimated usage of the hybrid model's run split into training, evaluation and calibration."""
     t, d = prepared.loaded.profile.train, prepared.data
-    maxiter = 0
-    if t.optimizer.name == "cobyla":  # every trainable parameter of the model is one COBYLA variable
-        n_params = sum(p.numel() for p in prepared.model.parameters() if p.requires_grad)
-        maxiter = cobyla_evaluations(n_params, OPTIONS["cobyla"](**t.optimizer.options).maxiter)  # type: ignore[attr-defined]
+    n_params = sum(p.numel() for p in prepared.model.parameters() if p.requires_grad)  # what a gradient-free optimiser searches over
     inputs_need_grad = any(p.requires_grad for p in prepared.model.front.parameters())
     parts = budget_parts(
-        prepared.layer, t.optimizer.name, d.n_train, d.n_test, t.batch_size, t.eval_batch_size,
-        t.epochs if epochs is None else epochs, inputs_need_grad, maxiter,
+        prepared.layer, get_optimizer(t.optimizer.spec()), d.n_train, d.n_test, t.batch_size, t.eval_batch_size,
+        t.epochs if epochs is None else epochs, inputs_need_grad, n_params,
     )
     parts["calibration"] = calibration_usage(prepared.layer)
     return parts

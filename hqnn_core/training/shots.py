@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from hqnn_core.circuit import Observable
+from hqnn_core.components import get_optimizer
 from hqnn_core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from hqnn_core.interfaces import Optimizer
     from hqnn_core.layer import QuantumLayer
     from hqnn_core.training.prepare import PreparedModel
 
@@ -49,15 +51,15 @@ def layer_standard_error(layer: QuantumLayer, outputs: torch.Tensor) -> torch.Te
     return standard_error(outputs, layer.circuit.observables, layer.shots)
 
 
-def circuits_per_step(layer: QuantumLayer, optimizer: str, batch_size: int, n_train: int, inputs_need_grad: bool) -> int:
-    """Circuits one optimiser step runs (what the shot budget is divided by), counted by the executor that sends them."""
-    batch = min(batch_size, n_train)
-    count = layer.executor.circuits_per_call
-    if optimizer == "spsa":
-        return 2 * count(layer.circuit, batch)
-    if optimizer == "cobyla":
-        return count(layer.circuit, n_train)  # one loss evaluation on the whole training set
-    return count(layer.circuit, batch, layer.trainable_slots(inputs_need_grad, True).cpu())
+def circuits_per_step(layer: QuantumLayer, optimizer: Optimizer, batch_size: int, n_train: int, inputs_need_grad: bool, n_params: int) -> int:
+    """Circuits one optimiser step runs (what the shot budget is divided by), counted by the executor that sends them.
+
+    A step makes ``optimizer.evaluations_per_step(n_params)`` loss evaluations, each on one mini-batch
+    (on the whole training set for a ``whole_set`` optimiser), with gradient rows unless it is gradient-free.
+    """
+    rows = n_train if optimizer.stepping == "whole_set" else min(batch_size, n_train)
+    trainable = None if optimizer.gradient_free() else layer.trainable_slots(inputs_need_grad, True).cpu()
+    return optimizer.evaluations_per_step(n_params) * layer.executor.circuits_per_call(layer.circuit, rows, trainable)
 
 
 def set_layer_shots(layer: QuantumLayer, shots: int | None) -> None:
@@ -80,7 +82,8 @@ def apply_shot_budget(prepared: PreparedModel) -> dict[str, Any] | None:
     layer = prepared.layer
     inputs_need_grad = any(p.requires_grad for p in prepared.model.front.parameters())
     t = profile.train
-    circuits = circuits_per_step(layer, t.optimizer.name, t.batch_size, prepared.data.n_train, inputs_need_grad)
+    n_params = sum(p.numel() for p in prepared.model.parameters() if p.requires_grad)
+    circuits = circuits_per_step(layer, get_optimizer(t.optimizer.spec()), t.batch_size, prepared.data.n_train, inputs_need_grad, n_params)
     per_circuit = budget // circuits
     if per_circuit < 1:
         raise ConfigError(

@@ -23,14 +23,15 @@ from rich.table import Column
 from rich.text import Text
 from torch import nn
 
+from hqnn_core.components import get_optimizer
 from hqnn_core.errors import CheckpointError, InputError
 from hqnn_core.interfaces import Accounting
+from hqnn_core.interfaces.optimizer import WholeSetEpochs
 from hqnn_core.training.budget import BudgetGuard
 from hqnn_core.training.checkpoints import CheckpointManager, atomic_write, kill_point, sha256_bytes
 from hqnn_core.training.layerwise import schedule_for
 from hqnn_core.training.model import HybridModel
 from hqnn_core.training.monitor import EpochMonitor, state_fidelity
-from hqnn_core.training.optimizers import GRADIENT_FREE, OPTIONS, COBYLAOptimizer, SPSAOptimizer, make_torch_optimizer
 from hqnn_core.training.prepare import Prepared
 from hqnn_core.training.records import RunRecord, utc_now
 from hqnn_core.training.verdict import correct_string
@@ -198,14 +199,9 @@ class Trainer:
         t = self.prepared.loaded.profile.train
         model, name = phase.model, phase.name
         params = [p for p in model.parameters() if p.requires_grad]
-        kind = t.optimizer.name
-        optimizer: Any
-        if kind == "spsa":
-            optimizer = SPSAOptimizer(params, t.lr, OPTIONS["spsa"](**t.optimizer.options), phase.seeds["spsa"])  # type: ignore[arg-type]
-        elif kind == "cobyla":
-            optimizer = COBYLAOptimizer(params, OPTIONS["cobyla"](**t.optimizer.options))  # type: ignore[arg-type]
-        else:
-            optimizer = make_torch_optimizer(t.optimizer, params, t.lr)
+        component = get_optimizer(t.optimizer.spec())  # the registered optimiser; its seed keeps the historical "spsa" tag
+        optimizer: Any = component.build(params, t.lr, phase.seeds["spsa"])
+        whole_set = component.stepping == "whole_set"
         shuffle = torch.Generator().manual_seed(phase.seeds["shuffle"])
         torch.manual_seed(phase.seeds["torch"])
         generators = _component_generators(model)
@@ -240,7 +236,7 @@ class Trainer:
         phase_record["status"] = "running"
         self.record.save()
         n, batches = len(self.y_train), _batches(len(self.y_train), t.batch_size)
-        steps_per_epoch = 1 if kind == "cobyla" else len(batches)
+        steps_per_epoch = 1 if whole_set else len(batches)
         pred = None
         self._forward = model if self.dist is None else self.dist.wrap(model)  # DDP all-reduces gradients across ranks
         self._monitor = EpochMonitor(model)  # gradient norms and shot noise per epoch
@@ -254,12 +250,13 @@ class Trainer:
                 self._monitor.start()
                 stage = self._layerwise.begin_epoch(epoch) if self._layerwise is not None else {}
                 perm = torch.randperm(n, generator=shuffle)
-                if kind == "cobyla":
-                    train_loss, train_acc = self._cobyla_epoch(model, optimizer)
+                if whole_set:
+                    train_loss, train_acc = self._whole_set_epoch(model, optimizer)
                     self._hold_frozen_layers()
                     self.display.batch(name, epoch, t.epochs, 1, train_loss, train_acc, self._usage(model))
                 else:
-                    train_loss, train_acc = self._batch_epoch(model, optimizer, kind, perm, batches, epoch, steps_per_epoch, name, t.epochs)
+                    train_loss, train_acc = self._batch_epoch(model, optimizer, component.gradient_free(), perm, batches, epoch, steps_per_epoch, name,
+                                                             t.epochs)
                 test_loss, test_acc, pred = evaluate(model, self.x_test, self.y_test, t.eval_batch_size)
                 _check_finite(model, train_loss, name, epoch)
                 epoch_time = time.perf_counter() - began
@@ -293,8 +290,8 @@ class Trainer:
             _, _, pred = evaluate(model, self.x_test, self.y_test, t.eval_batch_size)
         return self._finish(phase, history, pred, elapsed)
 
-    def _batch_epoch(self, model: HybridModel, optimizer: Any, kind: str, perm: torch.Tensor, batches: Sequence[slice], epoch: int,
-                     steps: int, name: str, epochs: int) -> tuple[float, float]:
+    def _batch_epoch(self, model: HybridModel, optimizer: Any, gradient_free: bool, perm: torch.Tensor, batches: Sequence[slice],
+                     epoch: int, steps: int, name: str, epochs: int) -> tuple[float, float]:
         total_loss, correct, seen = 0.0, 0, 0
         for i, s in enumerate(batches):
             self.display.position["step"] = i + 1
@@ -309,12 +306,12 @@ class Trainer:
                 self.display.batch(name, epoch, epochs, i + 1, total_loss / max(seen, 1), correct / max(seen, 1), self._usage(model))
                 continue
             xb, yb = self.x_train[idx], self.y_train[idx]
-            if kind in GRADIENT_FREE:  # SPSA: two forward passes, no gradients
+            if gradient_free:  # the optimiser evaluates the batch loss itself (SPSA: twice), no gradients
                 with torch.no_grad():
                     results = optimizer.step(lambda xb=xb, yb=yb: _batch_loss(model, xb, yb))
                 self._hold_frozen_layers()
-                loss = sum(r[0] for r in results) / 2
-                hits = sum(r[1] for r in results) / 2
+                loss = sum(r[0] for r in results) / len(results)
+                hits = sum(r[1] for r in results) / len(results)
             else:
                 optimizer.zero_grad()
                 logits = model(xb)
@@ -336,7 +333,7 @@ class Trainer:
         if self._layerwise is not None:
             self._layerwise.after_step()
 
-    def _cobyla_epoch(self, model: HybridModel, optimizer: COBYLAOptimizer) -> tuple[float, float]:
+    def _whole_set_epoch(self, model: HybridModel, optimizer: WholeSetEpochs) -> tuple[float, float]:
         batch = self.prepared.loaded.profile.train.eval_batch_size
 
         def full_loss() -> tuple[float, float]:

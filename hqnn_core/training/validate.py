@@ -15,7 +15,6 @@ from hqnn_core.config.messages import override_origin
 from hqnn_core.errors import ConfigError, MissingExtraError, UnknownComponentError
 from hqnn_core.interfaces.layout import BackendLayout
 from hqnn_core.plugin_manager import get_plugins
-from hqnn_core.training.optimizers import check_optimizer
 
 
 def check_ref(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile, origin_key: str | None = None) -> Any:
@@ -70,7 +69,7 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
     if shots is not None and caps.max_shots is not None and shots > caps.max_shots:
         raise ConfigError(f"{src}: backend.shots: {shots} exceeds backend {p.backend.name!r}'s maximum of {caps.max_shots}; lower it.")
     check_fallback(loaded, backend_cls)
-    check_optimizer(p.train.optimizer, loaded)
+    check_ref("optimizer", p.train.optimizer, "train.optimizer", loaded)
     if p.train.optimizer.name in {"adam", "sgd"} and q.gradient.name == "backprop" and shots is not None:
         raise ConfigError(f"{src}: model.quantum.gradient: backprop cannot differentiate sampled results (backend.shots={shots}); use 'best'.")
     return {"backend_class": backend_cls}

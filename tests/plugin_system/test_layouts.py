@@ -25,7 +25,7 @@ from hqnn_plugins.layouts.backends import TorchLayout
 from hqnn_plugins.torch_backend import TorchBackend
 
 REPO = Path(__file__).resolve().parents[2]
-KINDS = ("encoders", "ansatze", "gradients", "mitigators")
+KINDS = ("encoders", "ansatze", "gradients", "mitigators", "optimizers")
 
 
 def test_building_the_registries_and_reading_every_builtin_options_import_no_torch():

@@ -10,6 +10,7 @@ from hqnn_core.testing import ConformanceSettings, checks_for, parametrize_with_
 from hqnn_plugins.ansatze import BasicEntanglerAnsatz, HardwareEfficientAnsatz, SeparableAnsatz, StronglyEntanglingAnsatz
 from hqnn_plugins.encoders import AmplitudeEncoder, AngleEncoder, BasisEncoder, IQPEncoder, ReuploadingEncoder
 from hqnn_plugins.gradients import SPSA, Adjoint, Backprop, FiniteDifference, ParameterShift
+from hqnn_plugins.optimizers import AdamOptimizer, COBYLAOptimizer, SGDOptimizer, SPSAOptimizer
 from hqnn_plugins.torch_backend import TorchBackend
 
 ENCODERS = [AngleEncoder(), AngleEncoder(rotation="X", scale=0.5), AmplitudeEncoder(), AmplitudeEncoder(n_features=3, pad_with=0.5),
@@ -22,6 +23,7 @@ ANSATZE = [HardwareEfficientAnsatz(), HardwareEfficientAnsatz(rotations=("RX",),
            HardwareEfficientAnsatz(pattern="double_odd"), HardwareEfficientAnsatz(pattern="none")]
 GRADIENTS = [ParameterShift(), FiniteDifference(), SPSA(seed=0), Backprop(), Adjoint()]
 BACKENDS = [TorchBackend(), TorchBackend(seed=7), TorchBackend(precision="complex128")]
+OPTIMIZERS = [AdamOptimizer(), SGDOptimizer(momentum=0.9, nesterov=True), SPSAOptimizer(), COBYLAOptimizer(maxiter=20)]
 
 #: SPSA perturbs every slot at once along a random ±1 direction: one estimate of slot i carries the
 #: other slots' derivatives (sum_j d_i d_j g_j), unbiased only on average over directions, and its
@@ -38,7 +40,7 @@ def expected_failures(component):
     return {}
 
 
-@parametrize_with_checks(ENCODERS + ANSATZE + GRADIENTS + BACKENDS, expected_failed_checks=expected_failures,
+@parametrize_with_checks(ENCODERS + ANSATZE + GRADIENTS + BACKENDS + OPTIMIZERS, expected_failed_checks=expected_failures,
                          settings=ConformanceSettings(shots=4000))
 def test_builtin_conformance(component, check):
     check(component)
@@ -47,8 +49,8 @@ def test_builtin_conformance(component, check):
 def test_every_builtin_class_is_covered():
     from hqnn_core.testing.checks.reference import builtin_classes
 
-    covered = {type(c) for c in ENCODERS + ANSATZE + GRADIENTS + BACKENDS}
-    for kind in ("encoder", "ansatz", "gradient"):
+    covered = {type(c) for c in ENCODERS + ANSATZE + GRADIENTS + BACKENDS + OPTIMIZERS}
+    for kind in ("encoder", "ansatz", "gradient", "optimizer"):
         missing = {cls.__name__ for _, cls in builtin_classes(kind)} - {cls.__name__ for cls in covered}
         assert not missing, f"built-in {kind}s without conformance coverage: {missing}"
     assert TorchBackend in covered

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -18,6 +19,7 @@ from hqnn_core.errors import CapabilityError
 from hqnn_core.testing import ConformanceSettings, check_component
 from hqnn_plugins.encoders import AngleEncoder
 from hqnn_plugins.gradients import ParameterShift
+from hqnn_plugins.optimizers import AdamOptimizer, SPSAOptimizer
 from hqnn_plugins.torch_backend import TorchBackend
 
 SETTINGS = ConformanceSettings(shots=4000)
@@ -201,6 +203,44 @@ class Rescales(Mitigator):
         return results[0] * 1.1
 
 
+class UndercountsEvaluations(SPSAOptimizer):
+    """SPSA that reports one loss evaluation per step although it makes two."""
+
+    name = "broken.undercounts"
+
+    def evaluations_per_step(self, n_params):
+        return 1
+
+
+class UnseededSPSA(SPSAOptimizer):
+    """SPSA whose perturbations come from fresh entropy instead of build()'s seed."""
+
+    name = "broken.unseeded"
+
+    def build(self, params, lr, seed):
+        return super().build(params, lr, int(np.random.default_rng().integers(2**31)))
+
+
+class ForgetsStepCount(SPSAOptimizer):
+    """SPSA whose checkpoint keeps the generator but not the step counter of its schedules."""
+
+    name = "broken.forgets_step_count"
+
+    def build(self, params, lr, seed):
+        steps = super().build(params, lr, seed)
+        steps.state_dict = lambda: {"k": 0, "rng": steps.rng.bit_generator.state}
+        return steps
+
+
+class ClimbsUphill(AdamOptimizer):
+    """Adam that maximises the loss."""
+
+    name = "broken.climbs"
+
+    def build(self, params, lr, seed):
+        return torch.optim.Adam(params, lr=lr, maximize=True)
+
+
 def _failures(component) -> dict[str, str]:
     results = check_component(component, on_fail=None, settings=SETTINGS)
     assert results, "no checks ran"
@@ -234,6 +274,11 @@ BROKEN = [
     (DeclaresUnreadScales(), {"check_encoder_ops_in_neutral_gate_set": "are declared but never read"}),
     (Rescales(), {"check_mitigator_identity_when_noiseless": "mitigated values differ from the exact ones",
                   "check_mitigator_composes_with_gradient": "mitigated outputs differ from the unmitigated ones"}),
+    (UndercountsEvaluations(), {"check_optimizer_counts_its_evaluations": "one step made 2 loss evaluation(s) but evaluations_per_step(3) says 1"}),
+    (UnseededSPSA(), {"check_optimizer_seed_reproducible": "two runs with seed 1234 reached",
+                      "check_optimizer_resumes_exactly": "but one step, a checkpoint and one more reached"}),
+    (ForgetsStepCount(), {"check_optimizer_resumes_exactly": "but one step, a checkpoint and one more reached"}),
+    (ClimbsUphill(), {"check_optimizer_step_decreases_small_loss": "one step took the loss from 1.06335 to 1.1"}),
 ]
 
 

@@ -11,7 +11,7 @@ import torch
 from training_helpers import write_profile
 
 from hqnn_core.circuit import CircuitBuilder, Observable
-from hqnn_core.components import get_backend, get_gradient
+from hqnn_core.components import get_backend, get_gradient, get_optimizer
 from hqnn_core.config import load_profile
 from hqnn_core.errors import ConfigError
 from hqnn_core.layer import QuantumLayer
@@ -98,7 +98,8 @@ def _budget_profile(tmp_path, **train_opts):
 def test_shot_budget_caps_the_shots_of_one_step(tmp_path):
     prepared = prepare(load_profile(_budget_profile(tmp_path, shots_per_step=20_000)))
     layer = prepared.layer
-    circuits = circuits_per_step(layer, "adam", 8, len(prepared.dataset.y_train), False)
+    n_params = sum(p.numel() for p in prepared.model.parameters() if p.requires_grad)
+    circuits = circuits_per_step(layer, get_optimizer("adam"), 8, len(prepared.dataset.y_train), False, n_params)
     assert circuits == 8 * (1 + 2 * 8)  # 8 samples x (1 + two shifts for each of the 8 weights)
     info = apply_shot_budget(prepared)
     assert info["shots_per_circuit"] == 20_000 // circuits == layer.shots == layer.executor.shots

@@ -1,6 +1,6 @@
 """The conformance checks, one module per component kind; importing this package registers them all."""
 
-from hqnn_core.testing.checks import ansatz, backend, encoder, general, gradient, mitigator  # noqa: F401  (registration)
+from hqnn_core.testing.checks import ansatz, backend, encoder, general, gradient, mitigator, optimizer  # noqa: F401  (registration)
 from hqnn_core.testing.checks.common import (
     REGISTRY,
     Check,

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from hqnn_core.errors import BudgetExceededError
-from hqnn_core.interfaces import Ansatz, Backend, Component, Encoder, GradientEstimator, Mitigator
+from hqnn_core.interfaces import Ansatz, Backend, Component, Encoder, GradientEstimator, Mitigator, Optimizer
 
 KINDS: tuple[tuple[type, str], ...] = (
     (Backend, "backend"),
@@ -27,6 +27,7 @@ KINDS: tuple[tuple[type, str], ...] = (
     (Ansatz, "ansatz"),
     (GradientEstimator, "gradient"),
     (Mitigator, "mitigator"),
+    (Optimizer, "optimizer"),
 )
 
 #: Analytic tolerances (STYLE.md §3.7): float64 results must match to 1e-6, float32 to 1e-4.
@@ -61,14 +62,14 @@ def expect(condition: object, problem: str, fix: str) -> None:
 
 
 def kind_of(component: object) -> str:
-    """``encoder``, ``ansatz``, ``gradient``, ``mitigator`` or ``backend`` for a class or an instance."""
+    """``encoder``, ``ansatz``, ``gradient``, ``mitigator``, ``optimizer`` or ``backend`` for a class or an instance."""
     cls = component if isinstance(component, type) else type(component)
     for base, kind in KINDS:
         if isinstance(cls, type) and issubclass(cls, base):
             return kind
     raise TypeError(
         f"{component!r} is not an hqnn component; the conformance suite checks subclasses of Encoder, Ansatz, "
-        "GradientEstimator, Mitigator and Backend."
+        "GradientEstimator, Mitigator, Optimizer and Backend."
     )
 
 

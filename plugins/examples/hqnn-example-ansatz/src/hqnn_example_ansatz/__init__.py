@@ -2,6 +2,7 @@
 
 from hqnn_core import hookimpl
 from hqnn_example_ansatz.components import DenseAngleEncoder, LadderAnsatz
+from hqnn_example_ansatz.optimizers import Rotosolve
 
 
 @hookimpl
@@ -12,3 +13,8 @@ def hqnn_register_encoders(registry):
 @hookimpl
 def hqnn_register_ansatze(registry):
     registry.add(LadderAnsatz)
+
+
+@hookimpl
+def hqnn_register_optimizers(registry):
+    registry.add(Rotosolve)
