@@ -105,9 +105,11 @@ def hqnn_register_converters(registry: ConverterRegistry) -> None:
 def hqnn_choose_gradient(backend: Backend, circuit: Circuit, shots: int | None) -> str | None:
     """Pick the gradient for ``gradient="best"``; the first non-``None`` name wins.
 
-    Called when a layer is built with ``gradient="best"``. The built-in implementation runs last
-    and returns ``"backprop"`` when the backend declares backprop and ``shots`` is ``None``, else
-    ``"parameter_shift"``.
+    Called when a layer is built with ``gradient="best"``, and by ``hqnn validate``, which describes
+    the model without building it and passes the backend's torch-free layout
+    (:class:`~hqnn_core.interfaces.layout.BackendLayout`: ``name``, ``options``, ``capabilities``), so
+    read only those. The built-in implementation runs last and returns ``"backprop"`` when the
+    backend declares backprop and ``shots`` is ``None``, else ``"parameter_shift"``.
 
     .. versionadded:: 0.1
     """

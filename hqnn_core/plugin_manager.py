@@ -30,14 +30,6 @@ from packaging.version import Version
 
 from hqnn_core import hookspecs
 from hqnn_core.errors import HQNNError, IncompatiblePluginError, PluginError, PluginLoadError, PluginLoadWarning
-from hqnn_core.interfaces.layout import (
-    AnsatzLayout,
-    BackendLayout,
-    EncoderLayout,
-    GradientLayout,
-    MitigatorLayout,
-    OptimizerLayout,
-)
 from hqnn_core.registry import BUILTIN_DISTRIBUTION, BackendRegistry, ComponentRegistry, ConverterRegistry, PluginSource
 
 if TYPE_CHECKING:
@@ -199,14 +191,16 @@ class Plugins:
         class is first checked; the built-ins register import strings and torch-free layouts, so
         building the registries imports no torch (docs/architecture.md, deviation 12).
         """
-        interfaces = "hqnn_core.interfaces"
-        self.encoders: ComponentRegistry[Encoder] = ComponentRegistry("encoder", f"{interfaces}.encoder:Encoder", EncoderLayout)
-        self.ansatze: ComponentRegistry[Ansatz] = ComponentRegistry("ansatz", f"{interfaces}.ansatz:Ansatz", AnsatzLayout)
+        interfaces, layout = "hqnn_core.interfaces", "hqnn_core.interfaces.layout"
+        self.encoders: ComponentRegistry[Encoder] = ComponentRegistry("encoder", f"{interfaces}.encoder:Encoder", f"{layout}:EncoderLayout")
+        self.ansatze: ComponentRegistry[Ansatz] = ComponentRegistry("ansatz", f"{interfaces}.ansatz:Ansatz", f"{layout}:AnsatzLayout")
         self.gradients: ComponentRegistry[GradientEstimator] = ComponentRegistry("gradient", f"{interfaces}.gradient:GradientEstimator",
-                                                                                 GradientLayout)
-        self.mitigators: ComponentRegistry[Mitigator] = ComponentRegistry("mitigator", f"{interfaces}.mitigator:Mitigator", MitigatorLayout)
-        self.optimizers: ComponentRegistry[Optimizer] = ComponentRegistry("optimizer", f"{interfaces}.optimizer:Optimizer", OptimizerLayout)
-        self.backends = BackendRegistry("backend", f"{interfaces}.backend:Backend", BackendLayout)
+                                                                                 f"{layout}:GradientLayout")
+        self.mitigators: ComponentRegistry[Mitigator] = ComponentRegistry("mitigator", f"{interfaces}.mitigator:Mitigator",
+                                                                          f"{layout}:MitigatorLayout")
+        self.optimizers: ComponentRegistry[Optimizer] = ComponentRegistry("optimizer", f"{interfaces}.optimizer:Optimizer",
+                                                                          f"{layout}:OptimizerLayout")
+        self.backends = BackendRegistry("backend", f"{interfaces}.backend:Backend", f"{layout}:BackendLayout")
         self.converters = ConverterRegistry("converter", f"{interfaces}.converter:Converter")
         for attr, hook_name in REGISTRATION_HOOKS.items():
             registry = getattr(self, attr)

@@ -99,15 +99,15 @@ def _import(target: str) -> Any:
 class ComponentRegistry(Generic[T]):
     """Name → component class for one kind (encoder, ansatz, gradient, mitigator).
 
-    ``base`` (the interface a component must subclass) may be an import string, loaded when the
-    first component class is checked, so that a registry of import strings imports no interface
-    module; ``layout_base`` is the torch-free interface a layout must subclass.
+    ``base`` (the interface a component must subclass) and ``layout_base`` (the torch-free interface
+    a layout must subclass) may be import strings, loaded when the first class is checked, so that
+    building a registry imports no interface module (``hqnn --help`` builds none at all).
     """
 
-    def __init__(self, kind: str, base: type | str, layout_base: type | None = None) -> None:
+    def __init__(self, kind: str, base: type | str, layout_base: type | str | None = None) -> None:
         self.kind = kind
         self._base = base
-        self.layout_base = layout_base
+        self._layout_base = layout_base
         self._entries: dict[str, RegistryEntry] = {}
         self._source = PluginSource("hqnn")
 
@@ -117,6 +117,13 @@ class ComponentRegistry(Generic[T]):
         if isinstance(self._base, str):
             self._base = _import(self._base)
         return self._base  # type: ignore[return-value]
+
+    @property
+    def layout_base(self) -> type | None:
+        """The torch-free interface a layout of this kind subclasses (imported on first use), or ``None`` when it takes none."""
+        if isinstance(self._layout_base, str):
+            self._layout_base = _import(self._layout_base)
+        return self._layout_base
 
     # -- registration -----------------------------------------------------------------------
     def bound(self, source: PluginSource) -> ComponentRegistry[T]:

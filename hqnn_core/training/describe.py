@@ -5,9 +5,9 @@ circuits, shots), not a torch module. :func:`describe_model` computes them from 
 torch-free layouts (:mod:`hqnn_core.interfaces.layout`, read through the registries) and the same
 circuit the layer builds (:func:`~hqnn_core.circuit_assembly.build_circuit`), counting rows the way
 the executor sends them. It covers the common case and returns ``None`` for anything else (a
-component without a registered layout, mitigation, a retry or fallback chain, a pretrained front
-end, COBYLA, or a profile the build would reject): the caller then builds the model, which gives
-the same figures and every error message (tests/training/test_describe.py checks both agree).
+backend or gradient without a registered layout, mitigation, a retry or fallback chain, a
+pretrained front end, or a profile the build would reject): the caller then builds the model, which
+gives the same figures and every error message (tests/training/test_describe.py checks both agree).
 """
 
 from __future__ import annotations
@@ -22,16 +22,13 @@ from hqnn_core.circuit_assembly import build_circuit, check_init, parse_observab
 from hqnn_core.config import FrontEndConfig, HeadConfig, LoadedProfile
 from hqnn_core.errors import HQNNError
 from hqnn_core.interfaces.capabilities import BackendCapabilities
-from hqnn_core.interfaces.layout import BackendLayout, GradientLayout
-from hqnn_core.plugin_manager import DEFAULT_PLUGINS, Plugins, get_plugins
+from hqnn_core.interfaces.layout import BackendLayout, GradientLayout, OptimizerLayout
+from hqnn_core.plugin_manager import Plugins, get_plugins
 from hqnn_core.training.data_summary import DataSummary
 from hqnn_core.training.usage import Usage
 
 if TYPE_CHECKING:
     from hqnn_core.training.prepare import PreparedModel
-
-#: optimizers whose usage is counted here (COBYLA's evaluation count needs its options: the model is built)
-_COUNTED_OPTIMIZERS = ("adam", "sgd", "spsa")
 
 
 @dataclass(frozen=True)
@@ -71,8 +68,7 @@ def _describe(loaded: LoadedProfile, data: DataSummary, plugins: Plugins) -> Mod
     q, b, t = p.model.quantum, p.backend, p.train
     if p.model.kind != "classifier" or p.mitigation or b.fallback or "retry" in b.model_fields_set or b.call_timeout_s is not None:
         return None
-    if t.optimizer.name not in _COUNTED_OPTIMIZERS:
-        return None
+    optimizer = plugins.optimizers.layout(t.optimizer.name)(**t.optimizer.options)
     encoder = plugins.encoders.layout(q.encoder.name)(**q.encoder.options)
     ansatz = plugins.ansatze.layout(q.ansatz.name)(**q.ansatz.options)
     n = q.n_qubits
@@ -99,14 +95,14 @@ def _describe(loaded: LoadedProfile, data: DataSummary, plugins: Plugins) -> Mod
     per_sample = gradient.rows_per_sample(circuit, trainable) if not gradient.through_backend and any(trainable) else 1
     if per_sample is None:
         return None
-    shots = _budgeted_shots(loaded, data, per_sample, b.shots)
+    uploads = q.layers if encoder.reupload else 1
+    parameters = front + q.layers * ansatz.weights_per_layer(n) + uploads * encoder.weights_per_upload(n) + head  # all trainable
+    shots = _budgeted_shots(loaded, data, optimizer, parameters, per_sample, b.shots)
     if shots is False or not _runs(caps, circuit, shots):
         return None
-    uploads = q.layers if encoder.reupload else 1
-    quantum = q.layers * ansatz.weights_per_layer(n) + uploads * encoder.weights_per_upload(n)
-    usage = _usage(loaded, data, caps, per_sample, shots)
+    usage = _usage(loaded, data, caps, optimizer, parameters, per_sample, shots)
     name = f"{b.name.partition(':')[0]}:{target}" if target else b.name
-    return ModelDescription(n, encoder.name, ansatz.name, q.layers, gradient.name, name, shots, front + quantum + head, circuit, usage)
+    return ModelDescription(n, encoder.name, ansatz.name, q.layers, gradient.name, name, shots, parameters, circuit, usage)
 
 
 def _runs(caps: BackendCapabilities, circuit: Circuit, shots: int | None) -> bool:
@@ -121,11 +117,11 @@ def _runs(caps: BackendCapabilities, circuit: Circuit, shots: int | None) -> boo
 def _gradient(plugins: Plugins, name: str, options: dict[str, object], backend: BackendLayout, circuit: Circuit,
               shots: int | None) -> GradientLayout | None:
     """The gradient's layout as the layer would choose it (``best`` through the hook), or ``None``."""
-    if name == "best":
-        choosers = plugins.pm.hook.hqnn_choose_gradient.get_hookimpls()
-        if any(c.plugin_name not in DEFAULT_PLUGINS for c in choosers):
-            return None  # another plugin's choice may read more of the backend than its layout holds
-        name = plugins.pm.hook.hqnn_choose_gradient(backend=backend, circuit=circuit, shots=shots) or "parameter_shift"
+    if name == "best":  # every chooser is asked, as the layer asks them, with the backend's layout (hookspecs.hqnn_choose_gradient)
+        try:
+            name = plugins.pm.hook.hqnn_choose_gradient(backend=backend, circuit=circuit, shots=shots) or "parameter_shift"
+        except AttributeError:  # a chooser that reads more of the backend than its layout holds: build to ask it
+            return None
     if plugins.gradients.entry(name).layout is None:
         return None  # its `supports` may need the backend itself
     gradient = plugins.gradients.layout(name)(**options)
@@ -179,13 +175,14 @@ def _rows(batch: int, per_sample: int, differentiated: bool) -> int:
     return batch * per_sample if differentiated else batch
 
 
-def _budgeted_shots(loaded: LoadedProfile, data: DataSummary, per_sample: int, shots: int | None) -> int | None | bool:
+def _budgeted_shots(loaded: LoadedProfile, data: DataSummary, optimizer: OptimizerLayout, n_params: int, per_sample: int,
+                    shots: int | None) -> int | None | bool:
     """The shots per circuit after ``train.shots_per_step`` (as ``training.shots.apply_shot_budget``); ``False`` where it would fail."""
     t = loaded.profile.train
     if t.shots_per_step is None:
         return shots
-    batch = min(t.batch_size, data.n_train)
-    circuits = 2 * batch if t.optimizer.name == "spsa" else _rows(batch, per_sample, True)
+    rows = data.n_train if optimizer.stepping == "whole_set" else min(t.batch_size, data.n_train)
+    circuits = optimizer.evaluations_per_step(n_params) * _rows(rows, per_sample, not optimizer.gradient_free())
     per_circuit = t.shots_per_step // circuits
     if per_circuit < 1:
         return False
@@ -197,7 +194,8 @@ def _batches(n: int, size: int) -> list[int]:
     return [size] * full + ([last] if last else [])
 
 
-def _usage(loaded: LoadedProfile, data: DataSummary, caps: BackendCapabilities, per_sample: int, shots: int | None) -> Usage:
+def _usage(loaded: LoadedProfile, data: DataSummary, caps: BackendCapabilities, optimizer: OptimizerLayout, n_params: int, per_sample: int,
+           shots: int | None) -> Usage:
     """Training and evaluation usage of every epoch, as ``training.budget.estimate_parts`` counts it (no calibration: no mitigators)."""
     t = loaded.profile.train
     limit = caps.max_circuits_per_job
@@ -210,7 +208,11 @@ def _usage(loaded: LoadedProfile, data: DataSummary, caps: BackendCapabilities, 
         return total
 
     train = _batches(data.n_train, t.batch_size)
-    per_epoch = calls(train, False).times(2) if t.optimizer.name == "spsa" else calls(train, True)
+    evaluations = optimizer.evaluations_per_step(n_params)
+    if optimizer.stepping == "whole_set":  # each step is one pass over the training set in evaluation batches
+        per_epoch = calls(_batches(data.n_train, t.eval_batch_size), False).times(evaluations * optimizer.steps_per_epoch(len(train), n_params))
+    else:
+        per_epoch = calls(train, not optimizer.gradient_free()).times(evaluations)
     return per_epoch.times(t.epochs) + calls(_batches(data.n_test, t.eval_batch_size), False).times(t.epochs)
 
 

@@ -60,6 +60,8 @@ COMBOS: dict[str, dict[str, object]] = {
     "finite differences, forward, sgd": {"model.quantum.gradient": {"name": "finite_diff", "options": {"method": "forward"}},
                                          "train.optimizer": "sgd"},
     "spsa gradient, 3 directions": {"model.quantum.gradient": {"name": "spsa", "options": {"samples": 3}}, "backend.shots": 64},
+    "cobyla, small maxiter": {"train.optimizer": {"name": "cobyla", "options": {"maxiter": 3}}, "backend.shots": 20, "train.epochs": 2},
+    "cobyla with a shot budget": {"train.optimizer": "cobyla", "backend.shots": 100, "train.shots_per_step": 1000, "train.eval_batch_size": 64},
     "spsa optimizer": {"train.optimizer": "spsa", "backend.shots": 32},
     "shot budget per step": {"model.quantum.gradient": "parameter_shift", "backend.shots": 1000, "train.shots_per_step": 20000},
     "shot budget, spsa optimizer": {"train.optimizer": "spsa", "backend.shots": 1000, "train.shots_per_step": 3000},
@@ -95,7 +97,6 @@ def test_combinations_are_described_as_built(combo, tmp_path):
 
 UNDESCRIBED: dict[str, dict[str, object]] = {
     "mitigation": {"mitigation": ["zne"], "model.quantum.gradient": "parameter_shift"},
-    "cobyla": {"train.optimizer": "cobyla"},
     "a fallback chain": {"backend.fallback": ["torch.noisy"]},
     "a backend without a layout": {"backend.name": "faulty:torch"},
     "front end none with the wrong width": {"data.pca": 5},
