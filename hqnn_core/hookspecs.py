@@ -28,7 +28,9 @@ def hqnn_register_encoders(registry: ComponentRegistry[Encoder]) -> None:
     """Register encoder classes with ``registry.add(MyEncoder)``.
 
     Called once when the plugin manager is built, for each plugin in turn; the registry records
-    which plugin and distribution added each name. Return nothing.
+    which plugin and distribution added each name. Every ``hqnn_register_*`` hook also takes import
+    strings with a torch-free layout, ``registry.add("pkg.module:Class", name=..., layout=Layout)``
+    (:mod:`hqnn_core.interfaces.layout`), so that checking a profile imports neither. Return nothing.
 
     .. versionadded:: 0.1
     """
