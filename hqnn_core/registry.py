@@ -123,7 +123,7 @@ class ComponentRegistry(Generic[T]):
         """The torch-free interface a layout of this kind subclasses (imported on first use), or ``None`` when it takes none."""
         if isinstance(self._layout_base, str):
             self._layout_base = _import(self._layout_base)
-        return self._layout_base
+        return self._layout_base  # type: ignore[return-value]
 
     # -- registration -----------------------------------------------------------------------
     def bound(self, source: PluginSource) -> ComponentRegistry[T]:
@@ -245,7 +245,7 @@ class ComponentRegistry(Generic[T]):
 
     def options(self, name: str) -> type[Any]:
         """The pydantic ``Options`` model of ``name``, read from its layout (no torch for the built-ins)."""
-        return self.layout(name).Options  # type: ignore[no-any-return]
+        return self.layout(name).Options
 
     def _load(self, entry: RegistryEntry) -> Any:
         if entry.loaded is not None:
