@@ -5,7 +5,7 @@
     python benchmarks/scaling.py --part qubits --max-qubits 24 --cap 60
 
 Part ``ranks`` trains the same profile (default: the digits profile below, SGD) with
-``hqnn_core.training.distributed.launch`` on N local gloo processes and reports the training
+``hqnn_core.training.launch.launch`` on N local gloo processes and reports the training
 throughput (samples/s over the trainer's own epoch time, start-up excluded), the start-up overhead,
 and the largest weight difference to the 1-process run (same global batch and seed).
 
@@ -70,7 +70,7 @@ def ranks(nprocs: list[int], epochs: int, n_qubits: int) -> list[dict[str, Any]]
     import torch
     import yaml
 
-    from hqnn_core.training.distributed import launch
+    from hqnn_core.training.launch import launch
 
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -143,7 +143,7 @@ def train(profile: str | None, overrides: tuple[str, ...], resume: str | None, o
     if nproc > 1:  # see docs/distributed.md
         from types import SimpleNamespace
 
-        from hqnn_core.training.distributed import launch
+        from hqnn_core.training.launch import launch
 
         result = SimpleNamespace(**launch(nproc, profile=profile, overrides=overrides, out=out, resume=resume, force=force, quiet=quiet))
     else:

@@ -19,13 +19,13 @@ from rich.text import Text
 def draw(profile: str, overrides: tuple[str, ...], width: int | None, figure: str | None, as_json: bool) -> None:
     """Draw PROFILE's circuit and list its specs: gates, depth, parameters, circuits per training step."""
     from hqnn_core.config import load_profile
-    from hqnn_core.training.prepare import build_layer, layer_kwargs, seeds_for
-    from hqnn_core.training.validate import check_components
+    from hqnn_core.training.prepare import build_layer
+    from hqnn_core.training.resilience import build_backend
+    from hqnn_core.training.spec import resolve
 
     loaded = load_profile(profile, overrides)
-    check_components(loaded)
-    kwargs, _ = layer_kwargs(loaded.profile, seeds_for(loaded.profile))
-    layer = build_layer(kwargs, loaded.source)
+    spec = resolve(loaded)
+    layer = build_layer(spec, build_backend(spec), loaded.source)
     specs = layer.specs(batch_size=loaded.profile.train.batch_size)
     diagram = layer.draw(max_width=width)
     if figure:

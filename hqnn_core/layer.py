@@ -243,7 +243,7 @@ class QuantumLayer(nn.Module):
         if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
             raise ConfigError(f"layers must be a positive integer, got {layers!r}.")
         self.n_qubits, self.layers = n_qubits, layers
-        self.shots = check_shots(shots)
+        shots = check_shots(shots)
         self.encoder = get_encoder(encoder)
         self.ansatz = get_ansatz(ansatz)
         for part in (self.encoder, self.ansatz):
@@ -256,14 +256,14 @@ class QuantumLayer(nn.Module):
         self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, parse_observables(observables, n_qubits),
                                      init == "identity_blocks")
         self.circuit = self.circuit.with_measurement(_measurement(measure, wires, observables))
-        _check_samples(measure, self.shots, mitigation, interpret)
-        _check_state(measure, self.backend, self.shots, mitigation, gradient)
+        _check_samples(measure, shots, mitigation, interpret)
+        _check_state(measure, self.backend, shots, mitigation, gradient)
         self.interpretation = _interpretation(self.circuit.n_outputs, interpret, output_shape)
-        self.backend.validate(self.circuit, self.shots)
-        self.gradient = self._choose_gradient(gradient)
+        self.backend.validate(self.circuit, shots)
+        self.gradient = self._choose_gradient(gradient, shots)
         self.backend.configure_gradient(self.gradient.name)
         self.mitigators = [get_mitigator(m) for m in mitigation]
-        self.executor = Executor(self.backend, self.gradient, self.mitigators, self.shots)
+        self.executor = Executor(self.backend, self.gradient, self.mitigators, shots)
 
         generator = torch.Generator()
         if seed is None:
@@ -288,21 +288,26 @@ class QuantumLayer(nn.Module):
 
     @staticmethod
     def _resilient(primary: Backend, fallback: Sequence[ComponentSpec], retry: RetryPolicy | Mapping[str, Any] | None) -> Backend:
-        """Wrap the backend in a retrying fallback chain when asked to, and always for remote backends."""
-        if not fallback and retry is None and not primary.capabilities.remote:
+        """Wrap the backend in a retrying fallback chain when asked to, and always for remote backends (unless it is a chain already)."""
+        if not fallback and retry is None and (not primary.capabilities.remote or isinstance(primary, FallbackBackend)):
             return primary
         if isinstance(retry, Mapping):
             retry = RetryPolicy(**retry)
         return FallbackBackend([primary, *(get_backend(f) for f in fallback)], retry)
 
-    def _choose_gradient(self, spec: ComponentSpec) -> Any:
+    def _choose_gradient(self, spec: ComponentSpec, shots: int | None) -> Any:
         if spec == "best":
-            name = get_plugins().pm.hook.hqnn_choose_gradient(backend=self.backend, circuit=self.circuit, shots=self.shots)
+            name = get_plugins().pm.hook.hqnn_choose_gradient(backend=self.backend, circuit=self.circuit, shots=shots)
             spec = name or "parameter_shift"
         gradient = get_gradient(spec)
-        if not gradient.supports(self.backend, self.circuit, self.shots):
-            raise UnsupportedError(gradient.unsupported_reason(self.backend, self.circuit, self.shots) + ".")
+        if not gradient.supports(self.backend, self.circuit, shots):
+            raise UnsupportedError(gradient.unsupported_reason(self.backend, self.circuit, shots) + ".")
         return gradient
+
+    @property
+    def shots(self) -> int | None:
+        """Shots per circuit, or None for exact expectations (the executor's: ``layer.executor.set_shots`` changes them)."""
+        return self.executor.shots
 
     def _register_slot_maps(self) -> None:
         slots = self.circuit.slots

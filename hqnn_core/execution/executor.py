@@ -10,6 +10,7 @@ import torch
 from hqnn_core.circuit import Circuit, Measurement
 from hqnn_core.errors import ConfigError, UnsupportedError
 from hqnn_core.interfaces import Backend, GradientEstimator, Mitigator
+from hqnn_core.interfaces.backend import check_shots
 from hqnn_core.interfaces.mitigator import SlotMap
 from hqnn_core.measurement import probabilities_as_expectations, probabilities_from_z_strings
 
@@ -19,15 +20,27 @@ class Executor:
 
     All rows a call needs (every sample, every gradient shift, every mitigation circuit) go to
     ``backend.run_batch`` once, which adapters turn into one vendor job (or as few as allowed).
+    The executor alone owns the shots per circuit (the layer reads them here); :meth:`set_shots`
+    changes them.
     """
 
     def __init__(self, backend: Backend, gradient: GradientEstimator, mitigators: Sequence[Mitigator] = (), shots: int | None = None) -> None:
         self.backend = backend
         self.gradient = gradient
         self.mitigators = list(mitigators)
-        self.shots = shots
         self._calibrated: set[int] = set()
-        gradient.use_shots(shots)  # finite_diff's h: auto chooses its step from the shot count
+        self._shots: int | None = None
+        self.set_shots(shots)
+
+    @property
+    def shots(self) -> int | None:
+        """Shots per circuit, or None for exact expectations."""
+        return self._shots
+
+    def set_shots(self, shots: int | None) -> None:
+        """Change the shots per circuit (a run's shot budget), and tell the gradient (finite_diff's ``h: auto`` follows them)."""
+        self._shots = check_shots(shots)
+        self.gradient.use_shots(self._shots)
 
     def run_rows(self, circuit: Circuit, rows: torch.Tensor) -> torch.Tensor:
         """Mitigated outputs ``[M, K]`` for slot-value rows ``[M, n_slots]``, in one backend batch."""

@@ -41,7 +41,6 @@ from hqnn_core.training.data import Preprocessing
 from hqnn_core.training.model import HybridModel, build_baseline
 from hqnn_core.training.prepare import prepare
 from hqnn_core.training.records import RunRecord
-from hqnn_core.training.resilience import install_chain
 from hqnn_core.training.run import load_run_profile, trained_state
 from hqnn_core.training.shots import apply_shot_budget
 
@@ -156,24 +155,22 @@ class Predictor:
         run_dir = Path(run_dir)
         record, loaded = load_run_profile(run_dir, overrides)
         state, _, _ = trained_state(run_dir, record)
-        prepared = prepare(loaded)
-        install_chain(prepared)
-        apply_shot_budget(prepared)
-        prepared.model.load_state_dict(state)
-        fallback = Classical(classical.eval(), None, type(classical).__name__) if classical is not None else _classical_from(run_dir, record, loaded, prepared)
         s = loaded.profile.serving
         guard = None
         if s.max_jobs is not None or s.max_shots is not None or s.max_cost is not None:
-            hint = " and serve again with --set serving.KEY=N"
-            guard = BudgetGuard(prepared.layer.backend, s.max_jobs, s.max_shots, hint, max_cost=s.max_cost).install()
+            guard = BudgetGuard(s.max_jobs, s.max_shots, " and serve again with --set serving.KEY=N", max_cost=s.max_cost)
+        prepared = prepare(loaded, guard=guard)  # the run's backend chain, every submission through the guard
+        apply_shot_budget(prepared)
+        prepared.model.load_state_dict(state)
+        fallback = Classical(classical.eval(), None, type(classical).__name__) if classical is not None else _classical_from(run_dir, record, loaded, prepared)
         assert prepared.dataset.preprocessing is not None
         batch = s.batch_size or loaded.profile.train.eval_batch_size
         return cls(prepared.model, prepared.dataset.preprocessing, s, fallback, batch, guard)
 
     def close(self) -> None:
-        """Take the budget guard off the backend (the predictor keeps working, unguarded)."""
+        """Stop the budget guard (the predictor keeps working, unguarded)."""
         if self.guard is not None:
-            self.guard.uninstall()
+            self.guard.close()
 
     # -- serving ------------------------------------------------------------------------------
     def predict(self, x_raw: np.ndarray, y_raw: np.ndarray | None = None) -> Served:

@@ -1,7 +1,7 @@
 """Spending limits for a run: a pre-flight estimate, and a guard checked before every backend submission.
 
-The guard wraps ``run_batch`` of every backend that submits jobs (every execution path, including
-``expectations``, retries and fallbacks, goes through it) and compares what the next submission
+The guard sits around every vendor backend of the run's backend stack (every execution path,
+including ``expectations``, retries and fallbacks, goes through it) and compares what the next submission
 needs with the run's ledger. Crossing ``limits.max_jobs``, ``limits.max_shots`` or
 ``limits.max_cost`` (USD, from :mod:`hqnn_core.pricing`) raises :class:`BudgetExceededError`
 *before* the submission, so nothing is spent past the limit; the error is never retried and never
@@ -10,14 +10,15 @@ falls back to another backend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
 
 import torch
 
 from hqnn_core.errors import BudgetExceededError
-from hqnn_core.interfaces import Backend, Optimizer
+from hqnn_core.execution.metered import MeteredBackend
+from hqnn_core.interfaces import Backend, Mitigator, Optimizer
+from hqnn_core.interfaces.backend import Task
 from hqnn_core.layer import QuantumLayer
 from hqnn_core.pricing import Price, price_of, require_price, usd
 from hqnn_core.training.ledger import Ledger, Spend
@@ -27,20 +28,21 @@ from hqnn_core.training.usage import Usage
 class BudgetGuard:
     """Refuses any submission that would take the run's jobs, shots or cost past the limits.
 
-    The guard wraps ``run_batch`` of every backend that submits (each member of a fallback chain),
-    so retries and fallbacks are checked one submission at a time: a retry that would cross a limit
-    is refused before it is sent. What the run has spent is ``spent_before`` (earlier sessions, from
-    the run's ledger) plus this session's ledger, charged for every submission that reached the
-    vendor (a job was counted), answered or not: a lost response is billed all the same. With a
-    ``journal`` (:class:`~hqnn_core.training.ledger.Ledger`) each submission is written to disk
-    before it is sent and again when it returns, so a crash cannot lose spend. Money is exact
-    (:class:`~decimal.Decimal`), so a limit equal to the estimate is not crossed by rounding.
+    The guard is the run's meter (:class:`~hqnn_core.execution.metered.Meter`): :meth:`wrap` puts
+    it around each vendor backend when the run's backend stack is built, so retries and fallbacks
+    are checked one submission at a time: a retry that would cross a limit is refused before it is
+    sent. What the run has spent is ``spent_before`` (earlier sessions, from the run's ledger) plus
+    this session's ledger, charged for every submission that reached the vendor (a job was
+    counted), answered or not: a lost response is billed all the same. With a ``journal``
+    (:class:`~hqnn_core.training.ledger.Ledger`, given here or by :meth:`open_journal` once the run
+    directory exists) each submission is written to disk before it is sent and again when it
+    returns, so a crash cannot lose spend. Money is exact (:class:`~decimal.Decimal`), so a limit
+    equal to the estimate is not crossed by rounding.
     """
 
-    def __init__(self, backend: Backend, max_jobs: int | None, max_shots: int | None, resume_hint: str = "",
-                 spent_before: Usage | None = None, max_cost: float | Decimal | None = None, cost_before: float | Decimal = 0,
-                 journal: Ledger | None = None) -> None:
-        self.backend, self.max_jobs, self.max_shots, self.resume_hint = backend, max_jobs, max_shots, resume_hint
+    def __init__(self, max_jobs: int | None, max_shots: int | None, resume_hint: str = "", spent_before: Usage | None = None,
+                 max_cost: float | Decimal | None = None, cost_before: float | Decimal = 0, journal: Ledger | None = None) -> None:
+        self.max_jobs, self.max_shots, self.resume_hint = max_jobs, max_shots, resume_hint
         self.max_cost = usd(max_cost)
         self.spent_before = spent_before or Usage()
         self.cost_before = usd(cost_before) or Decimal(0)
@@ -48,19 +50,25 @@ class BudgetGuard:
         self.ledger = Usage()
         self.cost_spent = Decimal(0)
         self.submissions = 0
-        self._leaves = backend.members()
-        self._prices: dict[int, Price | None] = {
-            id(b): (require_price(b) if max_cost is not None else price_of(b)) for b in self._leaves
-        }
+        self.closed = False
+        self._prices: dict[int, Price | None] = {}
 
-    def install(self) -> BudgetGuard:
-        for leaf in self._leaves:
-            leaf.run_batch = self._wrap(leaf, leaf.run_batch)  # type: ignore[method-assign]
-        return self
+    def wrap(self, backend: Backend) -> MeteredBackend:
+        """``backend`` (a vendor backend) with every submission checked and charged here.
 
-    def uninstall(self) -> None:
-        for leaf in self._leaves:
-            leaf.__dict__.pop("run_batch", None)
+        Raises ConfigError when ``limits.max_cost`` is set and the backend has no known price.
+        """
+        for leaf in backend.members():
+            self._prices[id(leaf)] = require_price(leaf) if self.max_cost is not None else price_of(leaf)
+        return MeteredBackend(backend, self)
+
+    def open_journal(self, journal: Ledger, resume_hint: str = "") -> None:
+        """Once the run directory exists: write every submission ahead to ``journal``, and say how to resume in limit errors."""
+        self.journal, self.resume_hint = journal, resume_hint or self.resume_hint
+
+    def close(self) -> None:
+        """Stop checking and charging (the backends keep working, unguarded) and close the journal."""
+        self.closed = True
         if self.journal is not None:
             self.journal.close()
 
@@ -72,37 +80,36 @@ class BudgetGuard:
         """USD this run has spent over all its sessions (estimated from the price table), exactly."""
         return self.cost_before + self.cost_spent
 
-    def _wrap(self, leaf: Backend, original: Any) -> Any:
-        price = self._prices[id(leaf)]
+    def _cost_of(self, leaf: Backend, jobs: int, shots: int) -> Decimal:
+        price = self._prices.get(id(leaf))
+        return price.exact_cost(jobs, shots) if price else Decimal(0)
 
-        def cost_of(jobs: int, shots: int) -> Decimal:
-            return price.exact_cost(jobs, shots) if price else Decimal(0)
-
-        def guarded(tasks: Sequence[Any], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
-            rows = sum(int(values.shape[0]) for _, values in tasks)
-            jobs = leaf.jobs_for(rows)
-            need = cost_of(jobs, rows * (shots or 0))
-            self.check(jobs, rows * (shots or 0), need, leaf.full_name)
-            entry = None
-            if self.journal is not None:  # written ahead: a crash from here on counts this submission as spent
-                entry = self.journal.intend(leaf.full_name, Spend(jobs, rows, rows * (shots or 0), need))
-            before = leaf.accounting.jobs
-            ok = False
-            try:
-                out = original(tasks, shots=shots, seed=seed)
-                ok = True
-                return out
-            finally:
-                submitted = leaf.accounting.jobs - before
-                used = Usage(submitted, rows, rows * (shots or 0)) if ok or submitted > 0 else Usage()
-                if ok or submitted > 0:
-                    self.ledger = self.ledger + used
-                    self.cost_spent += cost_of(used.jobs, used.shots)
-                    self.submissions += 1
-                if entry is not None and self.journal is not None:
-                    self.journal.settle(entry, Spend(used.jobs, used.circuits, used.shots, cost_of(used.jobs, used.shots)))
-
-        return guarded
+    def submit(self, leaf: Backend, tasks: Sequence[Task], shots: int | None, send: Callable[[], list[torch.Tensor]]) -> list[torch.Tensor]:
+        """Check the submission of ``tasks`` to ``leaf`` against the limits, send it, and charge what reached the vendor."""
+        if self.closed:
+            return send()
+        rows = sum(int(values.shape[0]) for _, values in tasks)
+        jobs = leaf.jobs_for(rows)
+        need = self._cost_of(leaf, jobs, rows * (shots or 0))
+        self.check(jobs, rows * (shots or 0), need, leaf.full_name)
+        entry = None
+        if self.journal is not None:  # written ahead: a crash from here on counts this submission as spent
+            entry = self.journal.intend(leaf.full_name, Spend(jobs, rows, rows * (shots or 0), need))
+        before = leaf.accounting.jobs
+        ok = False
+        try:
+            out = send()
+            ok = True
+            return out
+        finally:
+            submitted = leaf.accounting.jobs - before
+            used = Usage(submitted, rows, rows * (shots or 0)) if ok or submitted > 0 else Usage()
+            if ok or submitted > 0:
+                self.ledger = self.ledger + used
+                self.cost_spent += self._cost_of(leaf, used.jobs, used.shots)
+                self.submissions += 1
+            if entry is not None and self.journal is not None:
+                self.journal.settle(entry, Spend(used.jobs, used.circuits, used.shots, self._cost_of(leaf, used.jobs, used.shots)))
 
     def check(self, jobs: int, shots: int, cost: float | Decimal = 0, backend: str = "the backend") -> None:
         spent = self.spent()
@@ -138,8 +145,6 @@ def _circuits_factor(layer: QuantumLayer) -> int:
     A mitigator that overrides ``Mitigator.circuits_per_circuit`` is asked; otherwise its
     ``expand`` is (the default of 1 would undercount a mitigator that forgot to override it).
     """
-    from hqnn_core.interfaces import Mitigator
-
     factor = 1
     for mitigator in layer.mitigators:
         if type(mitigator).circuits_per_circuit is not Mitigator.circuits_per_circuit:

@@ -26,6 +26,7 @@ import torch
 import yaml
 
 from hqnn_core.errors import ConfigError
+from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.calibration import (
     ACCURACY_STEP,
     FD_STEP,
@@ -36,9 +37,11 @@ from hqnn_core.training.calibration import (
 )
 from hqnn_core.training.model import HybridModel, build_model
 from hqnn_core.training.paths import confined
-from hqnn_core.training.prepare import Prepared, build_layer, layer_kwargs, prepare
+from hqnn_core.training.prepare import Prepared, build_layer, prepare
+from hqnn_core.training.resilience import build_backend
 from hqnn_core.training.run import load_run_profile, trained_state
 from hqnn_core.training.shots import layer_standard_error
+from hqnn_core.training.spec import resolve
 
 #: ``shots`` not given for a backend: use ``--shots``, else the run's own shots on its backend, else exact.
 DEFAULT = "default"
@@ -115,8 +118,6 @@ def load_specs_file(path: str | Path) -> list[BackendSpec]:
 
 
 def _resolve_shots(spec: BackendSpec, default_shots: Any, prepared: Prepared) -> Any:
-    from hqnn_core.plugin_manager import get_plugins
-
     caps = get_plugins().backends.get(spec.name).capabilities
     shots = spec.shots
     if shots == DEFAULT:
@@ -136,11 +137,10 @@ def _resolve_shots(spec: BackendSpec, default_shots: Any, prepared: Prepared) ->
 
 def _build(prepared: Prepared, spec: BackendSpec, shots: Any, state: dict[str, Any]) -> HybridModel:
     loaded, d = prepared.loaded, prepared.dataset
-    kwargs, _ = layer_kwargs(loaded.profile, prepared.seeds, spec.name, shots, spec.options)
-    kwargs["mitigation"] = list(spec.mitigation)
-    kwargs["gradient"] = "best"  # evaluation only: no gradient is computed, so none can be unsupported
+    run_spec = resolve(loaded, spec.name, shots, spec.options)
     where = f"compare backend {spec.title()!r}"
-    layer = build_layer(kwargs, where)
+    # evaluation only: no gradient is computed, so none can be unsupported
+    layer = build_layer(run_spec, build_backend(run_spec), where, mitigation=list(spec.mitigation), gradient="best")
     model = build_model(loaded.profile, d.n_features, d.n_classes, d.image_shape, layer, where, loaded.base_dir)
     model.load_state_dict(state)
     model.eval()
@@ -195,8 +195,6 @@ def _sensitivity(prepared: Prepared, spec: BackendSpec, shots: Any, state: dict[
 
     Exact expectations where the backend has them; otherwise ``shots`` with the same seed at every point.
     """
-    from hqnn_core.plugin_manager import get_plugins
-
     cls = get_plugins().backends.get(spec.name)
     if not cls.noise_options:
         return None

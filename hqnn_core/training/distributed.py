@@ -17,16 +17,14 @@ How a run is split (see docs/distributed.md):
 
 Launch with ``torchrun --nproc-per-node N -m hqnn_core.cli train PROFILE`` (the environment
 variables are detected) or ``hqnn train PROFILE --nproc N``, which starts N local processes through
-torchrun's elastic launcher API. Gloo on CPU, NCCL when CUDA is available.
+torchrun's elastic launcher API (:func:`hqnn_core.training.launch.launch`). Gloo on CPU, NCCL when CUDA is available.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
-import signal
 import socket
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +37,7 @@ from hqnn_core.interfaces import Accounting
 from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.paths import confined
 from hqnn_core.training.records import RunRecord
+from hqnn_core.training.spec import derive_seed
 
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 _TIMEOUT = datetime.timedelta(minutes=10)  # a dead peer fails the run instead of hanging it for gloo's 30-minute default
@@ -103,8 +102,6 @@ class DistContext:
 
     # -- per-rank seeds, records, budgets, accounting --------------------------------------------
     def seed(self, seed: int) -> int:
-        from hqnn_core.training.prepare import derive_seed
-
         return derive_seed(seed, f"rank{self.rank}")
 
     def local_record(self, record: RunRecord) -> RunRecord:
@@ -198,58 +195,6 @@ def check_profile(ctx: DistContext | None, optimizer: str) -> None:
         )
 
 
-def rank_backend_options(ctx: DistContext, loaded: Any) -> dict[str, Any] | None:
-    """The profile's backend options with this rank's shot seed, for backends that take a seed."""
-    from hqnn_core.plugin_manager import get_plugins
-    from hqnn_core.training.prepare import seeds_for
-
-    b = loaded.profile.backend
-    if "seed" not in get_plugins().backends.get(b.name).Options.model_fields:
-        return None
-    base = b.options.get("seed")
-    return {**b.options, "seed": ctx.seed(int(base) if base is not None else seeds_for(loaded.profile)["shots"])}
-
-
 def shutdown(ctx: DistContext | None) -> None:
     if ctx is not None and dist.is_initialized():
         dist.destroy_process_group()
-
-
-# -- launching N local processes -------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _worker(kwargs: dict[str, Any], default_dtype: str | None) -> dict[str, Any] | None:
-    """One rank: train and hand rank 0's record back to the launcher."""
-    from hqnn_core.training.run import train
-
-    if default_dtype is not None:
-        torch.set_default_dtype(getattr(torch, default_dtype))
-    torch.set_num_threads(1)  # N processes on N cores; more threads per rank only contend
-    rank = int(os.environ.get("RANK", "0"))
-    result = train(**{**kwargs, "quiet": kwargs.get("quiet", False) or rank != 0})
-    return {"run_dir": str(result.run_dir), "record": result.record} if rank == 0 else None
-
-
-def launch(nproc: int, default_dtype: str | None = None, **train_kwargs: Any) -> dict[str, Any]:
-    """Run ``train(**train_kwargs)`` on ``nproc`` local processes (torchrun's elastic launcher, no restarts).
-
-    Returns rank 0's ``{"run_dir", "record"}``. ``default_dtype`` ("float64") is set in every rank
-    before the model is built (tests compare runs at float64 precision).
-    """
-    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
-
-    if nproc < 1:
-        raise ConfigError(f"--nproc {nproc}: give a positive number of processes (e.g. --nproc 2).")
-    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"hqnn-{uuid.uuid4().hex[:12]}", rdzv_backend="c10d",
-                          rdzv_endpoint=f"127.0.0.1:{_free_port()}", max_restarts=0, monitor_interval=0.1, start_method="spawn")
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        results = elastic_launch(config, _worker)(train_kwargs, default_dtype)
-    finally:  # the launcher installs its own SIGINT/SIGTERM handlers and leaves them behind; the caller's come back
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-    return results[0]

@@ -28,7 +28,6 @@ from hqnn_core.training.budget import (
 )
 from hqnn_core.training.data_summary import describe_data
 from hqnn_core.training.prepare import Prepared, PreparedModel, estimate_parts, prepare, prepare_model
-from hqnn_core.training.resilience import install_chain
 from hqnn_core.training.shots import apply_shot_budget
 
 PARTS = ("training", "evaluation", "calibration", "baseline")
@@ -75,7 +74,7 @@ class RunEstimate:
 
 
 def prepare_as_run(loaded: LoadedProfile) -> Prepared:
-    """:func:`prepare`, then the chain and the shot budget ``hqnn train`` applies, so an estimate sees the run's shots per circuit."""
+    """:func:`prepare` (backend chain included) with the shot budget ``hqnn train`` applies, so an estimate sees the run's shots per circuit."""
     return _as_run(prepare(loaded))
 
 
@@ -85,7 +84,6 @@ def model_as_run(loaded: LoadedProfile) -> PreparedModel:
 
 
 def _as_run(prepared: _P) -> _P:
-    install_chain(prepared)
     apply_shot_budget(prepared)  # train.shots_per_step lowers the shots per circuit: without it the estimate was ~300x too high
     return prepared
 
@@ -116,18 +114,21 @@ def estimate_run(prepared: PreparedModel, epochs: int | None = None) -> RunEstim
     return RunEstimate(parts, multipliers, layer.backend.full_name, device_class(layer.backend), price_of(layer.backend), limits)
 
 
-def preflight_cost(prepared: PreparedModel, record: dict[str, Any] | None, remaining_epochs: int, spent: Decimal | None = None) -> Decimal:
-    """Before anything is submitted: check ``limits.max_cost`` can be priced and fits; returns USD already spent.
+def spent_cost(record: dict[str, Any] | None, spent: Decimal | None = None) -> Decimal:
+    """USD the run spent in earlier sessions: ``spent`` (its ledger's total, :mod:`hqnn_core.training.ledger`), else the run record's figure."""
+    return spent if spent is not None else usd(((record or {}).get("cost") or {}).get("spent_usd") or 0.0) or Decimal(0)
+
+
+def preflight_cost(prepared: PreparedModel, used: Decimal, remaining_epochs: int) -> None:
+    """Before anything is submitted: check ``limits.max_cost`` can be priced and fits, ``used`` USD already spent.
 
     With a cost limit every backend of the run (each member of a fallback chain) must have a price
     (ConfigError otherwise), and with ``limits.preflight`` the estimate of the remaining epochs
-    must fit under the limit (BudgetExceededError otherwise). ``spent`` is the run's ledger total
-    (:mod:`hqnn_core.training.ledger`); without one, the run record's figure is used.
+    must fit under the limit (BudgetExceededError otherwise).
     """
     limits = prepared.loaded.profile.limits
-    used = spent if spent is not None else usd(((record or {}).get("cost") or {}).get("spent_usd") or 0.0) or Decimal(0)
     if limits.max_cost is None:
-        return used
+        return
     for leaf in prepared.layer.backend.members():
         require_price(leaf)
     if limits.preflight:
@@ -136,7 +137,6 @@ def preflight_cost(prepared: PreparedModel, record: dict[str, Any] | None, remai
         total = est.total
         check_cost_preflight(price.exact_cost(total.jobs, total.shots), used, limits.max_cost, prepared.loaded.source, remaining_epochs,
                              f"{est.backend} ({est.device_class})")
-    return used
 
 
 def cost_record(guard: BudgetGuard, prepared: PreparedModel) -> dict[str, Any]:
@@ -179,4 +179,4 @@ def render(est: RunEstimate, source: str) -> Table:
     return table
 
 
-__all__ = ["RunEstimate", "cost_record", "estimate_run", "model_as_run", "preflight_cost", "prepare_as_run", "render"]
+__all__ = ["RunEstimate", "cost_record", "estimate_run", "model_as_run", "preflight_cost", "prepare_as_run", "render", "spent_cost"]

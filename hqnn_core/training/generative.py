@@ -30,10 +30,9 @@ from hqnn_core.training.budget import BudgetGuard, Usage, check_cost_preflight, 
 from hqnn_core.training.data import load_dataset
 from hqnn_core.training.estimate import RunEstimate
 from hqnn_core.training.ledger import Ledger
-from hqnn_core.training.prepare import layer_kwargs, seeds_for
 from hqnn_core.training.records import CIRCUIT_TEXT, FORMAT, RunRecord, environment, save_circuit, save_profile, utc_now
-from hqnn_core.training.resilience import RunResilience, retry_policy
-from hqnn_core.training.validate import check_components
+from hqnn_core.training.resilience import RunResilience, build_backend
+from hqnn_core.training.spec import resolve
 
 _log = logging.getLogger("hqnn.train")
 
@@ -57,6 +56,8 @@ class BornRun:
     data_info: dict[str, Any]
     seeds: dict[str, int]
     injected_seeds: dict[str, int]
+    #: the run's budget guard, wrapped around every vendor backend of the machine (None: nothing is metered)
+    guard: BudgetGuard | None = None
 
 
 def load_bits(loaded: LoadedProfile) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
@@ -73,10 +74,13 @@ def load_bits(loaded: LoadedProfile) -> tuple[np.ndarray, np.ndarray | None, dic
     return (data.x_train > 0).astype(np.uint8), (data.x_test > 0).astype(np.uint8), info
 
 
-def prepare_born_machine(loaded: LoadedProfile) -> BornRun:
-    """Check components, load the bits and build the Born machine: everything short of running a circuit."""
-    check_components(loaded)
+def prepare_born_machine(loaded: LoadedProfile, guard: BudgetGuard | None = None) -> BornRun:
+    """Resolve the profile, load the bits and build the Born machine: everything short of running a circuit.
+
+    With a ``guard`` every submission of the machine's backend stack is metered by it.
+    """
     p, src = loaded.profile, loaded.source
+    spec = resolve(loaded, with_fallback=bool(p.backend.fallback))  # a state-reading machine keeps its state route without a chain
     if p.train.optimizer.name != "adam":
         raise ConfigError(f"{src}: train.optimizer: a born_machine trains with adam (full-batch steps on the MMD); "
                           f"remove train.optimizer or set it to adam, got {p.train.optimizer.name!r}.")
@@ -87,15 +91,12 @@ def prepare_born_machine(loaded: LoadedProfile) -> BornRun:
     if q.n_qubits != train_bits.shape[1]:
         raise ConfigError(f"{src}: model.quantum.n_qubits is {q.n_qubits} but the data has {train_bits.shape[1]} bits per sample "
                           f"(one qubit each); set model.quantum.n_qubits: {train_bits.shape[1]}.")
-    seeds = seeds_for(p)
-    kwargs, injected = layer_kwargs(p, seeds)
-    b = p.backend
+    kwargs = spec.layer_kwargs()
     try:
         machine = BornMachine(
-            q.n_qubits, layers=q.layers, ansatz=kwargs["ansatz"], backend={"name": b.name, "options": kwargs["backend_options"]},
-            shots=b.shots, gradient=kwargs["gradient"], bandwidths=p.model.born_machine.bandwidths, steps=p.train.epochs,
-            learning_rate=p.train.lr, seed=seeds["weights"], init=q.init,
-            fallback=[ref.spec() for ref in b.fallback], retry=retry_policy(b.retry) if b.fallback else None,
+            q.n_qubits, layers=q.layers, ansatz=kwargs["ansatz"], backend=build_backend(spec, guard),
+            shots=spec.shots, gradient=kwargs["gradient"], bandwidths=p.model.born_machine.bandwidths, steps=p.train.epochs,
+            learning_rate=p.train.lr, seed=spec.seeds["weights"], init=q.init,
         )
     except UnsupportedError as e:
         raise ConfigError(f"{src}: model.quantum.gradient: {e}") from None
@@ -104,7 +105,7 @@ def prepare_born_machine(loaded: LoadedProfile) -> BornRun:
     except ConfigError as e:
         raise ConfigError(f"{src}: model: {e}") from None
     machine.set_data(train_bits)
-    return BornRun(loaded, machine, train_bits, test_bits, info, seeds, injected)
+    return BornRun(loaded, machine, train_bits, test_bits, info, dict(spec.seeds), dict(spec.injected_seeds), guard)
 
 
 def estimate_born_machine(run: BornRun, steps: int | None = None) -> RunEstimate:
@@ -199,7 +200,7 @@ def check_before_run(run: BornRun) -> RunEstimate:
 def train_born_machine(run: BornRun, est: RunEstimate, run_dir: Path, note: Any) -> dict[str, Any]:
     """Train ``run`` in ``run_dir`` (already created and locked) and return its record; ``note`` prints a line."""
     loaded, machine = run.loaded, run.machine
-    layer, t, limits = machine.training_layer, loaded.profile.train, loaded.profile.limits
+    layer, t = machine.training_layer, loaded.profile.train
     record = _new_record(run_dir, run, est)
     record.data["run_dir"] = str(run_dir.resolve())
     session = {"started": utc_now(), "hqnn": record.data["environment"]["hqnn"]}
@@ -207,8 +208,10 @@ def train_born_machine(run: BornRun, est: RunEstimate, run_dir: Path, note: Any)
     record.save()
     save_profile(run_dir, loaded, loaded.profile.output.keep_raw_profile)
     save_circuit(run_dir, layer.draw(max_width=120))
-    guard = BudgetGuard(layer.backend, limits.max_jobs, limits.max_shots, "", Usage(), max_cost=limits.max_cost,
-                        journal=Ledger.for_run(run_dir, 0)).install()
+    guard = run.guard
+    if guard is None:
+        raise ValueError("train_born_machine needs a BornRun prepared with its budget guard: prepare_born_machine(loaded, guard).")
+    guard.open_journal(Ledger.for_run(run_dir, 0))
     resilience = RunResilience(layer.backend)
     began = time.perf_counter()
     hybrid = record.phase("hybrid")
@@ -246,7 +249,7 @@ def train_born_machine(run: BornRun, est: RunEstimate, run_dir: Path, note: Any)
         _log.error("run failed: %s: %s", type(e).__name__, e, exc_info=e)
         raise
     finally:
-        guard.uninstall()
+        guard.close()
         record.data["ledger"] = guard.spent().as_dict()
         price = price_of(layer.backend)
         record.data["cost"] = {"spent_usd": float(round_up_micro(guard.cost())), "spent_usd_exact": str(guard.cost()),

@@ -22,20 +22,17 @@ import numpy as np
 from sklearn.metrics import hinge_loss
 from sklearn.svm import SVC
 
-from hqnn_core.components import get_backend
 from hqnn_core.config import KernelConfig, LoadedProfile
 from hqnn_core.errors import BudgetExceededError, CapabilityError, ConfigError
-from hqnn_core.interfaces import Backend
 from hqnn_core.kernels import FidelityKernel, ProjectedKernel, QuantumKernelBase
 from hqnn_core.pricing import PRICES_CHECKED, device_class, price_of, require_price, round_up_micro
 from hqnn_core.training.budget import BudgetGuard, Usage, check_cost_preflight, check_preflight
 from hqnn_core.training.data import Dataset, load_dataset
 from hqnn_core.training.estimate import RunEstimate
 from hqnn_core.training.ledger import Ledger
-from hqnn_core.training.prepare import layer_kwargs, seeds_for
 from hqnn_core.training.records import FORMAT, RunRecord, environment, save_profile, utc_now
-from hqnn_core.training.resilience import build_chain, wants_chain
-from hqnn_core.training.validate import check_components
+from hqnn_core.training.resilience import build_backend
+from hqnn_core.training.spec import RunSpec, resolve
 from hqnn_core.training.verdict import correct_string, run_comparison
 
 
@@ -51,25 +48,21 @@ class KernelPlan:
     options: KernelConfig
 
 
-def _backend(loaded: LoadedProfile, kwargs: dict[str, Any], seeds: dict[str, int], injected: dict[str, int]) -> Backend:
-    """The profile's backend, wrapped in its fallback chain and retry policy when the profile asks for one."""
-    primary = get_backend(kwargs["backend"], **kwargs["backend_options"])
-    return build_chain(loaded, primary, seeds, injected) if wants_chain(loaded.profile.backend) else primary
+def prepare_kernel(loaded: LoadedProfile, spec: RunSpec | None = None, guard: BudgetGuard | None = None) -> KernelPlan:
+    """Load the data and build the kernel on the spec's backend stack: everything short of running a circuit.
 
-
-def prepare_kernel(loaded: LoadedProfile) -> KernelPlan:
-    """Check the components, load the data and build the kernel on the backend chain: everything short of running a circuit."""
-    check_components(loaded)
+    Without a ``spec``, ``loaded`` is resolved (:func:`~hqnn_core.training.spec.resolve`); with a
+    ``guard`` every submission of the kernel's backend is metered by it.
+    """
+    spec = spec or resolve(loaded)
     profile, src = loaded.profile, loaded.source
     if profile.mitigation:
         raise ConfigError(f"{src}: mitigation: kind: kernel does not run error mitigation yet; remove the mitigation section.")
     dataset = load_dataset(profile.data, loaded.base_dir, src)
-    seeds = seeds_for(profile)
-    kwargs, injected = layer_kwargs(profile, seeds)
     cfg = profile.model.kernel or KernelConfig()  # set by validation for kind: kernel
     try:
-        backend = _backend(loaded, kwargs, seeds, injected)
-        common: dict[str, Any] = {"encoder": kwargs["encoder"], "n_qubits": kwargs["n_qubits"], "backend": backend, "shots": kwargs["shots"],
+        backend = build_backend(spec, guard)
+        common: dict[str, Any] = {"encoder": spec.encoder.spec(), "n_qubits": spec.n_qubits, "backend": backend, "shots": spec.shots,
                                   "psd": cfg.psd}
         kernel: QuantumKernelBase = (FidelityKernel(**common, method=cfg.method) if cfg.type == "fidelity"
                                      else ProjectedKernel(**common, gamma=cfg.gamma))
@@ -79,7 +72,7 @@ def prepare_kernel(loaded: LoadedProfile) -> KernelPlan:
         raise ConfigError(f"{src}: model.quantum.n_qubits: the {kernel.feature_map.encoder.name} feature map on {kernel.n_qubits} qubits takes "
                           f"{kernel.n_features} features, but the data has {dataset.n_features}; set n_qubits to match or reduce the data "
                           "(data.pca).")
-    return KernelPlan(loaded, dataset, seeds, injected, kernel, cfg)
+    return KernelPlan(loaded, dataset, dict(spec.seeds), dict(spec.injected_seeds), kernel, cfg)
 
 
 def kernel_usage(plan: KernelPlan) -> dict[str, Usage]:
@@ -184,7 +177,9 @@ def train_kernel(loaded: LoadedProfile, new_run_dir: Callable[[], Path], note: C
     ``new_run_dir`` creates (and locks) the run directory once everything is checked; ``note`` prints a line.
     Raises BudgetExceededError before any submission that would cross a limit (the record says "stopped").
     """
-    plan = prepare_kernel(loaded)
+    limits = loaded.profile.limits
+    guard = BudgetGuard(limits.max_jobs, limits.max_shots, " and run again", max_cost=limits.max_cost)
+    plan = prepare_kernel(loaded, guard=guard)  # every Gram-matrix submission passes the guard
     est = estimate_kernel_run(plan)
     _preflight(plan, est)
     run_dir = new_run_dir()
@@ -193,9 +188,8 @@ def train_kernel(loaded: LoadedProfile, new_run_dir: Callable[[], Path], note: C
     record.data["sessions"].append(session)
     record.save()
     save_profile(run_dir, loaded, loaded.profile.output.keep_raw_profile)
-    limits, kernel, d, C = loaded.profile.limits, plan.kernel, plan.dataset, plan.options.C
-    guard = BudgetGuard(kernel.backend, limits.max_jobs, limits.max_shots, " and run again", max_cost=limits.max_cost,
-                        journal=Ledger.for_run(run_dir)).install()
+    kernel, d, C = plan.kernel, plan.dataset, plan.options.C
+    guard.open_journal(Ledger.for_run(run_dir))
     note(f"hqnn train {loaded.source} (config hash {loaded.config_hash[:12]}): {plan.options.type} kernel SVC, C={C}, "
          f"{kernel.n_qubits} qubits ({kernel.feature_map.encoder.name}), backend {kernel.backend.full_name}; "
          f"{len(d.y_train)} train / {len(d.y_test)} test; estimated {est.total.jobs} jobs, {est.total.circuits} circuits")
@@ -233,7 +227,7 @@ def train_kernel(loaded: LoadedProfile, new_run_dir: Callable[[], Path], note: C
         record.data["status"] = "failed"
         raise
     finally:
-        guard.uninstall()
+        guard.close()
         if error is not None:
             record.data["error"] = {"type": type(error).__name__, "message": str(error)}
         record.data["ledger"] = guard.spent().as_dict()

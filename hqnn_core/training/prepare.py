@@ -4,42 +4,33 @@
 :class:`~hqnn_core.training.data_summary.DataSummary`), which is all ``hqnn validate`` and
 ``hqnn estimate`` need; :func:`prepare` also loads and fits the data arrays for a run.
 
-Every random source gets its own seed derived from ``train.seed`` by name, and components with a
-``seed`` option (the backend's shot sampling, SPSA gradients, mitigators) get one unless the
-profile sets it, so the same profile gives the same numbers.
+The profile is resolved once into a :class:`~hqnn_core.training.spec.RunSpec` (names checked, seeds
+derived: every component with a ``seed`` option gets one unless the profile sets it, so the same
+profile gives the same numbers); the layer is built once, on the backend stack the spec describes.
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from hqnn_core.components import get_optimizer
-from hqnn_core.config import LoadedProfile, Profile
+from hqnn_core.config import LoadedProfile
 from hqnn_core.errors import CapabilityError, ConfigError, UnsupportedError
+from hqnn_core.interfaces import Backend
 from hqnn_core.layer import QuantumLayer
-from hqnn_core.training.budget import Usage, calibration_usage
+from hqnn_core.training.budget import BudgetGuard, Usage, calibration_usage
 from hqnn_core.training.budget import estimate_parts as budget_parts
 from hqnn_core.training.data import Dataset, load_dataset
 from hqnn_core.training.data_summary import DataSummary, summary_of
 from hqnn_core.training.model import HybridModel, build_model, check_front_end
-from hqnn_core.training.validate import check_components
+from hqnn_core.training.resilience import build_backend
+from hqnn_core.training.spec import SEED_TAGS, RunSpec, derive_seed, resolve, seeds_for
 
-SEED_TAGS = ("weights", "init", "baseline_init", "shuffle", "torch", "shots", "spsa", "gradient", "mitigation")
-
-
-def derive_seed(seed: int, tag: str) -> int:
-    """A 63-bit seed for one random source, from the run seed and the source's name."""
-    state = np.random.SeedSequence([seed, zlib.crc32(tag.encode())]).generate_state(2, dtype=np.uint32)
-    return int((int(state[0]) << 31) ^ int(state[1]))
-
-
-def seeds_for(profile: Profile) -> dict[str, int]:
-    return {"train": profile.train.seed, "data_split": profile.data.seed, **{t: derive_seed(profile.train.seed, t) for t in SEED_TAGS}}
+__all__ = ["SEED_TAGS", "Prepared", "PreparedModel", "build_layer", "derive_seed", "estimate", "estimate_parts", "prepare", "prepare_model",
+           "seeds_for"]
 
 
 @dataclass
@@ -48,15 +39,23 @@ class PreparedModel:
 
     loaded: LoadedProfile
     data: DataSummary
-    seeds: dict[str, int]
-    layer_kwargs: dict[str, Any]
+    spec: RunSpec
     model: HybridModel
-    injected_seeds: dict[str, int] = field(default_factory=dict)
+    #: the run's budget guard, wrapped around every vendor backend of the layer (None: nothing is metered)
+    guard: BudgetGuard | None = None
 
     @property
     def layer(self) -> QuantumLayer:
         assert self.model.quantum is not None
         return self.model.quantum
+
+    @property
+    def seeds(self) -> dict[str, int]:
+        return dict(self.spec.seeds)
+
+    @property
+    def injected_seeds(self) -> dict[str, int]:
+        return dict(self.spec.injected_seeds)
 
 
 @dataclass
@@ -66,61 +65,23 @@ class Prepared(PreparedModel):
     dataset: Dataset = field(kw_only=True)
 
 
-def _seeded(spec: dict[str, Any], cls: type | None, seed: int, key: str, injected: dict[str, int]) -> dict[str, Any]:
-    """Give a component with a ``seed`` option a derived seed unless the profile set one."""
-    if cls is not None and "seed" in getattr(cls, "Options").model_fields and spec["options"].get("seed") is None:  # noqa: B009
-        spec = {"name": spec["name"], "options": {**spec["options"], "seed": seed}}
-        injected[key] = seed
-    return spec
+def build_layer(spec: RunSpec, backend: Backend, source: str, **changes: Any) -> QuantumLayer:
+    """The spec's quantum layer on ``backend`` (the assembled stack), with errors naming the profile key.
 
-
-def layer_kwargs(profile: Profile, seeds: dict[str, int], backend: str | None = None, shots: Any = "profile",
-                 backend_options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, int]]:
-    """QuantumLayer arguments from the profile, with derived seeds for every seedable component."""
-    from hqnn_core.plugin_manager import get_plugins
-
-    plugins = get_plugins()
-    q, b = profile.model.quantum, profile.backend
-    injected: dict[str, int] = {}
-    name = backend or b.name
-    options = dict(b.options if backend_options is None else backend_options)
-    backend_cls = plugins.backends.get(name)
-    if "seed" in backend_cls.Options.model_fields and options.get("seed") is None:
-        options["seed"] = seeds["shots"]
-        injected["backend.options.seed"] = seeds["shots"]
-    gradient: Any = "best"
-    if q.gradient.name != "best":
-        gradient = _seeded(q.gradient.spec(), plugins.gradients.get(q.gradient.name), seeds["gradient"], "model.quantum.gradient.options.seed", injected)
-    mitigation = [
-        _seeded(m.spec(), plugins.mitigators.get(m.name), derive_seed(seeds["mitigation"], str(i)), f"mitigation[{i}].options.seed", injected)
-        for i, m in enumerate(profile.mitigation)
-    ]
-    kwargs = {
-        "n_qubits": q.n_qubits,
-        "encoder": q.encoder.spec(),
-        "ansatz": q.ansatz.spec(),
-        "layers": q.layers,
-        "backend": name,
-        "gradient": gradient,
-        "shots": b.shots if shots == "profile" else shots,
-        "observables": q.observables,
-        "mitigation": mitigation,
-        "seed": seeds["weights"],
-        "backend_options": options,
-        "init": q.init,
-        "init_std": q.init_std,
-    }
-    return kwargs, injected
-
-
-def build_layer(kwargs: dict[str, Any], source: str) -> QuantumLayer:
-    """The profile's quantum layer from :func:`layer_kwargs`, with errors naming the profile key."""
+    ``changes`` replace layer arguments (``hqnn compare`` evaluates with its own mitigation).
+    """
+    chained = bool(spec.fallback)
     try:
-        return QuantumLayer(**kwargs)
+        return QuantumLayer(**{**spec.layer_kwargs(), "backend": backend, **changes})
     except UnsupportedError as e:
+        if chained:
+            raise ConfigError(f"{source}: model.quantum.gradient: {str(e).rstrip('.')} (a call may run on any backend of backend.fallback); "
+                              "use gradient 'best' or 'parameter_shift'.") from None
         raise ConfigError(f"{source}: model.quantum.gradient: {e}") from None
     except CapabilityError as e:
-        raise ConfigError(f"{source}: backend: {e}") from None
+        primary = backend.members()[0].full_name
+        key = "backend.fallback" if chained and f"{primary!r}" not in str(e) else "backend"
+        raise ConfigError(f"{source}: {key}: {e}") from None
     except ConfigError as e:
         raise ConfigError(f"{source}: model.quantum: {e}") from None
 
@@ -131,35 +92,41 @@ def _require_classifier(loaded: LoadedProfile) -> None:
                           "`hqnn train` and `hqnn estimate`; this command needs a classifier (model.kind: classifier).")
 
 
-def _build(loaded: LoadedProfile, data: DataSummary, backend: str | None, shots: Any,
-           backend_options: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, Any], HybridModel, dict[str, int]]:
-    """Seeds, layer arguments, the model and the injected seeds, the model checked against the data's shape."""
+def _build(loaded: LoadedProfile, data: DataSummary, spec: RunSpec, guard: BudgetGuard | None) -> HybridModel:
+    """The model on the spec's backend stack, checked against the data's shape."""
     profile = loaded.profile
-    seeds = seeds_for(profile)
-    kwargs, injected = layer_kwargs(profile, seeds, backend, shots, backend_options)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seeds["init"])
-        layer = build_layer(kwargs, loaded.source)
+        torch.manual_seed(spec.seeds["init"])
+        layer = build_layer(spec, build_backend(spec, guard), loaded.source)
         model = build_model(profile, data.n_features, data.n_classes, data.image_shape, layer, loaded.source, loaded.base_dir)
     check_front_end(model, torch.zeros(1, data.n_features), loaded.source)  # the front end's shapes, not its values
-    return seeds, kwargs, model, injected
+    return model
 
 
 def prepare_model(loaded: LoadedProfile, data: DataSummary, backend: str | None = None, shots: Any = "profile",
-                  backend_options: dict[str, Any] | None = None) -> PreparedModel:
-    """Check components and build the model for ``data`` (see :func:`~hqnn_core.training.data_summary.describe_data`)."""
+                  backend_options: dict[str, Any] | None = None, *, spec: RunSpec | None = None, guard: BudgetGuard | None = None) -> PreparedModel:
+    """Build the model of ``spec`` for ``data`` (the data's shape, see :func:`~hqnn_core.training.data_summary.describe_data`).
+
+    Without a ``spec``, ``loaded`` is resolved (:func:`~hqnn_core.training.spec.resolve`, with ``backend``,
+    ``shots`` and ``backend_options`` in place of the profile's when given).
+    """
     _require_classifier(loaded)
-    check_components(loaded)
-    return PreparedModel(loaded, data, *_build(loaded, data, backend, shots, backend_options))
+    spec = spec or resolve(loaded, backend, shots, backend_options)
+    return PreparedModel(loaded, data, spec, _build(loaded, data, spec, guard), guard)
 
 
-def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None) -> Prepared:
-    """Check components, load the data and build the model: everything short of running a circuit."""
+def prepare(loaded: LoadedProfile, backend: str | None = None, shots: Any = "profile", backend_options: dict[str, Any] | None = None, *,
+            spec: RunSpec | None = None, guard: BudgetGuard | None = None) -> Prepared:
+    """Load the data and build the model of ``spec``: everything short of running a circuit.
+
+    Without a ``spec``, ``loaded`` is resolved as in :func:`prepare_model`. With a ``guard`` every
+    submission of the layer's backend stack is metered by it (the run's limits and ledger).
+    """
     _require_classifier(loaded)
-    check_components(loaded)
+    spec = spec or resolve(loaded, backend, shots, backend_options)
     dataset = load_dataset(loaded.profile.data, loaded.base_dir, loaded.source)
     data = summary_of(dataset)
-    return Prepared(loaded, data, *_build(loaded, data, backend, shots, backend_options), dataset=dataset)
+    return Prepared(loaded, data, spec, _build(loaded, data, spec, guard), guard, dataset=dataset)
 
 
 def estimate_parts(prepared: PreparedModel, epochs: int | None = None) -> dict[str, Usage]:

@@ -1,9 +1,10 @@
-"""A run's resilience: the profile's fallback chain, what it did (run record, progress bar) and ``run.log``.
+"""A run's resilience: the profile's backend stack, what its fallback chain did (run record, progress bar) and ``run.log``.
 
-``backend.fallback``, ``backend.retry`` and ``backend.call_timeout_s`` turn the layer's backend
-into a :class:`~hqnn_core.execution.fallback.FallbackBackend` before the run record and the budget
-guard are set up, so the record describes the chain and the guard checks every submission of it
-(a budget error is raised before the chain is entered, so it can never fall back). While training,
+``backend.fallback``, ``backend.retry`` and ``backend.call_timeout_s`` make the run's backend a
+:class:`~hqnn_core.execution.fallback.FallbackBackend`, built once by :func:`build_backend` from the
+run spec before the layer, so the layer, the record and the estimate all see the chain, and the
+budget guard wraps every member (a budget error is raised before the submission, so it can never
+fall back). While training,
 :class:`RunResilience` tells the chain where the run is (phase, epoch, step), so every switch event
 in ``run.json`` says when it happened, and keeps the counts across resumed sessions.
 """
@@ -14,86 +15,44 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from hqnn_core.errors import CapabilityError, ConfigError
+from hqnn_core.components import get_backend
 from hqnn_core.execution.fallback import FallbackBackend
 from hqnn_core.execution.retry import RetryPolicy
+from hqnn_core.interfaces import Backend
 from hqnn_core.redaction import HTTP_LOGGERS, RedactingFilter, redact
+from hqnn_core.training.budget import BudgetGuard
 from hqnn_core.training.paths import confined
-
-if TYPE_CHECKING:
-    from hqnn_core.config import BackendConfig, LoadedProfile, RetryConfig
-    from hqnn_core.interfaces import Backend
-    from hqnn_core.training.prepare import PreparedModel
+from hqnn_core.training.spec import RetrySettings, RunSpec
 
 RUN_LOG = "run.log"
 _TOTALS = ("retries", "attempts", "faults_injected")
 
 
-def wants_chain(b: BackendConfig) -> bool:
-    """Whether the profile asks for a fallback chain, a retry policy or a per-call deadline."""
-    return bool(b.fallback) or "retry" in b.model_fields_set or b.call_timeout_s is not None
-
-
-def retry_policy(retry: RetryConfig, seed: int = 0) -> RetryPolicy:
-    """The :class:`RetryPolicy` for a profile's ``backend.retry``."""
+def retry_policy(retry: RetrySettings) -> RetryPolicy:
+    """The :class:`RetryPolicy` of a resolved ``backend.retry``."""
     return RetryPolicy(max_attempts=retry.attempts, deadline=retry.deadline_s, initial_wait=retry.backoff_s,
-                       max_wait=retry.max_backoff_s, jitter=retry.jitter_s, seed=seed)
+                       max_wait=retry.max_backoff_s, jitter=retry.jitter_s, seed=retry.seed)
 
 
-def build_chain(loaded: LoadedProfile, primary: Backend, seeds: dict[str, int], injected: dict[str, int]) -> FallbackBackend:
-    """``primary`` and the profile's ``backend.fallback`` in one chain with its retry policy (nothing runs here).
+def build_backend(spec: RunSpec, guard: BudgetGuard | None = None) -> Backend:
+    """The run's backend stack, built once from ``spec``: budget around fallback around retry around each vendor backend.
 
-    Fallback backends with a ``seed`` option get the run's derived shot seed unless the profile
-    sets one; each injected seed is recorded in ``injected`` under its profile key.
+    Each member is built with the options (shot seed included) the spec resolved for it. With a
+    ``guard`` every vendor backend is wrapped by it (:meth:`BudgetGuard.wrap`), so each attempt, a
+    retry or a fallback member's call, is checked against the limits before it is sent. Without a
+    chain in the spec the primary runs alone, except that a remote one gets the default retry chain
+    of one (as :class:`~hqnn_core.layer.QuantumLayer` gives it). Nothing runs here.
     """
-    from hqnn_core.components import get_backend
-    from hqnn_core.plugin_manager import get_plugins
-    from hqnn_core.training.prepare import derive_seed
-
-    b = loaded.profile.backend
-    if isinstance(primary, FallbackBackend):  # remote backends come wrapped in a default chain of one
-        primary = primary.links[0].backend
-    backends = [primary]
-    for i, ref in enumerate(b.fallback):
-        spec = ref.spec()
-        if "seed" in get_plugins().backends.get(ref.name).Options.model_fields and spec["options"].get("seed") is None:
-            spec["options"]["seed"] = seeds["shots"]
-            injected[f"backend.fallback[{i}].options.seed"] = seeds["shots"]
-        backends.append(get_backend(spec))
-    return FallbackBackend(
-        backends, retry_policy(b.retry, derive_seed(loaded.profile.train.seed, "retry") % 2**31),
-        breaker_reset_after=b.breaker_reset_s, call_timeout=b.call_timeout_s, allow_cost_escalation=b.allow_cost_escalation,
-    )
-
-
-def install_chain(prepared: PreparedModel) -> None:
-    """Wrap the prepared layer's backend in the profile's fallback chain (:func:`build_chain`; nothing runs here).
-
-    Gradient ``best`` is chosen again for the chain, and a named gradient must support every backend of it.
-    """
-    loaded = prepared.loaded
-    b, src = loaded.profile.backend, loaded.source
-    if not wants_chain(b):
-        return
-    layer = prepared.layer
-    try:
-        chain = build_chain(loaded, layer.backend, prepared.seeds, prepared.injected_seeds)
-        chain.validate(layer.circuit, layer.shots)
-    except (ConfigError, CapabilityError) as e:
-        raise ConfigError(f"{src}: backend.fallback: {e}") from None
-    layer.backend = chain
-    gradient = loaded.profile.model.quantum.gradient
-    if gradient.name == "best":
-        layer.gradient = layer._choose_gradient("best")
-    elif not layer.gradient.supports(chain, layer.circuit, layer.shots):
-        raise ConfigError(
-            f"{src}: model.quantum.gradient: {layer.gradient.unsupported_reason(chain, layer.circuit, layer.shots)} "
-            "(a call may run on any backend of backend.fallback); use gradient 'best' or 'parameter_shift'."
-        )
-    layer.executor.backend, layer.executor.gradient = chain, layer.gradient
-    chain.configure_gradient(layer.gradient.name)
+    members = [get_backend(member.spec()) for member in spec.backends]
+    if guard is not None:
+        members = [guard.wrap(member) for member in members]
+    if spec.chain is None:
+        return FallbackBackend(members, RetryPolicy()) if members[0].capabilities.remote else members[0]
+    c = spec.chain
+    return FallbackBackend(members, retry_policy(c.retry), breaker_reset_after=c.breaker_reset_s, call_timeout=c.call_timeout_s,
+                           allow_cost_escalation=c.allow_cost_escalation)
 
 
 class RunResilience:

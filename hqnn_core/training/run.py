@@ -24,16 +24,17 @@ from hqnn_core._optional import check_trackers
 from hqnn_core.config import LoadedProfile, load_profile, validate_profile
 from hqnn_core.errors import BudgetExceededError, CheckpointError, ConfigError
 from hqnn_core.generative import BornMachine
+from hqnn_core.training import distributed
 from hqnn_core.training.budget import BudgetGuard, Usage, check_preflight
 from hqnn_core.training.checkpoints import CheckpointManager, load_weights_only, sha256_bytes
-from hqnn_core.training.estimate import cost_record, preflight_cost
+from hqnn_core.training.estimate import cost_record, preflight_cost, spent_cost
 from hqnn_core.training.generative import check_before_run, is_born_machine, prepare_born_machine, train_born_machine
 from hqnn_core.training.kernel_run import train_kernel
 from hqnn_core.training.ledger import Ledger, read_spent
 from hqnn_core.training.messages import header_lines, interrupted_lines, resume_command
 from hqnn_core.training.model import HybridModel, build_baseline, describe_model
 from hqnn_core.training.paths import confined
-from hqnn_core.training.prepare import Prepared, derive_seed, estimate, prepare
+from hqnn_core.training.prepare import Prepared, estimate, prepare
 from hqnn_core.training.records import (
     CIRCUIT_TEXT,
     FORMAT,
@@ -45,9 +46,10 @@ from hqnn_core.training.records import (
     save_profile,
     utc_now,
 )
-from hqnn_core.training.resilience import RunResilience, install_chain, start_run_log, stop_run_log
+from hqnn_core.training.resilience import RunResilience, start_run_log, stop_run_log
 from hqnn_core.training.rundir import LOCK_FILE, RunLock, clean_temporary, leftovers
 from hqnn_core.training.shots import apply_shot_budget
+from hqnn_core.training.spec import derive_seed, resolve
 from hqnn_core.training.trainer import Display, Phase, Trainer, call_hook, confusion_matrix, evaluate
 from hqnn_core.training.verdict import run_comparison
 
@@ -193,8 +195,6 @@ def train(
 
 def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str], out: str | Path | None, resume: str | Path | None,
            force: bool, quiet: bool, console: Console | None, held: contextlib.ExitStack) -> RunResult:
-    from hqnn_core.training import distributed
-
     ctx = distributed.from_environment()  # torchrun / --nproc: this rank's place, else None
     display = Display(console, quiet or (ctx is not None and not ctx.is_main))
     if resume is not None:
@@ -223,21 +223,22 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
         return _train_born_machine(loaded, out, display, held)
     distributed.check_profile(ctx, loaded.profile.train.optimizer.name)
     check_trackers(loaded.profile.output.log_to)  # a missing tracker SDK fails before anything is written
-    # under torchrun/--nproc each rank gets its own derived shot seed (recorded in run.json's distributed section)
-    prepared = prepare(loaded) if ctx is None else prepare(loaded, backend_options=distributed.rank_backend_options(ctx, loaded))
-    install_chain(prepared)  # backend.fallback / retry / call_timeout_s: before the record, estimate and budget guard see the backend
-    shot_budget = apply_shot_budget(prepared)  # train.shots_per_step caps shots per circuit, before the estimate and the guard
+    # resolved once: under torchrun/--nproc each rank gets its own shot seeds and share of the limits (run.json's distributed section)
+    spec = resolve(loaded) if ctx is None else resolve(loaded, rank=ctx.rank, world_size=ctx.world_size)
     limits = loaded.profile.limits
     used = Usage(**record.data.get("ledger", {})) if record else Usage()
     spent = read_spent(Path(resume)) if resume is not None else None  # the write-ahead ledger: counts what a crash kept from run.json
     if spent is not None:
         used = Usage(spent.jobs, spent.circuits, spent.shots)
+    cost_used = spent_cost(record.data if record else None, spent.cost if spent is not None else None)
+    guard = BudgetGuard(spec.limits.max_jobs, spec.limits.max_shots, "", used, max_cost=spec.limits.max_cost, cost_before=cost_used)
+    prepared = prepare(loaded, spec=spec, guard=guard)  # the layer on its final backend stack: budget, fallback chain, retries
+    shot_budget = apply_shot_budget(prepared)  # train.shots_per_step caps shots per circuit, before the estimate
     done = len((record.data.get("hybrid") or {}).get("epochs") or []) if record else 0
     if limits.preflight and (limits.max_jobs is not None or limits.max_shots is not None):
         remaining = max(0, loaded.profile.train.epochs - done)
         check_preflight(estimate(prepared, remaining), used, limits.max_jobs, limits.max_shots, loaded.source, remaining)
-    cost_used = preflight_cost(prepared, record.data if record else None, max(0, loaded.profile.train.epochs - done),
-                               spent.cost if spent is not None else None)
+    preflight_cost(prepared, cost_used, max(0, loaded.profile.train.epochs - done))
     if record is None:
         if ctx is None or ctx.is_main:
             run_dir = _new_run_dir(loaded, out, held)
@@ -267,11 +268,8 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
         save_circuit(run_dir, prepared.layer.draw(max_width=120))
     call_hook("hqnn_run_started", run=record.data)
     began = time.perf_counter()
-    resume_hint = f" and continue with: hqnn train --resume {run_dir} --set limits.KEY=N"
-    share = ctx.share if ctx is not None else (lambda limit: limit)  # each rank gets an equal share of the limits
-    guard = BudgetGuard(prepared.layer.backend, share(limits.max_jobs), share(limits.max_shots), resume_hint, used,
-                        max_cost=share(limits.max_cost), cost_before=cost_used,  # type: ignore[arg-type]
-                        journal=Ledger.for_run(run_dir, ctx.rank if ctx is not None else 0)).install()
+    guard.open_journal(Ledger.for_run(run_dir, ctx.rank if ctx is not None else 0),
+                       f" and continue with: hqnn train --resume {run_dir} --set limits.KEY=N")
     error: BaseException | None = None
     baseline_model = None
     resilience = RunResilience(prepared.layer.backend, record.data.get("resilience"), display)
@@ -280,10 +278,8 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
         display.note(line)
     try:
         with torch.random.fork_rng(devices=[]):
-            trainer = Trainer(prepared, record, run_dir, display, loaded.config_hash, guard)
-            trainer.dist = ctx
             distributed.attach_task_journals(prepared.layer.backend, run_dir, ctx)  # remote task ids persisted before waiting (R7)
-            trainer.resilience = resilience
+            trainer = Trainer(prepared, record, run_dir, display, loaded.config_hash, guard, dist=ctx, resilience=resilience)
             seeds = prepared.seeds
             hybrid_checkpoints = CheckpointManager(confined(run_dir, "checkpoints/hybrid"), loaded.profile.train.keep_checkpoints)
             trainer.fit(Phase("hybrid", prepared.model, hybrid_checkpoints, seeds))
@@ -327,7 +323,7 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
         _log.error("run failed: %s: %s", type(e).__name__, e, exc_info=e)
         raise
     finally:
-        guard.uninstall()
+        guard.close()
         record.data["ledger"] = guard.spent().as_dict()
         record.data["cost"] = cost_record(guard, prepared)
         record.data["resilience"] = resilience.report()
@@ -348,7 +344,8 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
 
 def _train_born_machine(loaded: LoadedProfile, out: str | Path | None, display: Display, held: contextlib.ExitStack) -> RunResult:
     """``model.kind: born_machine``: checked and estimated before its run directory exists, then trained (training/generative.py)."""
-    born = prepare_born_machine(loaded)
+    limits = loaded.profile.limits
+    born = prepare_born_machine(loaded, BudgetGuard(limits.max_jobs, limits.max_shots, "", Usage(), max_cost=limits.max_cost))
     est = check_before_run(born)
     run_dir = _new_run_dir(loaded, out, held)
     run_log = start_run_log(run_dir)

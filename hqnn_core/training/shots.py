@@ -63,11 +63,9 @@ def circuits_per_step(layer: QuantumLayer, optimizer: Optimizer, batch_size: int
 
 
 def set_layer_shots(layer: QuantumLayer, shots: int | None) -> None:
-    """Change the shots per circuit of a built layer (and tell its gradient, for ``finite_diff`` ``h: auto``)."""
+    """Change the shots per circuit of a built layer: checked against its backend, then set on its executor (which owns them)."""
     layer.backend.validate(layer.circuit, shots)
-    layer.shots = shots
-    layer.executor.shots = shots
-    layer.gradient.use_shots(shots)
+    layer.executor.set_shots(shots)
 
 
 def apply_shot_budget(prepared: PreparedModel) -> dict[str, Any] | None:

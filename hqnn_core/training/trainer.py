@@ -29,11 +29,13 @@ from hqnn_core.interfaces import Accounting
 from hqnn_core.interfaces.optimizer import WholeSetEpochs
 from hqnn_core.training.budget import BudgetGuard
 from hqnn_core.training.checkpoints import CheckpointManager, atomic_write, kill_point, sha256_bytes
+from hqnn_core.training.distributed import DistContext, restore_accounting
 from hqnn_core.training.layerwise import schedule_for
 from hqnn_core.training.model import HybridModel
 from hqnn_core.training.monitor import EpochMonitor, state_fidelity
 from hqnn_core.training.prepare import Prepared
 from hqnn_core.training.records import RunRecord, utc_now
+from hqnn_core.training.resilience import RunResilience
 from hqnn_core.training.verdict import correct_string
 
 _log = logging.getLogger("hqnn.train")
@@ -172,17 +174,16 @@ class Phase:
 
 
 class Trainer:
-    """Trains one model of a run with the profile's optimiser, checkpointing at epoch boundaries."""
+    """Trains one model of a run with the profile's optimiser, checkpointing at epoch boundaries.
 
-    #: this rank's :class:`~hqnn_core.training.distributed.DistContext` under torchrun/--nproc, else None
-    dist: Any = None
-    #: the run's :class:`~hqnn_core.training.resilience.RunResilience` (fallback chain bookkeeping), else None
-    resilience: Any = None
+    ``dist`` is this rank's :class:`~hqnn_core.training.distributed.DistContext` under torchrun/--nproc;
+    ``resilience`` tells the fallback chain where the run is and reports what it did.
+    """
 
     def __init__(self, prepared: Prepared, record: RunRecord, run_dir: Path, display: Display, config_hash: str,
-                 guard: BudgetGuard | None = None) -> None:
+                 guard: BudgetGuard | None = None, *, dist: DistContext | None = None, resilience: RunResilience | None = None) -> None:
         self.prepared, self.record, self.run_dir, self.display, self.config_hash = prepared, record, run_dir, display, config_hash
-        self.guard = guard
+        self.guard, self.dist, self.resilience = guard, dist, resilience
         d = prepared.dataset
         self.x_train, self.y_train = torch.from_numpy(d.x_train), torch.from_numpy(d.y_train)
         self.x_test, self.y_test = torch.from_numpy(d.x_test), torch.from_numpy(d.y_test)
@@ -222,8 +223,6 @@ class Trainer:
             if model.quantum is not None and state.get("accounting"):
                 model.quantum.backend.accounting = Accounting(**state["accounting"])
                 if state.get("accounting_ranks"):  # written by a data-parallel run: this rank's share, or the total on one process
-                    from hqnn_core.training.distributed import restore_accounting
-
                     restore_accounting(state, model.quantum.backend, self.dist)
             start, elapsed, history = int(state["epoch"]), float(state["elapsed"]), list(state["history"])
             done = self.record.phase(name)
@@ -292,7 +291,7 @@ class Trainer:
 
     def _batch_epoch(self, model: HybridModel, optimizer: Any, gradient_free: bool, perm: torch.Tensor, batches: Sequence[slice],
                      epoch: int, steps: int, name: str, epochs: int) -> tuple[float, float]:
-        total_loss, correct, seen = 0.0, 0, 0
+        total_loss, correct, seen = 0.0, 0.0, 0.0  # sums (all-reduced as floats under data parallelism)
         for i, s in enumerate(batches):
             self.display.position["step"] = i + 1
             kill_point("step", (epoch - 1) * steps + i + 1)

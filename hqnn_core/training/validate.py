@@ -35,18 +35,20 @@ def check_ref(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile, ori
 def check_components(loaded: LoadedProfile) -> dict[str, Any]:
     """Check every component and backend name and option against the registries (nothing is built).
 
-    Returns the backend class. Raises ConfigError (or MissingExtraError naming the pip extra).
+    Returns the classes it checked (``backend_class``, ``fallback_classes``, ``gradient_class`` (None for
+    ``best``), ``mitigator_classes``, ``optimizer_class``), which :func:`hqnn_core.training.spec.resolve`
+    reads to seed them. Raises ConfigError (or MissingExtraError naming the pip extra).
     """
     p, src = loaded.profile, loaded.source
     q = p.model.quantum
     check_ref("encoder", q.encoder, "model.quantum.encoder", loaded)
     check_ref("ansatz", q.ansatz, "model.quantum.ansatz", loaded)
+    gradient_cls = None
     if q.gradient.name != "best":
-        check_ref("gradient", q.gradient, "model.quantum.gradient", loaded)
+        gradient_cls = check_ref("gradient", q.gradient, "model.quantum.gradient", loaded)
     elif q.gradient.options:
         raise ConfigError(f"{src}: model.quantum.gradient.options: gradient 'best' takes no options; name an estimator to pass options.")
-    for i, ref in enumerate(p.mitigation):
-        check_ref("mitigator", ref, f"mitigation[{i}]", loaded)
+    mitigator_classes = [check_ref("mitigator", ref, f"mitigation[{i}]", loaded) for i, ref in enumerate(p.mitigation)]
     registry = get_plugins().backends
     origin = override_origin("backend.name", loaded.overrides)
     try:
@@ -68,23 +70,27 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
         raise ConfigError(f"{src}: backend.shots: backend {p.backend.name!r} is exact only; set backend.shots: null.")
     if shots is not None and caps.max_shots is not None and shots > caps.max_shots:
         raise ConfigError(f"{src}: backend.shots: {shots} exceeds backend {p.backend.name!r}'s maximum of {caps.max_shots}; lower it.")
-    check_fallback(loaded, backend_cls)
-    check_ref("optimizer", p.train.optimizer, "train.optimizer", loaded)
+    fallback_classes = check_fallback(loaded, backend_cls)
+    optimizer_cls = check_ref("optimizer", p.train.optimizer, "train.optimizer", loaded)
     if p.train.optimizer.name in {"adam", "sgd"} and q.gradient.name == "backprop" and shots is not None:
         raise ConfigError(f"{src}: model.quantum.gradient: backprop cannot differentiate sampled results (backend.shots={shots}); use 'best'.")
-    return {"backend_class": backend_cls}
+    return {"backend_class": backend_cls, "fallback_classes": fallback_classes, "gradient_class": gradient_cls,
+            "mitigator_classes": mitigator_classes, "optimizer_class": optimizer_cls}
 
 
-def check_fallback(loaded: LoadedProfile, primary_cls: type[BackendLayout]) -> None:
+def check_fallback(loaded: LoadedProfile, primary_cls: type[BackendLayout]) -> list[Any]:
     """Check every ``backend.fallback`` entry against the registry before anything is built.
 
     Raises ConfigError (unknown name, bad options, shots the backend cannot take, or a move from a
     local to a remote backend without ``backend.allow_cost_escalation``) or MissingExtraError.
+    Returns the fallback backends' classes, in order.
     """
     b, src = loaded.profile.backend, loaded.source
+    classes = []
     for i, ref in enumerate(b.fallback):
         key = f"backend.fallback[{i}]"
-        caps = check_ref("backend", ref, key, loaded, origin_key="backend.fallback").capabilities
+        cls = check_ref("backend", ref, key, loaded, origin_key="backend.fallback")
+        caps = cls.capabilities
         if b.shots is None and not caps.analytic:
             raise ConfigError(f"{src}: {key}: backend {ref.name!r} only samples, but backend.shots is null; use an exact backend or set shots.")
         if b.shots is not None and not caps.shots:
@@ -94,3 +100,5 @@ def check_fallback(loaded: LoadedProfile, primary_cls: type[BackendLayout]) -> N
                 f"{src}: {key}: falling back from the local backend {b.name!r} to the remote (paid) backend {ref.name!r} "
                 "would escalate cost; set backend.allow_cost_escalation: true if that is intended."
             )
+        classes.append(cls)
+    return classes

@@ -140,11 +140,11 @@ def test_retries_that_would_cross_max_cost_stop_before_the_crossing_submission(p
 
     faulty = get_backend("faulty:priced:forte?rate=0.5&seed=3&kinds=lost")
     spare = get_backend("torch")
-    chain = FallbackBackend([faulty, spare], RetryPolicy(max_attempts=5, initial_wait=0.0, jitter=0.0), sleep=lambda s: None)
-    layer = QuantumLayer(2, backend=chain, shots=10, seed=0)
     per_call = FORTE[0] + 10 * FORTE[1]  # 1 row of 10 shots: 1.10 USD per submission, answered or lost
     budget = 10 * per_call  # 8 forward passes need 8.80 USD without faults: the estimate fits
-    guard = BudgetGuard(layer.backend, None, None, max_cost=budget).install()
+    guard = BudgetGuard(None, None, max_cost=budget)
+    chain = FallbackBackend([guard.wrap(faulty), guard.wrap(spare)], RetryPolicy(max_attempts=5, initial_wait=0.0, jitter=0.0), sleep=lambda s: None)
+    layer = QuantumLayer(2, backend=chain, shots=10, seed=0)
     done = 0
     with pytest.raises(BudgetExceededError, match=r"limits\.max_cost=11 USD would be crossed"), torch.no_grad():
         for _ in range(8):
@@ -155,24 +155,24 @@ def test_retries_that_would_cross_max_cost_stop_before_the_crossing_submission(p
     assert guard.cost() == pytest.approx(budget) and guard.cost() <= budget + 1e-9
     assert spare.accounting.calls == 0  # a budget error never falls back to another backend
     assert "BudgetExceededError" not in chain.links[0].retrier.stats.errors  # nor is it retried
-    guard.uninstall()
-    assert "run_batch" not in faulty.__dict__
+    guard.close()
+    assert "run_batch" not in faulty.__dict__  # the guard wraps the backend; it never patches it
 
 
 def test_the_guard_sits_on_every_member_of_a_chain(priced):
     from hqnn_core import get_backend
 
-    chain = FallbackBackend([get_backend("faulty:priced:forte?rate=1&kinds=unavailable"), get_backend("priced:forte")], RetryPolicy(initial_wait=0, jitter=0),
-                            sleep=lambda s: None)
+    guard = BudgetGuard(max_jobs=2, max_shots=None)
+    members = [get_backend("faulty:priced:forte?rate=1&kinds=unavailable"), get_backend("priced:forte")]
+    chain = FallbackBackend([guard.wrap(b) for b in members], RetryPolicy(initial_wait=0, jitter=0), sleep=lambda s: None)
     layer = QuantumLayer(2, backend=chain, shots=10, seed=0)
-    guard = BudgetGuard(layer.backend, max_jobs=2, max_shots=None).install()
     with torch.no_grad(), pytest.warns(hqnn_core.FallbackWarning):
         layer(torch.zeros(1, 2))
         layer(torch.zeros(1, 2))
     with torch.no_grad(), pytest.raises(BudgetExceededError, match=r"max_jobs=2 would be crossed: 2 used"):
         layer(torch.zeros(1, 2))
     assert guard.spent().jobs == 2 == len(priced)
-    guard.uninstall()
+    guard.close()
 
 
 
@@ -198,12 +198,12 @@ def test_the_guard_sums_money_exactly(priced):
     from decimal import Decimal
 
     register_price(Price("braket:qpu:ionq:forte", per_task=0.1))
-    layer = QuantumLayer(2, backend="priced:forte", shots=10, seed=0)
-    guard = BudgetGuard(layer.backend, None, None, max_cost=1.0).install()
+    guard = BudgetGuard(None, None, max_cost=1.0)
+    layer = QuantumLayer(2, backend=guard.wrap(hqnn_core.get_backend("priced:forte")), shots=10, seed=0)
     with torch.no_grad():
         for _ in range(10):  # ten 0.1 USD tasks: 0.1 summed in floats ten times is 0.9999999999999999
             layer(torch.zeros(1, 2))
         assert guard.cost() == Decimal("1.0")
         with pytest.raises(BudgetExceededError, match=r"limits\.max_cost=1 USD would be crossed: 1\.0000 USD spent"):
             layer(torch.zeros(1, 2))
-    guard.uninstall()
+    guard.close()

@@ -144,7 +144,6 @@ def test_no_silent_cost_escalation_from_a_profile(tmp_path):
     from hqnn_core.config import load_profile
     from hqnn_core.hookspecs import hookimpl
     from hqnn_core.training.prepare import prepare
-    from hqnn_core.training.resilience import install_chain
     from hqnn_plugins.torch_backend import TorchBackend
 
     class PaidTorch(TorchBackend):
@@ -162,6 +161,5 @@ def test_no_silent_cost_escalation_from_a_profile(tmp_path):
         path = write_profile(tmp_path, "p.yaml", backend={"name": "torch", "fallback": ["paid.sim"]})
         with pytest.raises(ConfigError, match=r"backend.fallback\[0\]: .*remote \(paid\).*allow_cost_escalation: true"):
             prepare(load_profile(path))
-        prepared = prepare(load_profile(path, ["backend.allow_cost_escalation=true"]))
-        install_chain(prepared)
+        prepared = prepare(load_profile(path, ["backend.allow_cost_escalation=true"]))  # the layer is built on the chain
         assert [link.backend.name for link in prepared.layer.backend.links] == ["torch", "paid.sim"]  # built, as asked
