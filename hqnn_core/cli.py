@@ -235,11 +235,11 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
         return
     from hqnn_core.training.data_summary import describe_data
     from hqnn_core.training.describe import built_description, describe_model
-    from hqnn_core.training.validate import check_components
+    from hqnn_core.training.spec import resolve
 
     p = loaded.profile
     d = describe_data(p.data, loaded.base_dir, loaded.source)  # the data's shape, not its arrays: no scikit-learn (docs/cli.md)
-    check_components(loaded)
+    resolve(loaded)  # every name and option checked against the registries, once (no torch)
     m = describe_model(loaded, d)  # described from the components' layouts: no torch (docs/architecture.md, deviation 12)
     if m is None:  # what only the built model can tell
         from hqnn_core.training.estimate import model_as_run
