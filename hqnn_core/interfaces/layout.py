@@ -13,6 +13,8 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from pydantic import BaseModel
+
 from hqnn_core.interfaces.capabilities import BackendCapabilities
 from hqnn_core.interfaces.component import Component
 
@@ -132,6 +134,15 @@ class BackendLayout(Component):
 
     kind: ClassVar[str] = "backend"
     capabilities: ClassVar[BackendCapabilities]
+
+    @classmethod
+    def capabilities_for(cls, target: str | None, options: BaseModel) -> BackendCapabilities:
+        """The capabilities a backend built from ``target`` and validated ``options`` will declare (default: the declared ones).
+
+        The same question as ``Backend.capabilities_for``, answered without importing the backend:
+        a layout whose backend refines its capabilities by target or options must refine them here too.
+        """
+        return cls.capabilities
 
 
 __all__ = ["AnsatzLayout", "BackendLayout", "EncoderLayout", "GradientLayout", "MitigatorLayout", "OptimizerLayout", "Stepping"]

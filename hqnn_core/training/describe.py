@@ -80,7 +80,7 @@ def _describe(loaded: LoadedProfile, data: DataSummary, plugins: Plugins) -> Mod
     if backend_entry.layout is None:
         return None
     backend = plugins.backends.layout(b.name)(**b.options)
-    caps = backend.capabilities
+    caps = backend.capabilities_for(target, backend.options)
     if caps.remote or not _runs(caps, circuit, b.shots):
         return None
     gradient = _gradient(plugins, q.gradient.name, dict(q.gradient.options), backend, circuit, b.shots)
