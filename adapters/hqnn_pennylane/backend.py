@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -105,15 +106,21 @@ class PennyLaneBackend(Backend):
         if self._noisy:
             self._check_noise(probe)
         self._diff_method = self._choose_diff_method(probe)
-        # Per-device capabilities shadow the class attribute (the family serves many devices).
-        self.capabilities = BackendCapabilities(  # type: ignore[misc]
-            max_qubits=MAX_QUBITS.get(target, DEFAULT_MAX_QUBITS),
-            noise=self._noisy,
+        # Per device (the family serves many): what the probe device tells refines what the target and options decide.
+        self.capabilities = replace(
+            self.capabilities_for(target, self.options),
             backprop=self._diff_method == "backprop",
             adjoint=self._diff_method == "adjoint",
             higher_order=self._diff_method == "backprop",  # PennyLane's adjoint gradients are first-order only
             deterministic_shots=self._seedable,
         )
+
+    @classmethod
+    def capabilities_for(cls, target: str | None, options: BaseModel) -> BackendCapabilities:
+        """The device's qubit limit and whether noise options are set; differentiation and seeding are probed when built."""
+        assert isinstance(options, cls.Options)
+        noisy = bool(options.depolarizing or options.readout)
+        return replace(cls.capabilities, max_qubits=MAX_QUBITS.get(target or "", DEFAULT_MAX_QUBITS), noise=noisy)
 
     # -- set-up ------------------------------------------------------------------------------
     @staticmethod

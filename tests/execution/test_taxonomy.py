@@ -184,7 +184,7 @@ class Raiser(Backend):
 
     def __init__(self, vendor_error: BaseException, mapped: BaseException) -> None:
         super().__init__()
-        self.capabilities = get_backend("torch").capabilities  # type: ignore[misc]
+        self.capabilities = get_backend("torch").capabilities
         self.vendor_error, self.mapped, self.attempts = vendor_error, mapped, 0
 
     def _run(self, tasks: Any, shots: Any, seed: Any) -> Any:
@@ -207,13 +207,10 @@ class FakeClock:
 
 
 def kind_of(error: BaseException) -> str:
-    """The kind an adapter gave the error (``kind``/``category`` attributes, else its class)."""
+    """The kind an adapter gave the error (``BackendError.kind``, which defaults to its class's); else interrupt or permanent."""
     if not isinstance(error, BaseException) or isinstance(error, (KeyboardInterrupt, SystemExit)):
         return "interrupt"
-    explicit = getattr(error, "kind", None) or getattr(error, "category", None)
-    if explicit:
-        return explicit
-    return {TransientBackendError: "transient", UnavailableBackendError: "unavailable"}.get(type(error), "permanent")
+    return error.kind if isinstance(error, BackendError) else "permanent"
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ A correct vendor-like backend next to them passes every check.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -107,6 +108,16 @@ class AcceptsTooManyQubits(VendorLike):
             super().validate(circuit, shots)
         finally:
             type(self).capabilities = original
+
+
+class LiesAtConfigTime(VendorLike):
+    """Samples only once built, while capabilities_for (what ``hqnn validate`` reads) still says exact."""
+
+    name = "broken.config_time"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.capabilities = replace(self.capabilities, analytic=False)
 
 
 class AcceptsForeignGates(VendorLike):
@@ -263,6 +274,7 @@ BROKEN = [
                      "check_backend_probabilities_consistent": "the reference says",
                      "check_backend_samples_are_bits_of_the_measured_wires": "wire 0 reads 1 with frequency"}),
     (AcceptsTooManyQubits(), {"check_backend_rejects_unsupported_before_submit": "a circuit of 3 qubits (max_qubits = 2) reached submission"}),
+    (LiesAtConfigTime(), {"check_backend_config_time_capabilities": "capabilities_for() declares analytic=True but the instance analytic=False"}),
     (AcceptsForeignGates(), {"check_backend_rejects_unsupported_before_submit": "gate 'CRX' (not in native_gates) reached submission"}),
     (LeaksToken(token="s3cr3t-t0ken-value"), {"check_backend_describe_provenance": "credential-like entry 'options.token'"}),
     (SkipsWeight(), {"check_ansatz_weight_count_matches_slots": "are declared but never read"}),

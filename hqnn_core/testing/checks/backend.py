@@ -118,6 +118,25 @@ def check_backend_capabilities_valid(backend: Backend, settings: ConformanceSett
     expect(isinstance(backend.vendor, str) and backend.vendor, "the class has no `vendor`.", "set vendor = 'qiskit' (etc.).")
 
 
+@check("backend")
+def check_backend_config_time_capabilities(backend: Backend, settings: ConformanceSettings) -> None:
+    """``capabilities_for(target, options)`` (what ``hqnn validate`` checks a profile against) agrees with the instance.
+
+    Exact vs sampling, shots, remoteness and noise must be known before the backend is built; only
+    device facts (qubit count, native gates, job limits) may be refined by the instance, and a shot
+    limit declared at config time must be the instance's.
+    """
+    declared = type(backend).capabilities_for(backend.target, backend.options)
+    caps = _caps(backend)
+    fix = "override the class method capabilities_for(target, options) to decide these fields from the target and options alone."
+    pairs = {"analytic": (declared.analytic, caps.analytic), "shots": (declared.shots, caps.shots),
+             "remote": (declared.remote, caps.remote), "noise": (declared.noise, caps.noise)}
+    for field, (before, built) in pairs.items():
+        expect(before == built, f"capabilities_for() declares {field}={before} but the instance {field}={built}.", fix)
+    expect(declared.max_shots in (None, caps.max_shots),
+           f"capabilities_for() declares max_shots={declared.max_shots} but the instance {caps.max_shots}.", fix)
+
+
 def _shape_cases() -> list[tuple[str, Circuit, torch.Tensor]]:
     cases = {c.name: c for c in golden()}
     return [("rx_z", cases["rx_z"].circuit, cases["rx_z"].slot_values), ("bell", cases["bell"].circuit, cases["bell"].slot_values)]
@@ -435,23 +454,24 @@ def check_backend_state_dict_portability(backend: Backend, settings: Conformance
 
 
 def _has_error_mapping(backend: Backend) -> bool:
-    return callable(getattr(backend, "map_error", None)) and callable(getattr(backend, "error_examples", None))
+    return bool(backend.error_examples())
 
 
 @check("backend", applies=_has_error_mapping)
 def check_backend_error_mapping(backend: Backend, settings: ConformanceSettings) -> None:
     """Every vendor exception the backend lists maps to the declared Transient/PermanentBackendError, with a message.
 
-    Protocol: ``error_examples()`` yields ``(vendor_exception_instance, expected_class)`` pairs and
-    ``map_error(exc)`` returns the hqnn error; the retry policy trusts this table.
+    Contract (:class:`~hqnn_core.interfaces.Backend`): ``error_examples()`` lists ``(vendor_exception_instance,
+    expected_class)`` pairs and ``map_error(exc)`` returns the hqnn error; the retry policy trusts this table.
+    The check applies to backends that list examples (the default lists none).
     """
-    examples = list(backend.error_examples())  # type: ignore[attr-defined]
+    examples = list(backend.error_examples())
     expect(examples, "error_examples() lists no vendor exceptions.", "list one example per row of the adapter's mapping table.")
     for exc, expected in examples:
         expect(isinstance(expected, type) and issubclass(expected, (TransientBackendError, UnavailableBackendError, PermanentBackendError)),
                f"the expected class for {type(exc).__name__} is {expected!r}.",
                "expect TransientBackendError, UnavailableBackendError or PermanentBackendError.")
-        mapped = backend.map_error(exc)  # type: ignore[attr-defined]
+        mapped = backend.map_error(exc)
         expect(isinstance(mapped, BackendError), f"map_error({type(exc).__name__}) returned {mapped!r}, not a BackendError.",
                "return a TransientBackendError or PermanentBackendError.")
         expect(isinstance(mapped, expected), f"map_error({type(exc).__name__}: {exc}) gave {type(mapped).__name__}, "

@@ -92,9 +92,9 @@ def component_id(component: object) -> str:
     """``repr`` for instances (with the backend target), the class name for classes."""
     if isinstance(component, type):
         return component.__name__
-    target = getattr(component, "target", None)
     text = repr(component)
-    if isinstance(component, Backend) and target:
+    target = component.target if isinstance(component, Backend) else None
+    if target:
         name = type(component).__name__
         text = f"{name}[{target}]{text[len(name):]}" if text.startswith(name) else f"{text}[{target}]"
     return text
