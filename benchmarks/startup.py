@@ -34,8 +34,10 @@ COMMANDS: dict[str, list[str]] = {
     "hqnn --help": ["--help"],
     "hqnn backends": ["backends"],
     "hqnn validate examples/digits.yaml": ["validate", "examples/digits.yaml"],
+    "hqnn validate examples/linearly_separable.yaml": ["validate", "examples/linearly_separable.yaml"],
 }
-TARGETS = {"hqnn --version": 0.3, "hqnn --help": 0.3, "hqnn validate examples/digits.yaml": 1.5}
+TARGETS = {"hqnn --version": 0.3, "hqnn --help": 0.3, "hqnn validate examples/digits.yaml": 1.5,
+           "hqnn validate examples/linearly_separable.yaml": 1.5}
 #: what a command cannot go below while it imports them, timed in the same rounds
 PEERS: dict[str, str] = {"import torch": "import torch", "import sklearn.decomposition": "import sklearn.decomposition"}
 

@@ -220,9 +220,6 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
         return
     if profile is None:
         raise click.UsageError("give a PROFILE to validate, or --schema for the reference.")
-    from hqnn_core.training.estimate import model_as_run
-    from hqnn_core.training.prepare import estimate
-
     loaded = load_profile(profile, overrides)
     if loaded.profile.model.kind == "born_machine":
         from hqnn_core.training.generative import prepare_born_machine
@@ -236,17 +233,29 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
 
         click.echo("\n".join([f"OK {profile}", *kernel_lines(loaded)]))
         return
-    prepared = model_as_run(loaded)  # the data's shape, not its arrays: no scikit-learn (docs/cli.md)
-    p, d, layer = loaded.profile, prepared.data, prepared.layer
-    usage = estimate(prepared)
+    from hqnn_core.training.data_summary import describe_data
+    from hqnn_core.training.describe import built_description, describe_model
+    from hqnn_core.training.spec import resolve
+
+    p = loaded.profile
+    d = describe_data(p.data, loaded.base_dir, loaded.source)  # the data's shape, not its arrays: no scikit-learn (docs/cli.md)
+    resolve(loaded)  # every name and option checked against the registries, once (no torch)
+    m = describe_model(loaded, d)  # described from the components' layouts: no torch (docs/architecture.md, deviation 12)
+    if m is None:  # what only the built model can tell
+        from hqnn_core.training.estimate import model_as_run
+        from hqnn_core.training.prepare import estimate
+
+        prepared = model_as_run(loaded)
+        m = built_description(prepared, estimate(prepared))
+    usage = m.usage
     click.echo(f"OK {profile}")
     images = f" (images C x H x W = {' x '.join(map(str, d.image_shape))})" if d.image_shape else ""
     click.echo(f"  data: {p.data.source}, {d.n_train} train / {d.n_test} test, {d.n_features} features{images}, classes {d.labels}")
     click.echo(
-        f"  model: front end {p.model.front_end.kind} -> {layer.n_qubits} qubits ({layer.encoder.name}, {layer.ansatz.name} x{layer.layers}, "
-        f"gradient {layer.gradient.name}) -> head {p.model.head.kind}; {sum(x.numel() for x in prepared.model.parameters())} parameters"
+        f"  model: front end {p.model.front_end.kind} -> {m.n_qubits} qubits ({m.encoder}, {m.ansatz} x{m.layers}, "
+        f"gradient {m.gradient}) -> head {p.model.head.kind}; {m.parameters} parameters"
     )
-    click.echo(f"  backend: {layer.backend.full_name}, shots {layer.shots}; optimizer {p.train.optimizer.name}, {p.train.epochs} epochs")
+    click.echo(f"  backend: {m.backend}, shots {m.shots}; optimizer {p.train.optimizer.name}, {p.train.epochs} epochs")
     click.echo(f"  estimated usage: {usage.jobs} jobs, {usage.circuits} circuits, {usage.shots} shots; limits: jobs {p.limits.max_jobs}, shots {p.limits.max_shots}")
     click.echo(f"  config hash {loaded.config_hash[:16]}")
 

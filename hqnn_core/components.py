@@ -87,7 +87,7 @@ def backend_capabilities(name: str, options: Mapping[str, Any] | None = None) ->
     """
     registry = get_plugins().backends
     _, target = registry.resolve(name)
-    cls = registry.get(name)
+    cls = registry.layout(name)  # its torch-free layout where it has one (the class otherwise)
     try:
         validated = cls.Options(**dict(options or {}))
     except ValidationError as e:

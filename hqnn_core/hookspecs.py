@@ -28,7 +28,9 @@ def hqnn_register_encoders(registry: ComponentRegistry[Encoder]) -> None:
     """Register encoder classes with ``registry.add(MyEncoder)``.
 
     Called once when the plugin manager is built, for each plugin in turn; the registry records
-    which plugin and distribution added each name. Return nothing.
+    which plugin and distribution added each name. Every ``hqnn_register_*`` hook also takes import
+    strings with a torch-free layout, ``registry.add("pkg.module:Class", name=..., layout=Layout)``
+    (:mod:`hqnn_core.interfaces.layout`), so that checking a profile imports neither. Return nothing.
 
     .. versionadded:: 0.1
     """
@@ -105,9 +107,11 @@ def hqnn_register_converters(registry: ConverterRegistry) -> None:
 def hqnn_choose_gradient(backend: Backend, circuit: Circuit, shots: int | None) -> str | None:
     """Pick the gradient for ``gradient="best"``; the first non-``None`` name wins.
 
-    Called when a layer is built with ``gradient="best"``. The built-in implementation runs last
-    and returns ``"backprop"`` when the backend declares backprop and ``shots`` is ``None``, else
-    ``"parameter_shift"``.
+    Called when a layer is built with ``gradient="best"``, and by ``hqnn validate``, which describes
+    the model without building it and passes the backend's torch-free layout
+    (:class:`~hqnn_core.interfaces.layout.BackendLayout`: ``name``, ``options``, ``capabilities``), so
+    read only those. The built-in implementation runs last and returns ``"backprop"`` when the
+    backend declares backprop and ``shots`` is ``None``, else ``"parameter_shift"``.
 
     .. versionadded:: 0.1
     """

@@ -9,53 +9,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from hqnn_core.circuit import Circuit, CircuitBuilder, MeasureKind, Measurement, Observable
+from hqnn_core.circuit import MeasureKind, Measurement, Observable
+from hqnn_core.circuit_assembly import build_circuit, check_init, parse_observables
 from hqnn_core.components import ComponentSpec, get_ansatz, get_backend, get_encoder, get_gradient, get_mitigator
 from hqnn_core.custom_circuit import CircuitAnsatz, CircuitInputs, entries_read, layer_weight_shape, neutral_circuit
 from hqnn_core.errors import ConfigError, InputError, UnsupportedError
 from hqnn_core.execution import Executor
 from hqnn_core.execution.fallback import FallbackBackend
 from hqnn_core.execution.retry import RetryPolicy
-from hqnn_core.initialisation import DEFAULT_STD, add_ansatz_layer, check_init, initial_weights
-from hqnn_core.interfaces import Ansatz, Backend, Encoder
+from hqnn_core.initialisation import DEFAULT_STD, initial_weights
+from hqnn_core.interfaces import Backend
 from hqnn_core.interfaces.backend import check_shots
 from hqnn_core.plugin_manager import get_plugins
 
 _SOURCE_CODES = {"input": 0, "weight": 1, "const": 2}
-
-
-def build_circuit(n_qubits: int, encoder: Encoder, ansatz: Ansatz, layers: int, observables: Sequence[Observable] | None = None,
-                  mirrored: bool = False) -> Circuit:
-    """Encoder then ``layers`` ansatz layers (re-uploading encoders repeat before every layer; ``mirrored``: odd layers are adjoints).
-
-    Weight slots number the ansatz's ``layers x weights_per_layer`` weights first, then the
-    encoder's own weights (:meth:`Encoder.weights_per_upload` per upload), upload by upload.
-    """
-    wires = list(range(n_qubits))
-    builder = CircuitBuilder(n_qubits)
-    builder.n_layers = layers
-    per_layer = ansatz.weights_per_layer(n_qubits)
-    per_upload = encoder.weights_per_upload(n_qubits)
-    upload = 0
-    for layer in range(layers):
-        if layer == 0 or encoder.reupload:
-            builder.weight_offset = layers * per_layer + upload * per_upload
-            encoder.add_ops(builder, wires)
-            upload += 1
-        builder.weight_offset = layer * per_layer
-        add_ansatz_layer(builder, ansatz, wires, layer, mirrored)
-    return builder.build(observables)
-
-
-def _observables(spec: Sequence[Observable | str] | None, n_qubits: int) -> list[Observable] | None:
-    if spec is None:
-        return None
-    if isinstance(spec, (str, Observable)):
-        spec = [spec]
-    out = [o if isinstance(o, Observable) else Observable.parse(o) for o in spec]
-    if not out:
-        raise ConfigError("observables is empty; give at least one, e.g. ['Z0'], or leave it unset for Z on every qubit.")
-    return out
 
 
 def _measurement(measure: str, wires: Sequence[int] | None, observables: object) -> Measurement:
@@ -286,7 +253,7 @@ class QuantumLayer(nn.Module):
         check_init(init, layers, self.encoder.reupload)
         self.init, self.init_std = init, init_std
         self.backend: Backend = self._resilient(get_backend(backend, **dict(backend_options or {})), fallback, retry)
-        self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, _observables(observables, n_qubits),
+        self.circuit = build_circuit(n_qubits, self.encoder, self.ansatz, layers, parse_observables(observables, n_qubits),
                                      init == "identity_blocks")
         self.circuit = self.circuit.with_measurement(_measurement(measure, wires, observables))
         _check_samples(measure, shots, mitigation, interpret)

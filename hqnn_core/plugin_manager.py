@@ -37,15 +37,14 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "hqnn"
 
+#: The built-in plugins: torch-free modules that register components by import string with their layouts.
 DEFAULT_PLUGINS = (
-    "hqnn_plugins.encoders",
-    "hqnn_plugins.ansatze",
-    "hqnn_plugins.gradients",
-    "hqnn_plugins.torch_backend",
-    "hqnn_plugins.faulty_backend",
-    "hqnn_plugins.noisy_torch_backend",
-    "hqnn_plugins.mitigators",
-    "hqnn_plugins.optimizers",
+    "hqnn_plugins.layouts.encoders",
+    "hqnn_plugins.layouts.ansatze",
+    "hqnn_plugins.layouts.gradients",
+    "hqnn_plugins.layouts.backends",
+    "hqnn_plugins.layouts.mitigators",
+    "hqnn_plugins.layouts.optimizers",
     "hqnn_plugins.tracking",
 )
 
@@ -184,19 +183,23 @@ class Plugins:
 
     # -- registries -------------------------------------------------------------------------
     def build_registries(self) -> None:
-        """Call every registration hook once per plugin, attributing entries to that plugin."""
-        # Imported here, not at the top: the interfaces import torch, and `hqnn --help` builds a
-        # commands-only manager (see command_plugins) that must not (docs/architecture.md, deviations).
-        from hqnn_core.interfaces import Ansatz, Backend, Encoder, GradientEstimator, Mitigator, Optimizer
-        from hqnn_core.interfaces.converter import Converter
+        """Call every registration hook once per plugin, attributing entries to that plugin.
 
-        self.encoders: ComponentRegistry[Encoder] = ComponentRegistry("encoder", Encoder)
-        self.ansatze: ComponentRegistry[Ansatz] = ComponentRegistry("ansatz", Ansatz)
-        self.gradients: ComponentRegistry[GradientEstimator] = ComponentRegistry("gradient", GradientEstimator)
-        self.mitigators: ComponentRegistry[Mitigator] = ComponentRegistry("mitigator", Mitigator)
-        self.optimizers: ComponentRegistry[Optimizer] = ComponentRegistry("optimizer", Optimizer)
-        self.backends = BackendRegistry("backend", Backend)
-        self.converters = ConverterRegistry("converter", Converter)
+        The interfaces are named by import string (they import torch) and loaded when a component
+        class is first checked; the built-ins register import strings and torch-free layouts, so
+        building the registries imports no torch (docs/architecture.md, deviation 12).
+        """
+        interfaces, layout = "hqnn_core.interfaces", "hqnn_core.interfaces.layout"
+        self.encoders: ComponentRegistry[Encoder] = ComponentRegistry("encoder", f"{interfaces}.encoder:Encoder", f"{layout}:EncoderLayout")
+        self.ansatze: ComponentRegistry[Ansatz] = ComponentRegistry("ansatz", f"{interfaces}.ansatz:Ansatz", f"{layout}:AnsatzLayout")
+        self.gradients: ComponentRegistry[GradientEstimator] = ComponentRegistry("gradient", f"{interfaces}.gradient:GradientEstimator",
+                                                                                 f"{layout}:GradientLayout")
+        self.mitigators: ComponentRegistry[Mitigator] = ComponentRegistry("mitigator", f"{interfaces}.mitigator:Mitigator",
+                                                                          f"{layout}:MitigatorLayout")
+        self.optimizers: ComponentRegistry[Optimizer] = ComponentRegistry("optimizer", f"{interfaces}.optimizer:Optimizer",
+                                                                          f"{layout}:OptimizerLayout")
+        self.backends = BackendRegistry("backend", f"{interfaces}.backend:Backend", f"{layout}:BackendLayout")
+        self.converters = ConverterRegistry("converter", f"{interfaces}.converter:Converter")
         for attr, hook_name in REGISTRATION_HOOKS.items():
             registry = getattr(self, attr)
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
@@ -212,8 +215,8 @@ class Plugins:
                     self._broken(impl.plugin_name, source.distribution, source.version, "", e)
 
     def registry(self, kind: str) -> ComponentRegistry[Any]:
-        plural = {"encoder": "encoders", "ansatz": "ansatze", "gradient": "gradients", "mitigator": "mitigators", "optimizer": "optimizers", "backend": "backends",
-                  "converter": "converters"}
+        plural = {"encoder": "encoders", "ansatz": "ansatze", "gradient": "gradients", "mitigator": "mitigators", "optimizer": "optimizers",
+                  "backend": "backends", "converter": "converters"}
         return getattr(self, plural.get(kind, kind))
 
     def plugins(self) -> list[PluginInfo]:

@@ -2,7 +2,10 @@
 
 Each entry remembers the plugin and distribution that registered it, so duplicates can name both
 packages and ``hqnn plugins`` can say where a component comes from. Targets may be import strings
-(``"hqnn_qiskit.backend:AerBackend"``) so that registering a backend never imports its vendor SDK.
+(``"hqnn_qiskit.backend:AerBackend"``) so that registering a backend never imports its vendor SDK,
+and an entry may carry a *layout* (:mod:`hqnn_core.interfaces.layout`): a torch-free class with the
+component's options and the shape of what it builds, which checking and describing a profile load
+instead of the component (the built-ins register this way, so neither imports torch).
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ class RegistryEntry:
     requires: tuple[str, ...] = ()
     family: bool = False
     aliases: tuple[str, ...] = ()
+    layout: Any = None
     loaded: Any = field(default=None, repr=False)
+    loaded_layout: Any = field(default=None, repr=False)
 
     @property
     def missing(self) -> list[str]:
@@ -85,14 +90,40 @@ class PluginSource:
         return self.distribution == BUILTIN_DISTRIBUTION
 
 
-class ComponentRegistry(Generic[T]):
-    """Name → component class for one kind (encoder, ansatz, gradient, mitigator)."""
+def _import(target: str) -> Any:
+    """The object an ``"module:attr"`` string names (importing the module)."""
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
 
-    def __init__(self, kind: str, base: type) -> None:
+
+class ComponentRegistry(Generic[T]):
+    """Name → component class for one kind (encoder, ansatz, gradient, mitigator).
+
+    ``base`` (the interface a component must subclass) and ``layout_base`` (the torch-free interface
+    a layout must subclass) may be import strings, loaded when the first class is checked, so that
+    building a registry imports no interface module (``hqnn --help`` builds none at all).
+    """
+
+    def __init__(self, kind: str, base: type | str, layout_base: type | str | None = None) -> None:
         self.kind = kind
-        self.base = base
+        self._base = base
+        self._layout_base = layout_base
         self._entries: dict[str, RegistryEntry] = {}
         self._source = PluginSource("hqnn")
+
+    @property
+    def base(self) -> type:
+        """The interface every component of this kind subclasses (imported on first use)."""
+        if isinstance(self._base, str):
+            self._base = _import(self._base)
+        return self._base  # type: ignore[return-value]
+
+    @property
+    def layout_base(self) -> type | None:
+        """The torch-free interface a layout of this kind subclasses (imported on first use), or ``None`` when it takes none."""
+        if isinstance(self._layout_base, str):
+            self._layout_base = _import(self._layout_base)
+        return self._layout_base  # type: ignore[return-value]
 
     # -- registration -----------------------------------------------------------------------
     def bound(self, source: PluginSource) -> ComponentRegistry[T]:
@@ -100,8 +131,12 @@ class ComponentRegistry(Generic[T]):
         self._source = source
         return self
 
-    def add(self, component: type[T] | str, *, name: str | None = None, aliases: Iterable[str] = ()) -> None:
+    def add(self, component: type[T] | str, *, name: str | None = None, aliases: Iterable[str] = (), layout: type | str | None = None) -> None:
         """Register a component class, or an ``"module:Class"`` string loaded on first use.
+
+        ``layout`` (a class or import string) is the component's torch-free half: it declares the
+        same ``name`` and ``Options`` and subclasses ``layout_base``; :meth:`options` and
+        :meth:`layout` read it without importing the component.
 
         Raises:
             TypeError: the class does not subclass the right interface or lacks a name/docstring.
@@ -116,8 +151,11 @@ class ComponentRegistry(Generic[T]):
             name = name or component.name  # type: ignore[attr-defined]
         assert name is not None
         self._check_namespace(name)
+        if layout is not None and not isinstance(layout, str):
+            self._check_layout(layout, name)
         entry = RegistryEntry(
-            name, self.kind, component, self._source.plugin, self._source.distribution, self._source.version, aliases=tuple(aliases)
+            name, self.kind, component, self._source.plugin, self._source.distribution, self._source.version, aliases=tuple(aliases),
+            layout=layout,
         )
         for key in (name, *entry.aliases):
             self._insert(key, entry)
@@ -132,6 +170,17 @@ class ComponentRegistry(Generic[T]):
             raise TypeError(f"{self.kind} class {component.__qualname__} has no `name`; set a class attribute name = '...'.")
         if not (component.__doc__ or "").strip():
             raise TypeError(f"{self.kind} class {component.__qualname__} has no docstring; add one line saying what it is for.")
+
+    def _check_layout(self, layout: object, name: str) -> None:
+        base = self.layout_base
+        if base is None:
+            raise TypeError(f"{self.kind} {name!r}: this registry takes no layout.")
+        if not (isinstance(layout, type) and issubclass(layout, base)):
+            raise TypeError(f"plugin {self._source.plugin!r} gave {layout!r} as the layout of {self.kind} {name!r}, but it does not subclass "
+                            f"{base.__module__}.{base.__name__}; derive from it.")
+        if getattr(layout, "name", "") != name:
+            raise TypeError(f"the layout {layout.__qualname__} of {self.kind} {name!r} is named {getattr(layout, 'name', '')!r}; "
+                            "set its class attribute name to the registered name.")
 
     def _check_namespace(self, name: str) -> None:
         if not self._source.builtin and "." not in name:
@@ -174,6 +223,30 @@ class ComponentRegistry(Generic[T]):
         entry = self.entry(name)
         return self._load(entry)
 
+    def _entry_for(self, name: str) -> RegistryEntry:
+        return self.entry(name)
+
+    def layout(self, name: str) -> Any:
+        """The torch-free layout of ``name``: its registered layout, else the component class itself (which extends one)."""
+        entry = self._entry_for(name)
+        if entry.layout is None:
+            return self._load(entry)
+        if entry.loaded_layout is None:
+            layout = entry.layout
+            if isinstance(layout, str):
+                try:
+                    layout = _import(layout)
+                except (ImportError, AttributeError) as e:
+                    raise PluginError(f"{self.kind} {entry.name!r} from {entry.distribution}: its layout {entry.layout!r} failed to load: "
+                                      f"{type(e).__name__}: {e}. Reinstall {entry.distribution} or report it to its authors.") from e
+                self._check_layout(layout, entry.name)
+            entry.loaded_layout = layout
+        return entry.loaded_layout
+
+    def options(self, name: str) -> type[Any]:
+        """The pydantic ``Options`` model of ``name``, read from its layout (no torch for the built-ins)."""
+        return self.layout(name).Options
+
     def _load(self, entry: RegistryEntry) -> Any:
         if entry.loaded is not None:
             return entry.loaded
@@ -183,9 +256,9 @@ class ComponentRegistry(Generic[T]):
         missing = entry.missing
         if missing:
             raise MissingExtraError(self._missing_message(entry, missing)) from None
-        module_name, _, attr = entry.target.partition(":")
+        module_name = entry.target.partition(":")[0]
         try:
-            obj = getattr(importlib.import_module(module_name), attr)
+            obj = _import(entry.target)
         except ModuleNotFoundError as e:
             if entry.extra:
                 raise MissingExtraError(self._missing_message(entry, [e.name or module_name])) from None
@@ -230,21 +303,25 @@ class BackendRegistry(ComponentRegistry[Any]):
         extra: str | None = None,
         requires: Iterable[str] = (),
         aliases: Iterable[str] = (),
+        layout: type | str | None = None,
     ) -> None:
         """Register backend ``name`` pointing at a Backend class or an ``"module:Class"`` string.
 
         ``requires`` lists the top-level modules it needs (checked with ``find_spec``, never imported)
-        and ``extra`` the pip extra that installs them.
+        and ``extra`` the pip extra that installs them; ``layout`` names its torch-free
+        :class:`~hqnn_core.interfaces.layout.BackendLayout` (options and capabilities).
         """
         if isinstance(name, type):  # registry.add(MyBackend): the class carries its own name
             name, target = name.name, name
-        self._add(name, target, extra, requires, aliases, family=False)
+        self._add(name, target, extra, requires, aliases, family=False, layout=layout)
 
-    def add_family(self, prefix: str, target: type | str, *, extra: str | None = None, requires: Iterable[str] = ()) -> None:
+    def add_family(self, prefix: str, target: type | str, *, extra: str | None = None, requires: Iterable[str] = (),
+                   layout: type | str | None = None) -> None:
         """Register ``prefix:<target>`` names; the class is built with ``target=<target>``."""
-        self._add(prefix, target, extra, requires, (), family=True)
+        self._add(prefix, target, extra, requires, (), family=True, layout=layout)
 
-    def _add(self, name: str, target: Any, extra: str | None, requires: Iterable[str], aliases: Iterable[str], family: bool) -> None:
+    def _add(self, name: str, target: Any, extra: str | None, requires: Iterable[str], aliases: Iterable[str], family: bool,
+             layout: type | str | None = None) -> None:
         if target is None:
             raise TypeError(f"backend {name!r} needs a target class or 'module:Class' string")
         if not isinstance(target, str):
@@ -254,9 +331,11 @@ class BackendRegistry(ComponentRegistry[Any]):
                 f"plugin {self._source.plugin!r} ({self._source.distribution}) registered backend {name!r} without a namespace; "
                 f"name it e.g. '{self._source.plugin}.{name}' or register a family with add_family."
             )
+        if layout is not None and not isinstance(layout, str):
+            self._check_layout(layout, name)
         entry = RegistryEntry(
             name, self.kind, target, self._source.plugin, self._source.distribution, self._source.version,
-            extra=extra, requires=tuple(requires), family=family, aliases=tuple(aliases),
+            extra=extra, requires=tuple(requires), family=family, aliases=tuple(aliases), layout=layout,
         )
         for key in (name, *entry.aliases):
             self._insert(key, entry)
@@ -275,6 +354,9 @@ class BackendRegistry(ComponentRegistry[Any]):
             raise UnknownComponentError(f"Backend {prefix!r} takes no ':<target>' suffix; write just {prefix!r}.")
         return self.entry(full_name), None
 
+    def _entry_for(self, name: str) -> RegistryEntry:
+        return self.resolve(name)[0]
+
     def get(self, name: str) -> Any:
         entry, _ = self.resolve(name)
         return self._load(entry)
@@ -287,5 +369,6 @@ class ConverterRegistry(BackendRegistry):
     never imports an SDK; a third-party format name must be namespaced (``acme.qasm``).
     """
 
-    def add_family(self, prefix: str, target: type | str, *, extra: str | None = None, requires: Iterable[str] = ()) -> None:
+    def add_family(self, prefix: str, target: type | str, *, extra: str | None = None, requires: Iterable[str] = (),
+                   layout: type | str | None = None) -> None:
         raise TypeError("converters are registered by plain name with add(); families are for backends.")

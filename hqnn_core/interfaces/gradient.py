@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from hqnn_core.interfaces.component import Component
+from hqnn_core.interfaces.layout import GradientLayout
 
 if TYPE_CHECKING:
     from hqnn_core.circuit import Circuit
@@ -27,7 +27,7 @@ class GradientBatch:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-class GradientEstimator(Component):
+class GradientEstimator(GradientLayout):
     """Estimates ``d expectations / d slot values`` from extra circuit evaluations.
 
     ``combine`` returns ``(values [N, K], jacobian [N, K, n_slots])``; jacobian columns of slots not in
@@ -37,13 +37,9 @@ class GradientEstimator(Component):
     second derivatives); estimators that leave it ``False`` raise there instead of returning a wrong number.
     """
 
-    kind: ClassVar[str] = "gradient"
-    through_backend: ClassVar[bool] = False
-    higher_order: ClassVar[bool] = False
-
     def supports(self, backend: Backend, circuit: Circuit, shots: int | None) -> bool:
-        """Whether this estimator gives correct gradients for this backend and circuit."""
-        return True
+        """Whether this estimator gives correct gradients for this backend and circuit (default: :meth:`supported_by` its capabilities)."""
+        return self.supported_by(backend.capabilities, shots)
 
     def unsupported_reason(self, backend: Backend, circuit: Circuit, shots: int | None) -> str:
         return f"gradient {self.name!r} does not support backend {backend.name!r}"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from hqnn_core.interfaces.component import Component
+from hqnn_core.interfaces.layout import MitigatorLayout
 
 if TYPE_CHECKING:
     from hqnn_core.circuit import Circuit
@@ -40,15 +40,13 @@ class MitigationBatch:
     slot_maps: list[SlotMap | None] | None = None
 
 
-class Mitigator(Component):
+class Mitigator(MitigatorLayout):
     """Maps noisy expectations to mitigated ones, in torch so that gradients pass through.
 
     ``expand`` returns the circuits to run (each on all rows), ``combine`` gets one ``[N, K]`` result
     per circuit, in order, and returns the mitigated ``[N, K]``. ``calibrate`` runs once per backend
     before the first use (readout calibration, for example).
     """
-
-    kind: ClassVar[str] = "mitigator"
 
     def calibrate(self, backend: Backend, circuit: Circuit, shots: int | None) -> None:
         """Run calibration circuits on ``backend`` if this mitigator needs them (default: nothing)."""

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
-from hqnn_core.interfaces.component import Component
+from hqnn_core.interfaces.layout import OptimizerLayout
+from hqnn_core.interfaces.layout import Stepping as Stepping  # re-exported: the interface names it
 
 #: ``(loss, hits)``: a loss evaluation's mean loss and its number (or fraction) of correct predictions
 LossResult = tuple[float, Any]
 #: evaluates the loss at the parameters' current values; it runs no backward pass
 LossFunction = Callable[[], LossResult]
-Stepping = Literal["gradient", "loss", "whole_set"]
 
 
 @runtime_checkable
@@ -73,26 +73,14 @@ class WholeSetEpochs(StatefulSteps, Protocol):
         ...
 
 
-class Optimizer(Component):
+class Optimizer(OptimizerLayout):
     """Trains parameters: declares how an epoch runs and what a step costs, and builds the stepping object.
 
     Subclasses set ``stepping`` (see the module docstring), implement :meth:`build`, and override
     :meth:`evaluations_per_step` (and, for ``whole_set``, :meth:`steps_per_epoch`) when a step is
-    not one loss evaluation; estimates, shot budgets and job limits are computed from them.
+    not one loss evaluation; estimates, shot budgets and job limits are computed from them. Those
+    declarations are :class:`~hqnn_core.interfaces.layout.OptimizerLayout`'s, which imports no torch.
     """
-
-    kind: ClassVar[str] = "optimizer"
-    stepping: ClassVar[Stepping] = "gradient"
-
-    @classmethod
-    def gradient_free(cls) -> bool:
-        """Only evaluates losses: the layer runs no gradient circuits, and ``backprop`` is never asked for."""
-        return cls.stepping != "gradient"
-
-    @classmethod
-    def data_parallel(cls) -> bool:
-        """Whether it can train under distributed data parallelism (DDP averages gradients; only ``gradient`` steps have any)."""
-        return cls.stepping == "gradient"
 
     @abstractmethod
     def build(self, params: Sequence[nn.Parameter], lr: float, seed: int) -> Any:
@@ -102,18 +90,6 @@ class Optimizer(Component):
         :class:`LossSteps`; ``whole_set``: a :class:`WholeSetEpochs`. ``lr`` is ``train.lr``; ``seed`` is the phase's optimiser seed, the only
         randomness it may use, so that a rerun and a resumed run give the same numbers.
         """
-
-    def evaluations_per_step(self, n_params: int) -> int:
-        """Loss evaluations one step makes on its data (a torch step: one forward and backward pass).
-
-        The shot budget divides ``train.shots_per_step`` among them, and estimates multiply by them.
-        ``n_params`` counts the trainable parameters (an optimiser that visits each one needs it).
-        """
-        return 1
-
-    def steps_per_epoch(self, n_batches: int, n_params: int) -> int:
-        """The most steps one epoch makes: one per mini-batch, or a ``whole_set`` optimiser's cap on evaluations."""
-        return n_batches
 
 
 def flat_parameters(params: Sequence[nn.Parameter]) -> torch.Tensor:

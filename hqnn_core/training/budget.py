@@ -11,7 +11,6 @@ falls back to another backend.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 import torch
@@ -23,24 +22,7 @@ from hqnn_core.interfaces.backend import Task
 from hqnn_core.layer import QuantumLayer
 from hqnn_core.pricing import Price, price_of, require_price, usd
 from hqnn_core.training.ledger import Ledger, Spend
-
-
-@dataclass
-class Usage:
-    """Jobs, circuit executions (bindings) and shots."""
-
-    jobs: int = 0
-    circuits: int = 0
-    shots: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(self.jobs + other.jobs, self.circuits + other.circuits, self.shots + other.shots)
-
-    def times(self, n: int) -> Usage:
-        return Usage(self.jobs * n, self.circuits * n, self.shots * n)
-
-    def as_dict(self) -> dict[str, int]:
-        return {"jobs": self.jobs, "circuits": self.circuits, "shots": self.shots}
+from hqnn_core.training.usage import Usage
 
 
 class BudgetGuard:

@@ -6,23 +6,21 @@ config package, which only parses and validates the profile's own schema.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from hqnn_core.config import ComponentRef, LoadedProfile, options_error
 from hqnn_core.config.messages import override_origin
 from hqnn_core.errors import ConfigError, MissingExtraError, UnknownComponentError
+from hqnn_core.interfaces.layout import BackendLayout
 from hqnn_core.plugin_manager import get_plugins
-
-if TYPE_CHECKING:  # the interfaces import torch; checking a profile needs only the registered classes
-    from hqnn_core.interfaces import Backend
 
 
 def check_ref(kind: str, ref: ComponentRef, key: str, loaded: LoadedProfile, origin_key: str | None = None) -> Any:
-    """The registered class for ``ref``, with its options validated; ``origin_key`` names the --set that may have set it."""
+    """The registered layout for ``ref`` (its torch-free options and shape), with its options validated; ``origin_key`` names the --set that may have set it."""
     try:
-        cls = get_plugins().registry(kind).get(ref.name)
+        cls = get_plugins().registry(kind).layout(ref.name)
     except UnknownComponentError as e:
         raise ConfigError(f"{loaded.source}: {key}.name: {e}{override_origin(origin_key or key, loaded.overrides)}") from None
     except MissingExtraError as e:
@@ -55,7 +53,7 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
     origin = override_origin("backend.name", loaded.overrides)
     try:
         _, target = registry.resolve(p.backend.name)
-        backend_cls = registry.get(p.backend.name)
+        backend_cls = registry.layout(p.backend.name)
     except UnknownComponentError as e:
         raise ConfigError(f"{src}: backend.name: {e}{origin}") from None
     except MissingExtraError as e:
@@ -80,7 +78,7 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
             "mitigator_classes": mitigator_classes, "optimizer_class": optimizer_cls}
 
 
-def check_fallback(loaded: LoadedProfile, primary_cls: type[Backend]) -> list[Any]:
+def check_fallback(loaded: LoadedProfile, primary_cls: type[BackendLayout]) -> list[Any]:
     """Check every ``backend.fallback`` entry against the registry before anything is built.
 
     Raises ConfigError (unknown name, bad options, shots the backend cannot take, or a move from a

@@ -32,12 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hqnn_core.circuit import Circuit
 from hqnn_core.components import backend_capabilities, get_backend
 from hqnn_core.errors import ConfigError, PermanentBackendError, TransientBackendError, UnavailableBackendError
-from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.interfaces.component import describe_validation_error
 from hqnn_core.kill_points import kill_point
 from hqnn_core.pricing import Price
-from hqnn_core.registry import BackendRegistry
 
 FaultKind = Literal["throttle", "timeout", "lost", "unavailable", "permanent", "hang"]
 
@@ -158,8 +156,3 @@ class FaultyBackend(Backend):
         info["wraps"] = self.inner.describe()
         info["faults_injected"] = dict(self.injected)
         return info
-
-
-@hookimpl
-def hqnn_register_backends(registry: BackendRegistry) -> None:
-    registry.add_family("faulty", FaultyBackend)

@@ -1,49 +1,30 @@
-"""Built-in gradient estimators: backprop, parameter-shift, finite differences and SPSA."""
+"""Built-in gradient estimators: backprop, parameter-shift, finite differences and SPSA.
+
+Their options and row counts are in :mod:`hqnn_plugins.layouts.gradients` (torch-free); this module
+adds the torch parts that build and combine the rows.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hqnn_core.circuit import Circuit
-from hqnn_core.hookspecs import hookimpl
-from hqnn_core.interfaces import GradientBatch, GradientEstimator
-from hqnn_core.registry import ComponentRegistry
+from hqnn_core.interfaces.gradient import GradientBatch, GradientEstimator
+from hqnn_plugins.layouts.gradients import (
+    SHIFT_RULES,
+    AdjointLayout,
+    BackpropLayout,
+    FiniteDifferenceLayout,
+    ParameterShiftLayout,
+    SPSALayout,
+    shift_plan,
+)
 
 if TYPE_CHECKING:
     from hqnn_core.interfaces import Backend
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-# Four-term rule for controlled rotations (Anselmetti et al. 2021; PennyLane's CRX grad_recipe).
-_C_PLUS = (math.sqrt(2) + 1) / (4 * math.sqrt(2))
-_C_MINUS = (math.sqrt(2) - 1) / (4 * math.sqrt(2))
-SHIFT_RULES: dict[str, tuple[tuple[float, float], ...]] = {
-    # (coefficient, shift) pairs: d f / d theta = sum c * f(theta + s)
-    "two_term": ((0.5, math.pi / 2), (-0.5, -math.pi / 2)),
-    "four_term": ((_C_PLUS, math.pi / 2), (-_C_PLUS, -math.pi / 2), (-_C_MINUS, 3 * math.pi / 2), (_C_MINUS, -3 * math.pi / 2)),
-}
-
-
-def _shift_plan(circuit: Circuit, trainable: torch.Tensor) -> list[tuple[int, float, float]]:
-    """(slot, shift, coefficient) for every evaluation the parameter-shift rule needs."""
-    rule_of = {}
-    for op in circuit.ops:
-        for s in op.slots:
-            rule_of[s] = op.spec.shift_rule
-    plan: list[tuple[int, float, float]] = []
-    for s in trainable.nonzero().flatten().tolist():
-        rule = rule_of.get(s)
-        if rule is None:
-            continue  # a slot no gate reads has zero gradient
-        plan.extend((s, shift, c) for c, shift in SHIFT_RULES[rule])
-    return plan
 
 
 class _ShiftedRows(GradientEstimator):
@@ -67,14 +48,11 @@ class _ShiftedRows(GradientEstimator):
         return values, jac
 
 
-class ParameterShift(_ShiftedRows):
+class ParameterShift(ParameterShiftLayout, _ShiftedRows):
     """Exact analytic gradients from shifted circuits, with each gate's own shift rule (two- or four-term)."""
 
-    name = "parameter_shift"
-    higher_order = True  # shifts of shifts: exact second derivatives
-
     def _plan(self, circuit: Circuit, slot_values: torch.Tensor, trainable: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        plan = _shift_plan(circuit, trainable)
+        plan = shift_plan(circuit, trainable.nonzero().flatten().tolist())
         shifts = torch.zeros(len(plan), circuit.n_slots, dtype=torch.float64)
         coeffs = torch.zeros(len(plan), circuit.n_slots, dtype=torch.float64)
         for r, (s, shift, c) in enumerate(plan):
@@ -103,26 +81,12 @@ def auto_step(shots: int | None, method: str = "central") -> float:
     return min(h, math.pi / 2)
 
 
-class FiniteDifference(_ShiftedRows):
+class FiniteDifference(FiniteDifferenceLayout, _ShiftedRows):
     """Central (or forward) finite differences of every trainable slot; approximate, any backend.
 
     ``h: auto`` picks the step from the shot count (:func:`auto_step`): a small fixed step is drowned
     by shot noise (error ``~ 1/(h sqrt(S))``), a large one by truncation (``~ h^2``).
     """
-
-    name = "finite_diff"
-    higher_order = True  # differences of differences
-
-    class Options(_Strict):
-        h: float | Literal["auto"] = Field(1e-3, description="step in radians, or 'auto' to choose it from the shot count")
-        method: str = Field("central", pattern="^(central|forward)$")
-
-        @field_validator("h")
-        @classmethod
-        def _positive(cls, value: float | str) -> float | str:
-            if value != "auto" and not value > 0:  # type: ignore[operator]
-                raise ValueError(f"h must be a positive step in radians or 'auto', got {value}")
-            return value
 
     shots: int | None = None
 
@@ -153,15 +117,8 @@ class FiniteDifference(_ShiftedRows):
         return values, jac
 
 
-class SPSA(_ShiftedRows):
+class SPSA(SPSALayout, _ShiftedRows):
     """Simultaneous-perturbation gradient estimate: 2 evaluations per sample whatever the slot count (Spall 1992)."""
-
-    name = "spsa"
-
-    class Options(_Strict):
-        samples: int = Field(1, ge=1, description="random directions averaged per step")
-        c: float = Field(0.1, gt=0, description="perturbation size in radians")
-        seed: int | None = None
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
@@ -180,15 +137,8 @@ class SPSA(_ShiftedRows):
         return shifts, coeffs
 
 
-class Backprop(GradientEstimator):
+class Backprop(BackpropLayout, GradientEstimator):
     """Differentiate through the backend's own autograd graph (exact; analytic torch backends only)."""
-
-    name = "backprop"
-    through_backend = True
-    higher_order = True  # as far as the backend's own autograd goes (every order on torch and torch.noisy)
-
-    def supports(self, backend: Backend, circuit: Circuit, shots: int | None) -> bool:
-        return bool(backend.capabilities.backprop) and shots is None
 
     def unsupported_reason(self, backend: Backend, circuit: Circuit, shots: int | None) -> str:
         if shots is not None:
@@ -202,13 +152,8 @@ class Backprop(GradientEstimator):
         raise NotImplementedError("backprop differentiates through the backend; the executor never combines it")
 
 
-class Adjoint(Backprop):
+class Adjoint(AdjointLayout, Backprop):
     """Adjoint differentiation inside the backend: exact, one forward and one backward sweep (Jones & Gacon 2020)."""
-
-    name = "adjoint"
-
-    def supports(self, backend: Backend, circuit: Circuit, shots: int | None) -> bool:
-        return bool(backend.capabilities.adjoint) and shots is None
 
     def unsupported_reason(self, backend: Backend, circuit: Circuit, shots: int | None) -> str:
         if shots is not None:
@@ -216,12 +161,4 @@ class Adjoint(Backprop):
         return f"backend {backend.name!r} does not declare adjoint differentiation; use gradient='best'"
 
 
-@hookimpl
-def hqnn_register_gradients(registry: ComponentRegistry[GradientEstimator]) -> None:
-    for cls in (Adjoint, Backprop, ParameterShift, FiniteDifference, SPSA):
-        registry.add(cls)
-
-
-@hookimpl(trylast=True)
-def hqnn_choose_gradient(backend: Backend, circuit: Circuit, shots: int | None) -> str:
-    return "backprop" if backend.capabilities.backprop and shots is None else "parameter_shift"
+__all__ = ["SHIFT_RULES", "SPSA", "Adjoint", "Backprop", "FiniteDifference", "ParameterShift", "auto_step"]

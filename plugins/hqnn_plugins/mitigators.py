@@ -2,7 +2,8 @@
 
 Both act on expectation values in torch, so gradients pass through, and both add their circuits
 to the step's single backend batch (``readout`` adds observables, not circuits; ``zne`` adds one
-folded circuit per scale factor). See docs/mitigation.md for the derivations and when each is exact.
+folded circuit per scale factor). See docs/mitigation.md for the derivations and when each is exact. Their options are in
+:mod:`hqnn_plugins.layouts.mitigators` (torch-free).
 """
 
 from __future__ import annotations
@@ -10,27 +11,21 @@ from __future__ import annotations
 import itertools
 import math
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hqnn_core.circuit import Circuit, CircuitBuilder, Observable, PauliTerm
 from hqnn_core.errors import ConfigError, InputError
-from hqnn_core.hookspecs import hookimpl
-from hqnn_core.interfaces import MitigationBatch, Mitigator
-from hqnn_core.registry import ComponentRegistry
+from hqnn_core.interfaces.mitigator import MitigationBatch, Mitigator
 from hqnn_plugins.folding import fold_gates, fold_global
+from hqnn_plugins.layouts.mitigators import ReadoutLayout, ZNELayout
 
 if TYPE_CHECKING:
     from hqnn_core.interfaces import Backend
 
 Pauli = tuple[tuple[int, str], ...]
 MAX_TERM_WEIGHT = 8  # a weight-w term needs its 2**w - 1 sub-strings measured
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def calibration_circuit(n_qubits: int) -> Circuit:
@@ -41,7 +36,7 @@ def calibration_circuit(n_qubits: int) -> Circuit:
     return b.build()
 
 
-class ReadoutMitigator(Mitigator):
+class ReadoutMitigator(ReadoutLayout, Mitigator):
     """Inverts per-qubit readout confusion, calibrated on the backend in use, on every Pauli term.
 
     With independent flips ``p01 = P(1|0)``, ``p10 = P(0|1)`` a measured ±1 outcome has mean
@@ -50,13 +45,6 @@ class ReadoutMitigator(Mitigator):
     smallest subsets up recovers ``E(W)`` exactly (up to shot noise) from the measured sub-strings,
     which share the term's measurement basis and so cost no extra circuits or shots.
     """
-
-    name = "readout"
-
-    class Options(_Strict):
-        shots: int | None = Field(None, ge=1, description="calibration shots (default: the run's shots; exact if the backend is)")
-        recalibrate_every: int | None = Field(None, ge=1, description="re-run the calibration after this many expand calls (null: once)")
-        min_contrast: float = Field(0.1, gt=0, le=1, description="refuse calibrations with 1 - p01 - p10 below this (inversion would explode)")
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -178,32 +166,13 @@ def extrapolation_weights(scales: list[float], method: str) -> list[float]:
     return [(sxx - si * sx) / (n * sxx - sx * sx) for si in scales]
 
 
-class ZNEMitigator(Mitigator):
+class ZNEMitigator(ZNELayout, Mitigator):
     """Zero-noise extrapolation: run unitarily folded copies at amplified noise, extrapolate to zero.
 
     Extrapolation happens in torch on the ``[N, K]`` results, so it is differentiable. ``linear``
     fits a least-squares line, ``richardson`` the polynomial through all points, ``exponential``
     ``y = asymptote + b exp(-c scale)`` (a line in ``log |y - asymptote|``).
     """
-
-    name = "zne"
-
-    class Options(_Strict):
-        scale_factors: list[float] = Field([1.0, 3.0, 5.0], strict=False, description="noise scale factors (>= 1; odd integers fold exactly)")
-        folding: Literal["global", "local"] = Field("global", description="global: U (U^dagger U)^k; local: fold each chosen gate")
-        gates: list[str] | None = Field(None, description="local folding only: gate names to fold (default: every gate)")
-        extrapolation: Literal["linear", "richardson", "exponential"] = "richardson"
-        asymptote: float = Field(0.0, description="exponential only: the value at infinite noise (0 for Pauli terms under depolarizing)")
-
-        @field_validator("scale_factors")
-        @classmethod
-        def _scales(cls, value: list[float]) -> list[float]:
-            value = [float(v) for v in value]
-            if len(set(value)) < 2 or len(set(value)) != len(value):
-                raise ValueError(f"scale_factors {value} must hold at least two distinct values, e.g. [1, 3, 5]")
-            if min(value) < 1:
-                raise ValueError(f"scale_factors {value} must all be >= 1 (noise can only be amplified)")
-            return value
 
     def circuits_per_circuit(self) -> int:
         return len(self.options.scale_factors)
@@ -243,9 +212,3 @@ class ZNEMitigator(Mitigator):
         from hqnn_plugins.noisy_torch_backend import NoisyTorchBackend
 
         return NoisyTorchBackend(depolarizing=0.01)
-
-
-@hookimpl
-def hqnn_register_mitigators(registry: ComponentRegistry[Mitigator]) -> None:
-    registry.add(ReadoutMitigator)
-    registry.add(ZNEMitigator)

@@ -34,15 +34,13 @@ import torch
 
 from hqnn_core.circuit import Circuit, Op
 from hqnn_core.errors import CapabilityError, ConfigError
-from hqnn_core.hookspecs import hookimpl
-from hqnn_core.interfaces import Backend, BackendCapabilities, Task
-from hqnn_core.registry import BackendRegistry
+from hqnn_core.interfaces import Backend, Task
+from hqnn_plugins.layouts.backends import NOISY_MAX_QUBITS, NoisyTorchLayout
 from hqnn_plugins.statevector_plan import _angle_gate, _fixed_gate
 from hqnn_plugins.torch_backend_measure import pauli_expectations
-from hqnn_plugins.torch_backend_options import DensityMatrixOptions
 
 SMALL_QUBITS = 6  # up to here a density matrix is too small to gain from intra-op threads
-MAX_QUBITS = 10  # a density matrix of 10 qubits is 16 MiB per binding in complex128
+MAX_QUBITS = NOISY_MAX_QUBITS
 _LETTERS = string.ascii_letters
 
 def gate_matrix(op: Op, values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -123,12 +121,11 @@ class NoisyTorchBackend(Backend):
 
     name = "torch.noisy"
     vendor = "hqnn"
-    capabilities = BackendCapabilities(max_qubits=MAX_QUBITS, analytic=True, shots=True, backprop=True, noise=True,
-                                       higher_order=True)
+    capabilities = NoisyTorchLayout.capabilities  # declared torch-free beside its options, for config-time checks
 
     noise_options = ("depolarizing", "two_qubit_depolarizing", "amplitude_damping", "readout_error")
 
-    Options = DensityMatrixOptions
+    Options = NoisyTorchLayout.Options
 
     def readout_pairs(self, n: int) -> list[tuple[float, float]]:
         """``(p01, p10)`` for each of ``n`` qubits."""
@@ -222,8 +219,3 @@ class NoisyTorchBackend(Backend):
         info = super().describe()
         info["versions"] = {"torch": torch.__version__}
         return info
-
-
-@hookimpl
-def hqnn_register_backends(registry: BackendRegistry) -> None:
-    registry.add("torch.noisy", NoisyTorchBackend)

@@ -1,7 +1,8 @@
 """Built-in optimisers: torch's Adam and SGD, and gradient-free SPSA and COBYLA for shot-based hardware.
 
-Their options live in :mod:`hqnn_plugins.optimizer_options`, which imports no torch, so that
-checking a profile does not need this module.
+Their options live in :mod:`hqnn_plugins.optimizer_options` and how they step in
+:mod:`hqnn_plugins.layouts.optimizers` (which registers them by import string), both torch-free,
+so that checking a profile does not need this module.
 
 Gradient-free optimisers treat every trainable parameter (classical ones too) as one flat vector
 and only ever run forward passes, so on hardware a step costs two jobs (SPSA) or one per function
@@ -17,46 +18,32 @@ import numpy as np
 import torch
 from torch import nn
 
-from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces.optimizer import LossFunction, LossResult, Optimizer, assign_parameters, flat_parameters
-from hqnn_core.registry import ComponentRegistry
-from hqnn_plugins.optimizer_options import AdamOptions, COBYLAOptions, SGDOptions, SPSAOptions, cobyla_evaluations
+from hqnn_plugins.layouts.optimizers import AdamLayout, COBYLALayout, SGDLayout, SPSALayout
+from hqnn_plugins.optimizer_options import COBYLAOptions, SPSAOptions, cobyla_evaluations
 
 
-class AdamOptimizer(Optimizer):
+class AdamOptimizer(AdamLayout, Optimizer):
     """torch.optim.Adam (lr from train.lr)."""
-
-    name = "adam"
-    Options = AdamOptions
 
     def build(self, params: Sequence[nn.Parameter], lr: float, seed: int) -> torch.optim.Optimizer:
         o = self.options
         return torch.optim.Adam(params, lr=lr, betas=tuple(o.betas), weight_decay=o.weight_decay, eps=o.eps)
 
 
-class SGDOptimizer(Optimizer):
+class SGDOptimizer(SGDLayout, Optimizer):
     """torch.optim.SGD (lr from train.lr)."""
-
-    name = "sgd"
-    Options = SGDOptions
 
     def build(self, params: Sequence[nn.Parameter], lr: float, seed: int) -> torch.optim.Optimizer:
         o = self.options
         return torch.optim.SGD(params, lr=lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
 
 
-class SPSAOptimizer(Optimizer):
+class SPSAOptimizer(SPSALayout, Optimizer):
     """Spall's SPSA: a_k = lr / (k + 1 + A)^alpha, c_k = c / (k + 1)^gamma; two loss evaluations per step."""
-
-    name = "spsa"
-    stepping = "loss"
-    Options = SPSAOptions
 
     def build(self, params: Sequence[nn.Parameter], lr: float, seed: int) -> SPSASteps:
         return SPSASteps(params, lr, self.options, seed)
-
-    def evaluations_per_step(self, n_params: int) -> int:
-        return 2
 
 
 class SPSASteps:
@@ -94,19 +81,11 @@ class SPSASteps:
 
 
 
-class COBYLAOptimizer(Optimizer):
+class COBYLAOptimizer(COBYLALayout, Optimizer):
     """scipy.optimize.minimize(method='COBYLA') on the whole training set, restarted each epoch."""
-
-    name = "cobyla"
-    stepping = "whole_set"
-    Options = COBYLAOptions
 
     def build(self, params: Sequence[nn.Parameter], lr: float, seed: int) -> COBYLAEpochs:
         return COBYLAEpochs(params, self.options)
-
-    def steps_per_epoch(self, n_batches: int, n_params: int) -> int:
-        """scipy's evaluations (every parameter is one COBYLA variable) plus the best point's, if scipy did not record it."""
-        return cobyla_evaluations(n_params, self.options.maxiter) + 1
 
 
 class COBYLAEpochs:
@@ -143,11 +122,3 @@ class COBYLAEpochs:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epochs_done = int(state["epochs_done"])
-
-
-@hookimpl
-def hqnn_register_optimizers(registry: ComponentRegistry[Optimizer]) -> None:
-    registry.add(AdamOptimizer)
-    registry.add(SGDOptimizer)
-    registry.add(SPSAOptimizer)
-    registry.add(COBYLAOptimizer)

@@ -45,16 +45,14 @@ import torch
 
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import CapabilityError
-from hqnn_core.hookspecs import hookimpl
-from hqnn_core.interfaces import Backend, BackendCapabilities, Task
-from hqnn_core.registry import BackendRegistry
+from hqnn_core.interfaces import Backend, Task
 from hqnn_plugins import torch_backend_compiled as compiled
 from hqnn_plugins import torch_backend_memory as memory
+from hqnn_plugins.layouts.backends import TorchLayout
 from hqnn_plugins.statevector_plan import _is_z_only, _Plan, _plan
 from hqnn_plugins.torch_backend_autograd import Outer, Sweep, build, run_forward
 from hqnn_plugins.torch_backend_measure import basis_probabilities, pauli_expectations, probabilities_of, sample
 from hqnn_plugins.torch_backend_memory import MAX_QUBITS, largest_qubits, memory_needed
-from hqnn_plugins.torch_backend_options import StatevectorOptions
 
 __all__ = ["MAX_QUBITS", "TorchBackend", "largest_qubits", "memory_needed", "pauli_expectations"]
 
@@ -68,10 +66,8 @@ class TorchBackend(Backend):
 
     name = "torch"
     vendor = "hqnn"
-    capabilities = BackendCapabilities(max_qubits=MAX_QUBITS, analytic=True, shots=True, backprop=True, adjoint=True,
-                                       higher_order=True, state=True)
-
-    Options = StatevectorOptions
+    capabilities = TorchLayout.capabilities  # declared torch-free beside its options, for config-time checks
+    Options = TorchLayout.Options
 
     def _complex_dtype(self, values: torch.Tensor) -> torch.dtype:
         if self.options.precision == "complex64":
@@ -199,8 +195,3 @@ class TorchBackend(Backend):
         info = super().describe()
         info["versions"] = {"torch": torch.__version__}
         return info
-
-
-@hookimpl
-def hqnn_register_backends(registry: BackendRegistry) -> None:
-    registry.add("torch", TorchBackend)

@@ -34,7 +34,7 @@ def test_builtins_register_through_the_same_hooks():
     assert plugins.backends.names() == ["faulty", "torch", "torch.noisy"]
     assert plugins.mitigators.names() == ["readout", "zne"]
     entry = plugins.encoders.entry("angle")
-    assert (entry.plugin, entry.distribution) == ("hqnn_plugins.encoders", "hqnn")
+    assert (entry.plugin, entry.distribution) == ("hqnn_plugins.layouts.encoders", "hqnn")
 
 
 def test_entry_point_plugin_is_loaded_and_attributed(fake_site, good_plugin):
