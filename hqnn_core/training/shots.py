@@ -74,7 +74,7 @@ def apply_shot_budget(prepared: PreparedModel) -> dict[str, Any] | None:
     Raises ConfigError (before anything runs) when the budget cannot give every circuit one shot.
     """
     profile, source = prepared.loaded.profile, prepared.loaded.source
-    budget = profile.train.shots_per_step
+    budget = prepared.spec.shots_per_step
     if budget is None or prepared.model.quantum is None:
         return None
     layer = prepared.layer

@@ -40,7 +40,7 @@ def test_r1_thirty_percent_transient_faults_end_bit_identical_and_every_fault_is
     assert all(torch.equal(a["state"][k][n], b["state"][k][n]) for k in a["state"] for n in ("exp_avg", "exp_avg_sq"))
     assert [e["train_loss"] for e in faulty.record["hybrid"]["epochs"]] == [e["train_loss"] for e in clean.record["hybrid"]["epochs"]]
 
-    injector = _chain(faulty).links[0].backend
+    injector = _chain(faulty).members()[0]  # the vendor backend (the run meters it through a wrapper)
     assert set(injector.injected) == {"throttle", "timeout", "lost"}
     assert 0.2 < injector.faults_injected / injector.calls < 0.4  # about 30% of all calls failed
     on_disk = json.loads((faulty.run_dir / "run.json").read_text())["resilience"]
@@ -62,7 +62,7 @@ def test_r2_primary_always_failing_completes_on_the_fallback_and_the_breaker_sto
     assert result.record["status"] == "completed"
     assert_same_weights(result.run_dir / "model.pt", clean.run_dir / "model.pt")
     chain = _chain(result)
-    failed, fallback = chain.links[0].backend, chain.links[1].backend
+    failed, fallback = chain.members()  # the vendor backends behind the run's budget wrappers
     assert failed.calls == calls_on_primary and failed.inner.accounting.calls == 0  # breaker open after the first call
     assert fallback.accounting.calls == chain.accounting.calls == 2 * 4 + 2  # 4 steps and one evaluation per epoch
     res = json.loads((result.run_dir / "run.json").read_text())["resilience"]
