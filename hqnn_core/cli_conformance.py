@@ -49,7 +49,7 @@ def conformance(backend_name: str, shots: int | None, backend_options: tuple[str
     from hqnn_core.testing.checks.common import parse_backend_options
 
     try:
-        options = parse_backend_options(backend_options)
+        options = parse_backend_options(backend_options, "--backend-option")
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--backend-option") from None
     try:
