@@ -77,17 +77,10 @@ def parse_backend_spec(text: str) -> BackendSpec:
     name, raw = split_query(text, where)
     if not name:
         raise ConfigError(f"{where}: give a backend name, e.g. torch or 'torch.noisy?readout_error=0.05'.")
-    spec = BackendSpec(name)
-    for key, value in raw.items():
-        if key == "shots":
-            spec.shots = _shots_value(read_value(value, where, key), where)
-        elif key == "mitigation":
-            spec.mitigation = [m for m in re.split(r"[+\s]+", value) if m]  # the query form reads '+' as a space
-        elif key == "label":
-            spec.label = value
-        else:
-            spec.options[key] = read_value(value, where, key)
-    return spec
+    options = {key: read_value(value, where, key) for key, value in raw.items() if key not in _RESERVED}
+    shots = _shots_value(read_value(raw["shots"], where, "shots"), where) if "shots" in raw else DEFAULT
+    mitigation = [m for m in re.split(r"[+\s]+", raw.get("mitigation", "")) if m]  # the query form reads '+' as a space
+    return BackendSpec(name, options, shots, mitigation, raw.get("label", ""))
 
 
 def load_specs_file(path: str | Path) -> list[BackendSpec]:
