@@ -18,8 +18,9 @@ from rich.text import Text
 @click.option("--json", "as_json", is_flag=True, help="Print the diagram and specs as JSON.")
 def draw(profile: str, overrides: tuple[str, ...], width: int | None, figure: str | None, as_json: bool) -> None:
     """Draw PROFILE's circuit and list its specs: gates, depth, parameters, circuits per training step."""
-    from hqnn_core.config import check_components, load_profile
+    from hqnn_core.config import load_profile
     from hqnn_core.training.prepare import build_layer, layer_kwargs, seeds_for
+    from hqnn_core.training.validate import check_components
 
     loaded = load_profile(profile, overrides)
     check_components(loaded)

@@ -28,7 +28,7 @@ import pluggy
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
-from hqnn_core import hookspecs
+from hqnn_core import __version__, hookspecs
 from hqnn_core.errors import HQNNError, IncompatiblePluginError, PluginError, PluginLoadError, PluginLoadWarning
 from hqnn_core.registry import BUILTIN_DISTRIBUTION, BackendRegistry, ComponentRegistry, ConverterRegistry, PluginSource
 
@@ -86,8 +86,6 @@ def hqnn_version() -> str:
     try:
         return md.version("hqnn")
     except md.PackageNotFoundError:
-        from hqnn_core import __version__
-
         return __version__
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from hqnn_core.testing.checks import checks_for
+from hqnn_core.testing.pytest_plugin import selected_backend
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
     if "conformance_check" in metafunc.fixturenames:
-        from hqnn_core.testing.pytest_plugin import selected_backend
-
         checks = [c for _, c in checks_for(selected_backend(metafunc.config))]
         metafunc.parametrize("conformance_check", checks, ids=[c.name for c in checks])
 

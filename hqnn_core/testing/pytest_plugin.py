@@ -20,9 +20,11 @@ from typing import Any
 
 import pytest
 
+from hqnn_core.components import get_backend
 from hqnn_core.errors import HQNNError
 from hqnn_core.interfaces import Backend
 from hqnn_core.testing.checks.common import _ACTIVE, ConformanceSettings, Tolerance, parse_backend_options
+from hqnn_core.testing.checks.reference import reference_backend as build_reference_backend
 
 _BACKEND_KEY = pytest.StashKey[Backend]()
 _SETTINGS_KEY = pytest.StashKey[ConformanceSettings]()
@@ -74,8 +76,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def selected_backend(config: pytest.Config) -> Backend:
     """The backend named by ``--hqnn-backend`` (built once; the run stops if it cannot be built)."""
     if _BACKEND_KEY not in config.stash:
-        from hqnn_core.components import get_backend
-
         name = config.getoption("--hqnn-backend")
         options = _backend_options(config)
         try:
@@ -94,9 +94,7 @@ def backend(pytestconfig: pytest.Config) -> Backend:
 @pytest.fixture(scope="session")
 def reference_backend() -> Backend:
     """The embedded torch backend (complex128), checked against the golden circuits first."""
-    from hqnn_core.testing.checks.reference import reference_backend as build
-
-    return build()
+    return build_reference_backend()
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import io
 import json
 import os
 import re
-import signal
 import tempfile
 import time
 import warnings
@@ -28,31 +27,14 @@ from typing import Any
 import torch
 
 from hqnn_core.errors import CheckpointError, HQNNWarning
+from hqnn_core.kill_points import kill_point
 from hqnn_core.training.paths import confined
 
 MANIFEST = "manifest.json"
-KILL_VAR = "HQNN_TEST_KILL_AT"
 
 
 class CheckpointWarning(HQNNWarning):
     """A checkpoint was skipped (corrupt, or not listed in the manifest) and an older one is used."""
-
-
-def kill_point(name: str, value: int | None = None) -> None:
-    """Test hook: SIGKILL this process at a named point when ``HQNN_TEST_KILL_AT`` lists it.
-
-    ``HQNN_TEST_KILL_AT=epoch:2`` kills after epoch 2's checkpoint and record are written;
-    ``step:7`` before the 7th optimiser step; ``checkpoint:2`` after epoch 2's checkpoint is in its
-    temporary file but before it replaces anything. A third field picks the signal (``epoch:1:TERM``).
-    Unset (always, outside tests) it does nothing.
-    """
-    spec = os.environ.get(KILL_VAR)
-    if not spec:
-        return
-    for item in spec.split(","):
-        point, at, sig = (item.strip().split(":") + ["", ""])[:3]
-        if point == name and (not at or value is None or int(at) == value):
-            os.kill(os.getpid(), getattr(signal, f"SIG{sig or 'KILL'}"))
 
 
 def fsync_dir(directory: Path) -> None:

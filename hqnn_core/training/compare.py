@@ -26,6 +26,7 @@ import yaml
 
 from hqnn_core.errors import ConfigError
 from hqnn_core.option_text import read_value, split_query
+from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.calibration import (
     ACCURACY_STEP,
     FD_STEP,
@@ -104,8 +105,6 @@ def load_specs_file(path: str | Path) -> list[BackendSpec]:
 
 
 def _resolve_shots(spec: BackendSpec, default_shots: Any, prepared: Prepared) -> Any:
-    from hqnn_core.plugin_manager import get_plugins
-
     caps = get_plugins().backends.get(spec.name).capabilities
     shots = spec.shots
     if shots == DEFAULT:
@@ -184,8 +183,6 @@ def _sensitivity(prepared: Prepared, spec: BackendSpec, shots: Any, state: dict[
 
     Exact expectations where the backend has them; otherwise ``shots`` with the same seed at every point.
     """
-    from hqnn_core.plugin_manager import get_plugins
-
     cls = get_plugins().backends.get(spec.name)
     if not cls.noise_options:
         return None

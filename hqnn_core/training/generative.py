@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from rich.table import Table
 
-from hqnn_core.config import LoadedProfile, check_components
+from hqnn_core.config import LoadedProfile
 from hqnn_core.errors import BudgetExceededError, CapabilityError, ConfigError, UnsupportedError
 from hqnn_core.generative import BornMachine, ProductBernoulli, bars_and_stripes, divergences, empirical_distribution
 from hqnn_core.pricing import PRICES_CHECKED, device_class, price_of, require_price, round_up_micro
@@ -33,6 +33,7 @@ from hqnn_core.training.ledger import Ledger
 from hqnn_core.training.prepare import layer_kwargs, seeds_for
 from hqnn_core.training.records import CIRCUIT_TEXT, FORMAT, RunRecord, environment, save_circuit, save_profile, utc_now
 from hqnn_core.training.resilience import RunResilience, retry_policy
+from hqnn_core.training.validate import check_components
 
 _log = logging.getLogger("hqnn.train")
 

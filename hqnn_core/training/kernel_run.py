@@ -23,7 +23,7 @@ from sklearn.metrics import hinge_loss
 from sklearn.svm import SVC
 
 from hqnn_core.components import get_backend
-from hqnn_core.config import KernelConfig, LoadedProfile, check_components
+from hqnn_core.config import KernelConfig, LoadedProfile
 from hqnn_core.errors import BudgetExceededError, CapabilityError, ConfigError
 from hqnn_core.interfaces import Backend
 from hqnn_core.kernels import FidelityKernel, ProjectedKernel, QuantumKernelBase
@@ -35,6 +35,7 @@ from hqnn_core.training.ledger import Ledger
 from hqnn_core.training.prepare import layer_kwargs, seeds_for
 from hqnn_core.training.records import FORMAT, RunRecord, environment, save_profile, utc_now
 from hqnn_core.training.resilience import build_chain, wants_chain
+from hqnn_core.training.validate import check_components
 from hqnn_core.training.verdict import correct_string, run_comparison
 
 

@@ -16,6 +16,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
+from hqnn_core.config import options_error
 from hqnn_core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -73,8 +74,6 @@ def check_optimizer(ref: ComponentRef, loaded: LoadedProfile) -> BaseModel:
     try:
         return cls(**ref.options)
     except ValidationError as e:
-        from hqnn_core.config import options_error
-
         raise options_error(f"optimizer {ref.name!r}", "train.optimizer", cls, e, loaded) from None
 
 

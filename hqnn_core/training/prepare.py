@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hqnn_core.config import LoadedProfile, Profile, check_components
+from hqnn_core.config import LoadedProfile, Profile
 from hqnn_core.errors import CapabilityError, ConfigError, UnsupportedError
 from hqnn_core.layer import QuantumLayer
 from hqnn_core.training.budget import Usage, calibration_usage
@@ -27,6 +27,7 @@ from hqnn_core.training.data import Dataset, load_dataset
 from hqnn_core.training.data_summary import DataSummary, summary_of
 from hqnn_core.training.model import HybridModel, build_model, check_front_end
 from hqnn_core.training.optimizers import OPTIONS, cobyla_evaluations
+from hqnn_core.training.validate import check_components
 
 SEED_TAGS = ("weights", "init", "baseline_init", "shuffle", "torch", "shots", "spsa", "gradient", "mitigation")
 

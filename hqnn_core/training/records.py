@@ -25,6 +25,8 @@ import yaml
 
 from hqnn_core.config import LoadedProfile
 from hqnn_core.errors import CheckpointError
+from hqnn_core.plugin_manager import get_plugins, hqnn_version, list_plugins
+from hqnn_core.redaction import redact, redact_text
 from hqnn_core.training.checkpoints import atomic_write
 from hqnn_core.training.paths import confined
 from hqnn_core.versions import installed_versions
@@ -50,8 +52,6 @@ def save_profile(run_dir: Path, loaded: LoadedProfile, keep_raw: bool = False) -
     (same config hash). ``output.keep_raw_profile`` also keeps the original text, redacted, as
     ``profile.raw<suffix>``.
     """
-    from hqnn_core.redaction import redact, redact_text
-
     header = f"# the profile this run trained: validated, resolved and redacted (from {loaded.source})\n"
     text = header + yaml.safe_dump(redact(loaded.resolved()), sort_keys=False)
     atomic_write(run_dir / PROFILE_COPY, text.encode(), mode=0o644)
@@ -76,9 +76,6 @@ def utc_now() -> str:
 
 def environment() -> dict[str, Any]:
     """Versions of hqnn, Python, the libraries and every plugin (as ``hqnn plugins`` lists them)."""
-    import hqnn_core
-    from hqnn_core.plugin_manager import get_plugins, hqnn_version
-
     versions: dict[str, str | None] = {name: None for name in _PACKAGES}  # a missing library is recorded as null
     versions.update(installed_versions(_PACKAGES))
     return {
@@ -88,7 +85,7 @@ def environment() -> dict[str, Any]:
         "packages": versions,
         "torch_threads": torch.get_num_threads(),
         "plugin_environment": get_plugins().environment_info(),
-        "plugins": hqnn_core.list_plugins(),
+        "plugins": list_plugins(),
     }
 
 
@@ -113,8 +110,6 @@ class RunRecord:
         return cls(run_dir, data)
 
     def save(self) -> None:
-        from hqnn_core.redaction import redact
-
         blob = json.dumps(redact(self.data), indent=2, allow_nan=False, sort_keys=False).encode()  # errors may echo credentials
         # crash-test hook (HQNN_TEST_KILL_AT=record:N): killed mid-write of the record holding N hybrid epochs
         atomic_write(self.run_dir / RUN_JSON, blob, mode=0o644, kill=("record", len((self.data.get("hybrid") or {}).get("epochs") or [])))

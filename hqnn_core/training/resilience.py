@@ -42,29 +42,6 @@ def retry_policy(retry: RetryConfig, seed: int = 0) -> RetryPolicy:
                        max_wait=retry.max_backoff_s, jitter=retry.jitter_s, seed=seed)
 
 
-def check_fallback(loaded: LoadedProfile, primary_cls: type[Backend]) -> None:
-    """Check every ``backend.fallback`` entry against the registry before anything is built.
-
-    Raises ConfigError (unknown name, bad options, shots the backend cannot take, or a move from a
-    local to a remote backend without ``backend.allow_cost_escalation``) or MissingExtraError.
-    """
-    from hqnn_core.config import _check_ref
-
-    b, src = loaded.profile.backend, loaded.source
-    for i, ref in enumerate(b.fallback):
-        key = f"backend.fallback[{i}]"
-        caps = _check_ref("backend", ref, key, loaded, origin_key="backend.fallback").capabilities
-        if b.shots is None and not caps.analytic:
-            raise ConfigError(f"{src}: {key}: backend {ref.name!r} only samples, but backend.shots is null; use an exact backend or set shots.")
-        if b.shots is not None and not caps.shots:
-            raise ConfigError(f"{src}: {key}: backend {ref.name!r} is exact only, but backend.shots={b.shots}; use a sampling backend.")
-        if caps.remote and not primary_cls.capabilities.remote and not b.allow_cost_escalation:
-            raise ConfigError(
-                f"{src}: {key}: falling back from the local backend {b.name!r} to the remote (paid) backend {ref.name!r} "
-                "would escalate cost; set backend.allow_cost_escalation: true if that is intended."
-            )
-
-
 def build_chain(loaded: LoadedProfile, primary: Backend, seeds: dict[str, int], injected: dict[str, int]) -> FallbackBackend:
     """``primary`` and the profile's ``backend.fallback`` in one chain with its retry policy (nothing runs here).
 

@@ -14,7 +14,7 @@ Every fault but ``lost`` is raised before delegating (no work done); ``lost`` ru
 Options in the name's query string win over ``backend_options`` (the name is the most specific
 place: a profile's derived seed does not replace ``?seed=1``). ``faults_injected`` counts what was
 injected, for the run record. Under ``HQNN_TEST_KILL_AT=call:N`` the process is killed inside its
-N-th call (a crash test hook, see :func:`hqnn_core.training.checkpoints.kill_point`); under
+N-th call (a crash test hook, see :func:`hqnn_core.kill_points.kill_point`); under
 ``HQNN_TEST_SUBMISSIONS=FILE`` each call appends its job count to FILE first (the crash tests'
 count of jobs submitted, independent of the run's ledger).
 """
@@ -34,6 +34,7 @@ from hqnn_core.errors import ConfigError, PermanentBackendError, TransientBacken
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.interfaces.component import describe_validation_error
+from hqnn_core.kill_points import kill_point
 from hqnn_core.option_text import split_query
 from hqnn_core.registry import BackendRegistry
 
@@ -116,10 +117,7 @@ class FaultyBackend(Backend):
         self.calls += 1
         if os.environ.get(SUBMISSIONS_VAR):  # crash tests' independent count of what reached the "vendor"
             _note_submission(os.environ[SUBMISSIONS_VAR], self.inner.jobs_for(sum(int(v.shape[0]) for _, v in tasks)))
-        if os.environ.get("HQNN_TEST_KILL_AT"):
-            from hqnn_core.training.checkpoints import kill_point
-
-            kill_point("call", self.calls)
+        kill_point("call", self.calls)  # crash tests: HQNN_TEST_KILL_AT=call:N dies inside the N-th call
         fault = self._next_fault()
         if fault == "hang":
             self._released.wait(self.options.hang_seconds)

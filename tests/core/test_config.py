@@ -15,13 +15,13 @@ from hqnn_core.config import (
     ConfigError,
     Profile,
     apply_overrides,
-    check_components,
     iter_fields,
     load_profile,
     schema_markdown,
     validate_profile,
 )
 from hqnn_core.errors import HQNNError
+from hqnn_core.training.validate import check_components
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 LINSEP = DATASETS / "qml_benchmarks" / "linearly_separable" / "linearly_separable_4d.npz"

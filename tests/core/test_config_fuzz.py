@@ -11,8 +11,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hqnn_core.config import check_components, parse_text, validate_profile
+from hqnn_core.config import parse_text, validate_profile
 from hqnn_core.errors import ConfigError
+from hqnn_core.training.validate import check_components
 
 VALID = {
     "description": "fuzz base",

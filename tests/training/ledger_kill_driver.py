@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from hqnn_core.errors import BudgetExceededError
+from hqnn_core.kill_points import KILL_VAR
 from hqnn_core.training import train
-from hqnn_core.training.checkpoints import KILL_VAR
 from hqnn_core.training.ledger import ledger_files, read_spent
 
 EPOCHS, STEPS_PER_EPOCH, JOBS_PER_EPOCH = 3, 2, 3  # the test's profile: 32 samples in batches of 16, one test pass

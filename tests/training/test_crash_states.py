@@ -21,8 +21,8 @@ from training_helpers import run_cli, write_profile
 
 from hqnn_core.config import load_profile
 from hqnn_core.errors import CheckpointError
+from hqnn_core.kill_points import KILL_VAR
 from hqnn_core.training import checkpoints, records, train
-from hqnn_core.training.checkpoints import KILL_VAR
 
 pytestmark = pytest.mark.filterwarnings("ignore::hqnn_core.errors.FallbackWarning")
 

@@ -18,8 +18,8 @@ import torch
 from training_helpers import load_state, write_profile
 
 from hqnn_core.errors import ConfigError
+from hqnn_core.kill_points import KILL_VAR
 from hqnn_core.training import train
-from hqnn_core.training.checkpoints import KILL_VAR
 from hqnn_core.training.distributed import DistContext, check_profile, launch
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the elastic launcher's own deprecations

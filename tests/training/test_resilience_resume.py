@@ -20,8 +20,8 @@ import pytest
 import torch
 from training_helpers import assert_same_weights, load_state, write_profile
 
+from hqnn_core.kill_points import KILL_VAR
 from hqnn_core.training import CheckpointWarning, train
-from hqnn_core.training.checkpoints import KILL_VAR
 
 pytestmark = pytest.mark.filterwarnings("ignore::hqnn_core.errors.FallbackWarning")
 

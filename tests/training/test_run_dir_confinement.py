@@ -15,8 +15,9 @@ import pytest
 from training_helpers import write_profile
 
 from hqnn_core.errors import CheckpointError
+from hqnn_core.kill_points import KILL_VAR
 from hqnn_core.training import CheckpointWarning, evaluate_run, train
-from hqnn_core.training.checkpoints import KILL_VAR, MANIFEST, CheckpointManager
+from hqnn_core.training.checkpoints import MANIFEST, CheckpointManager
 from hqnn_core.training.paths import confined
 
 pytestmark = pytest.mark.filterwarnings("ignore::hqnn_core.errors.FallbackWarning")

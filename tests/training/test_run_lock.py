@@ -20,8 +20,8 @@ import pytest
 from training_helpers import write_profile
 
 from hqnn_core.errors import RunInUseError
+from hqnn_core.kill_points import KILL_VAR
 from hqnn_core.training import train
-from hqnn_core.training.checkpoints import KILL_VAR
 from hqnn_core.training.rundir import LOCK_INFO, RunLock
 
 pytestmark = pytest.mark.filterwarnings("ignore::hqnn_core.errors.FallbackWarning")

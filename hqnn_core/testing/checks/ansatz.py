@@ -7,6 +7,7 @@ import torch
 from hqnn_core.circuit import Circuit, CircuitBuilder
 from hqnn_core.errors import CapabilityError
 from hqnn_core.interfaces import Ansatz
+from hqnn_core.layer import QuantumLayer
 from hqnn_core.testing.checks.common import ConformanceSettings, Violation, check, expect, generator, max_error
 from hqnn_core.testing.checks.reference import fd_jacobian, reference_backend
 
@@ -85,8 +86,6 @@ def check_ansatz_deterministic_build(ansatz: Ansatz, settings: ConformanceSettin
 @check("ansatz")
 def check_ansatz_qubit_range_enforced(ansatz: Ansatz, settings: ConformanceSettings) -> None:
     """Below ``min_qubits`` the layer refuses with a ``ValueError``; from it up, layers build on exactly the given wires."""
-    from hqnn_core.layer import QuantumLayer
-
     lowest = ansatz.min_qubits()
     for n in QUBITS:
         if n < lowest:
@@ -123,8 +122,6 @@ def check_ansatz_ops_in_neutral_gate_set(ansatz: Ansatz, settings: ConformanceSe
 @check("ansatz")
 def check_ansatz_gradients_match_finite_difference(ansatz: Ansatz, settings: ConformanceSettings) -> None:
     """Parameter-shift weight gradients through a ``QuantumLayer`` equal finite differences (torch backend, float64)."""
-    from hqnn_core.layer import QuantumLayer
-
     n = max(3, ansatz.min_qubits())
     reference = reference_backend()
     layer = QuantumLayer(n, encoder={"name": "angle", "options": {}}, ansatz=ansatz, layers=2, backend=reference,

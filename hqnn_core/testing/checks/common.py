@@ -18,9 +18,11 @@ from typing import Any
 
 import torch
 
+from hqnn_core.circuit import Observable
 from hqnn_core.errors import BudgetExceededError
 from hqnn_core.interfaces import Ansatz, Backend, Component, Encoder, GradientEstimator, Mitigator
 from hqnn_core.option_text import parse_pairs
+from hqnn_core.testing.stats import shot_tolerance
 
 KINDS: tuple[tuple[type, str], ...] = (
     (Backend, "backend"),
@@ -325,9 +327,6 @@ class Tolerance:
 
     def bound(self, actual: torch.Tensor, exact: torch.Tensor, observables: Any) -> torch.Tensor:
         """Allowed ``|actual - exact|`` per entry of an ``[N, K]`` array."""
-        from hqnn_core.circuit import Observable
-        from hqnn_core.testing.stats import shot_tolerance
-
         exact = torch.as_tensor(exact, dtype=torch.float64)
         if self.shots is None:
             return torch.full_like(exact, analytic_atol(actual))

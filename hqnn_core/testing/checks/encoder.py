@@ -7,6 +7,7 @@ import torch
 from hqnn_core.circuit import CircuitBuilder
 from hqnn_core.errors import CapabilityError
 from hqnn_core.interfaces import Encoder
+from hqnn_core.layer import QuantumLayer
 from hqnn_core.testing.checks.common import ConformanceSettings, Violation, check, expect, max_error
 from hqnn_core.testing.checks.reference import fd_jacobian, reference_backend, sample_inputs
 
@@ -41,8 +42,6 @@ def _encoder_circuit(encoder: Encoder, n: int):
 
 
 def _layer(encoder: Encoder, n: int, gradient: str = "backprop"):
-    from hqnn_core.layer import QuantumLayer
-
     return QuantumLayer(n, encoder=encoder, ansatz={"name": "hardware_efficient", "options": {}}, layers=1,
                         backend=reference_backend(), gradient=gradient, seed=0).double()
 

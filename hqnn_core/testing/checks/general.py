@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from hqnn_core.errors import HQNNError, UnknownComponentError
 from hqnn_core.interfaces import Backend, Component
+from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.testing.checks.common import CheckSkipped, ConformanceSettings, Violation, check, expect, kind_of
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
@@ -61,8 +62,6 @@ def check_options_model_roundtrip(component: Component, settings: ConformanceSet
 @check("all")
 def check_registered_name_matches(component: Component, settings: ConformanceSettings) -> None:
     """If the component's name is registered in this session, it resolves to this very class."""
-    from hqnn_core.plugin_manager import get_plugins
-
     kind = kind_of(component)
     registry = get_plugins().registry(kind)
     name = component.full_name if isinstance(component, Backend) else component.name

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import torch
 
+from hqnn_core.components import get_gradient
 from hqnn_core.execution import Executor
 from hqnn_core.interfaces import Mitigator
+from hqnn_core.layer import QuantumLayer
 from hqnn_core.testing.checks.common import ConformanceSettings, check, expect, max_error
 from hqnn_core.testing.checks.reference import golden, random_layer_cases, reference_backend
 
@@ -18,8 +20,6 @@ ATOL = 1e-6
 
 
 def _mitigated(mitigator: Mitigator, backend, circuit, rows, shots=None):
-    from hqnn_core.components import get_gradient
-
     return Executor(backend, get_gradient("parameter_shift"), [mitigator], shots).run_rows(circuit, rows)
 
 
@@ -49,8 +49,6 @@ def check_mitigator_preserves_shapes(mitigator: Mitigator, settings: Conformance
 @check("mitigator")
 def check_mitigator_composes_with_gradient(mitigator: Mitigator, settings: ConformanceSettings) -> None:
     """Inside a ``QuantumLayer`` with parameter-shift, outputs and gradients equal the unmitigated ones without noise."""
-    from hqnn_core.layer import QuantumLayer
-
     results = []
     for mitigation in ([mitigator], []):
         layer = QuantumLayer(2, ansatz="basic_entangler", layers=2, backend=reference_backend(), gradient="parameter_shift",

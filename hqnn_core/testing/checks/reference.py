@@ -15,14 +15,16 @@ import torch
 from hqnn_core.circuit import Circuit, CircuitBuilder, Observable
 from hqnn_core.errors import InputError
 from hqnn_core.interfaces import Ansatz, Backend, BackendCapabilities, Encoder
+from hqnn_core.layer import QuantumLayer
+from hqnn_core.plugin_manager import get_plugins
+from hqnn_core.registry import BUILTIN_DISTRIBUTION
 from hqnn_core.testing.checks.common import CheckSkipped, generator
 from hqnn_core.testing.golden import GoldenCase, golden_cases
 
 
 def _torch_backend_class() -> type[Backend]:
-    from hqnn_plugins.torch_backend import TorchBackend
-
-    return TorchBackend
+    """The built-in ``torch`` backend, through the registry: the core never imports a plugin module."""
+    return get_plugins().backends.get("torch")
 
 
 @functools.cache
@@ -113,9 +115,6 @@ def mixed_observables(n_qubits: int) -> list[Observable]:
 
 def builtin_classes(kind: str) -> list[tuple[str, type]]:
     """Every built-in component class of ``kind`` (distribution ``hqnn``), by registered name."""
-    from hqnn_core.plugin_manager import get_plugins
-    from hqnn_core.registry import BUILTIN_DISTRIBUTION
-
     registry = get_plugins().registry(kind)
     return [(e.name, registry.get(e.name)) for e in registry.entries() if e.distribution == BUILTIN_DISTRIBUTION]
 
@@ -132,8 +131,6 @@ class LayerCase:
 def layer_case(n_qubits: int, encoder: Encoder, ansatz: Ansatz, *, layers: int = 2, batch: int = 3, seed: int = 0,
                observables: list[Observable] | None = None) -> LayerCase:
     """The circuit and float64 slot values of a ``QuantumLayer`` with random weights and inputs."""
-    from hqnn_core.layer import QuantumLayer
-
     layer = QuantumLayer(n_qubits, encoder=encoder, ansatz=ansatz, layers=layers, backend=reference_backend(),
                          observables=observables or mixed_observables(n_qubits), seed=seed).double()
     x = sample_inputs(encoder, n_qubits, batch, seed + 1)

@@ -1,0 +1,112 @@
+"""The lint env's proof of two rules of the architecture (docs/architecture.md, "Contracts"):
+
+1. **No duck-typed backend contract.** The ``Backend`` ABC declares every optional method with a
+   default and ``BackendError`` carries typed fields, so no code probes for them:
+   ``getattr(x, "map_error", None)``, ``hasattr(x, "inner")`` and ``setattr(error, "kind", ...)``
+   on a contract name are reported wherever they appear in the library.
+2. **The run is built, not patched.** In the training package an object is complete when its
+   constructor returns: assigning to another object's attribute (``layer.backend = ...``,
+   ``trainer.dist = ...``, ``leaf.run_batch = ...``, ``setattr(x, ...)``) is reported. An object
+   may set its own attributes (``self.x = ...``); torch's documented per-parameter switches
+   (``requires_grad``, ``grad``) and numpy's ``bit_generator.state`` are set through attributes by design.
+
+The check reads the syntax tree (``ast``), so strings and comments that mention these names do
+not count. ``python tools/check_contracts.py [PATH ...]`` prints one line per finding and exits 1
+if there is any; with no paths it checks the library.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+#: Methods, properties and error fields that the Backend ABC / BackendError declare: never probed for.
+CONTRACT_NAMES = frozenset({
+    "map_error", "error_examples", "attach_journal", "price_class", "inner", "faults_injected", "queue_info",
+    "kind", "category", "vendor_error", "capabilities",
+})
+#: torch's documented mutable attributes of a tensor or parameter (freezing layers, clearing gradients).
+TORCH_SWITCHES = frozenset({"requires_grad", "grad"})
+LIBRARY = ("hqnn_core", "plugins/hqnn_plugins", "adapters")
+TRAINING = "hqnn_core/training"
+PROBES = {"getattr", "hasattr", "setattr", "delattr"}
+
+
+def _probe(node: ast.Call) -> str | None:
+    """The contract name probed by ``getattr/hasattr/setattr/delattr(obj, "<name>", ...)``, if any."""
+    if not (isinstance(node.func, ast.Name) and node.func.id in PROBES and len(node.args) >= 2):
+        return None
+    name = node.args[1]
+    if isinstance(name, ast.Constant) and name.value in CONTRACT_NAMES:
+        return f"{node.func.id}(..., {name.value!r})"
+    return None
+
+
+def _foreign_targets(node: ast.AST) -> Iterator[ast.Attribute]:
+    """Attribute targets of an assignment that belong to some object other than ``self``/``cls``."""
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        targets = [node.target]
+    stack = list(targets)
+    while stack:
+        target = stack.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            stack.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            stack.append(target.value)
+        elif isinstance(target, ast.Attribute):
+            owner = target.value
+            if isinstance(owner, ast.Name) and owner.id in {"self", "cls"}:
+                continue
+            if target.attr in TORCH_SWITCHES:
+                continue
+            if target.attr == "state" and isinstance(owner, ast.Attribute) and owner.attr == "bit_generator":
+                continue  # numpy's documented way to restore a generator
+            yield target
+
+
+def check_source(source: str, path: str, training: bool) -> list[str]:
+    """Findings (``path:line: message``) in one module's source; ``training`` adds the assignment rule."""
+    findings = []
+    for node in ast.walk(ast.parse(source, filename=path)):
+        if isinstance(node, ast.Call):
+            probe = _probe(node)
+            if probe:
+                findings.append(f"{path}:{node.lineno}: {probe} probes a contract member; call the declared method or read the typed field")
+            elif training and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+                findings.append(f"{path}:{node.lineno}: setattr(...) patches an object after construction; pass the value to its constructor")
+        if training:
+            for target in _foreign_targets(node):
+                text = ast.unparse(target)
+                findings.append(f"{path}:{target.lineno}: {text} = ... patches an object after construction; pass it to the constructor instead")
+    return findings
+
+
+def check_paths(paths: list[Path], root: Path) -> list[str]:
+    findings = []
+    for base in paths:
+        files = sorted(base.rglob("*.py")) if base.is_dir() else [base]
+        for file in files:
+            rel = file.resolve().relative_to(root) if file.resolve().is_relative_to(root) else file
+            training = f"/{TRAINING}/" in "/" + rel.as_posix()
+            findings += check_source(file.read_text(encoding="utf-8"), str(rel), training)
+    return findings
+
+
+def main(argv: list[str]) -> int:
+    root = Path(__file__).resolve().parents[1]
+    paths = [Path(a) for a in argv] or [root / p for p in LIBRARY]
+    findings = check_paths(paths, root)
+    for line in findings:
+        print(line)
+    if findings:
+        print(f"{len(findings)} contract violation(s); see docs/architecture.md, 'Contracts'", file=sys.stderr)
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
