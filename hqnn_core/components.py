@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from hqnn_core.errors import ConfigError
-from hqnn_core.interfaces import Ansatz, Backend, Component, Encoder, GradientEstimator, Mitigator
+from hqnn_core.interfaces import Ansatz, Backend, BackendCapabilities, Component, Encoder, GradientEstimator, Mitigator
+from hqnn_core.interfaces.component import describe_validation_error
 from hqnn_core.plugin_manager import get_plugins
 
 C = TypeVar("C", bound=Component)
@@ -70,3 +73,18 @@ def get_backend(spec: ComponentSpec, **options: Any) -> Backend:
     entry, target = registry.resolve(name)
     cls = registry.get(name)
     return cls(target=target, **{**spec_options, **options})
+
+
+def backend_capabilities(name: str, options: Mapping[str, Any] | None = None) -> BackendCapabilities:
+    """What backend ``name`` built with ``options`` will declare, without building it (:meth:`Backend.capabilities_for`).
+
+    Raises UnknownComponentError or MissingExtraError like :func:`get_backend`, and ConfigError for invalid options.
+    """
+    registry = get_plugins().backends
+    _, target = registry.resolve(name)
+    cls = registry.get(name)
+    try:
+        validated = cls.Options(**dict(options or {}))
+    except ValidationError as e:
+        raise ConfigError(f"Invalid options for backend {name!r}: {describe_validation_error(name, e)}.") from None
+    return cls.capabilities_for(target, validated)

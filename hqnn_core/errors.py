@@ -55,11 +55,37 @@ class UnsupportedError(HQNNError, ValueError):
 
 
 class BackendError(HQNNError, RuntimeError):
-    """A backend failed while executing circuits."""
+    """A backend failed while executing circuits.
+
+    The class says what the retry policy and the fallback chain do; the typed fields say more for
+    logs, run records and an adapter's own recovery, and are set by keyword by the adapter that
+    maps the vendor failure:
+
+    Attributes:
+        kind: the finer category: ``transient``, ``unavailable``, ``permanent`` (the class's own,
+            the default), ``still_running`` (a wait timed out; the job runs on and may bill: never
+            resubmit it blindly) or ``ambiguous_submit`` (a submission failed after it was sent, so
+            the job may exist: look it up before resubmitting).
+        vendor_error: the class name of the vendor exception it maps (``ClientError``, ``RuntimeJobFailureError``...).
+        code: the vendor's error code (``ThrottlingException``, IBM ``1012``), if it gave one.
+        task_id: the vendor's id of the task or job that failed (a Braket task ARN, an IBM job id).
+    """
+
+    default_kind = "permanent"
+
+    def __init__(self, *args: object, kind: str | None = None, vendor_error: str | None = None, code: str | None = None,
+                 task_id: str | None = None) -> None:
+        super().__init__(*args)
+        self.kind = kind or self.default_kind
+        self.vendor_error = vendor_error
+        self.code = code
+        self.task_id = task_id
 
 
 class TransientBackendError(BackendError):
     """A failure worth retrying on the same backend (throttling, network, 5xx)."""
+
+    default_kind = "transient"
 
 
 class PermanentBackendError(BackendError):
@@ -68,6 +94,8 @@ class PermanentBackendError(BackendError):
 
 class UnavailableBackendError(BackendError):
     """The backend cannot serve now (device offline or retired, quota, open circuit breaker): fall back."""
+
+    default_kind = "unavailable"
 
 
 class BudgetExceededError(HQNNError, RuntimeError):

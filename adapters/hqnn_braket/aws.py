@@ -13,6 +13,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -21,14 +22,15 @@ from braket.circuits.serialization import IRType
 from braket.device_schema import DeviceActionType
 from pydantic import BaseModel, ConfigDict, Field
 
-from hqnn_braket import measurement
+from hqnn_braket import measurement, pricing
 from hqnn_braket.base import BraketBackendBase
 from hqnn_braket.errors import make_error, map_exception, task_failure
 from hqnn_braket.journal import TaskJournal, fingerprint
 from hqnn_braket.packing import Translation, Unit, chunks, empty_bits, pack_program_set, plan_units, program_set_bits, wire_order
 from hqnn_braket.translate import supported_gates
-from hqnn_core.errors import ConfigError
+from hqnn_core.errors import BackendError, ConfigError
 from hqnn_core.interfaces import BackendCapabilities, Task
+from hqnn_core.pricing import Price
 from hqnn_core.redaction import guard_vendor_logging
 
 _TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
@@ -122,15 +124,31 @@ class BraketAwsBackend(BraketBackendBase):
         self._max_total_shots = getattr(ps_action, "maximumTotalShots", None) if ps_action is not None else None
         qasm = props.action.get(DeviceActionType.OPENQASM)
         shots_range = getattr(getattr(props, "service", None), "shotsRange", None)
-        self.capabilities = replace(  # type: ignore[misc]  # per instance: read from the device
-            type(self).capabilities,
-            max_qubits=int(props.paradigm.qubitCount),
+        self.capabilities = replace(  # refined by what the device tells (its type agrees with its ARN's)
+            self.capabilities_for(target, self.options),
             analytic=self._is_simulator,
             noise=not self._is_simulator,
+            max_qubits=int(props.paradigm.qubitCount),
             native_gates=supported_gates(qasm.supportedOperations) if qasm is not None else frozenset(),
             max_shots=int(shots_range[1]) if shots_range else None,
             max_circuits_per_job=self._max_executables or 1,
         )
+
+    @classmethod
+    def capabilities_for(cls, target: str | None, options: BaseModel) -> BackendCapabilities:
+        """Exact results and no noise on managed simulators, samples with hardware noise on QPUs (read from the ARN);
+        the qubit count, native gates, shot range and program-set limits come from the device once it is opened."""
+        simulator = pricing.is_simulator(target or "")
+        return replace(cls.capabilities, analytic=simulator, noise=not simulator)
+
+    def device_class(self) -> str | None:
+        """``braket:qpu:<provider>:<family>`` or ``braket:simulator:<name>``, from the device ARN."""
+        return pricing.device_class(str(self.target))
+
+    def price(self) -> Price | None:
+        """Braket's list price of :meth:`device_class` (:mod:`hqnn_braket.pricing`); None for a device it does not list."""
+        cls = self.device_class()
+        return pricing.PRICES.get(cls) if cls is not None else None
 
     def _new_session(self) -> Any:
         import boto3
@@ -218,21 +236,21 @@ class BraketAwsBackend(BraketBackendBase):
             arn = task.id
         except Exception as e:  # noqa: BLE001 - every vendor failure is mapped to a hqnn error
             err = map_exception(e, self.full_name, f"submitting a task (hqnn-call {call_id}, hqnn-unit {unit})", submitting=True)
-            if getattr(err, "kind", None) != "ambiguous_submit":
+            if err.kind != "ambiguous_submit":
                 self._forget([key])
                 raise err from e
             found = self._search(unit)  # the request was sent; the response was lost: look the task up by its tag
             if found is None:
                 self._forget([key])
                 raise make_error("transient", f"{err} No task tagged hqnn-unit={unit} exists on {self.target}, so none was created; "
-                                 "retrying is safe.", code=getattr(err, "code", ""), vendor_error=type(e).__name__) from e
+                                 "retrying is safe.", code=err.code, vendor_error=type(e).__name__) from e
             self._journal(key, arn=found)
             return self._reattach(found)
         self._journal(key, arn=arn)
         self._count_job()
         return self._attach(arn)
 
-    def attach_journal(self, path: Any) -> None:
+    def attach_journal(self, path: Path) -> None:
         """Journal this backend's tasks in ``path`` (hqnn train passes the run directory's pending_tasks.json)."""
         if self.journal is None:
             self.journal = TaskJournal(path)
@@ -281,7 +299,7 @@ class BraketAwsBackend(BraketBackendBase):
         try:
             results = self._await(tasks)
         except BaseException as e:
-            if getattr(e, "kind", None) in ("permanent", "unavailable"):  # FAILED/CANCELLED: terminal, nothing to re-attach
+            if isinstance(e, BackendError) and e.kind in ("permanent", "unavailable"):  # FAILED/CANCELLED: terminal, nothing to re-attach
                 self._forget(keys)
             raise
         self._forget(keys)
@@ -299,11 +317,11 @@ class BraketAwsBackend(BraketBackendBase):
         status = self.device.status
         if status != "ONLINE":
             raise make_error("unavailable", f"{self.full_name}: device {self.target} is {status}; nothing was submitted. Fix: wait until it is "
-                             "ONLINE, or list another backend under backend.fallback.", status=status)
+                             "ONLINE, or list another backend under backend.fallback.")
         if not self._is_simulator and not self.device.is_available:
             windows = [f"{w.executionDay.value} {w.windowStartHour}-{w.windowEndHour} UTC" for w in self.device.properties.service.executionWindows]
             raise make_error("unavailable", f"{self.full_name}: device {self.target} is outside its availability windows ({'; '.join(windows)}); "
-                             "nothing was submitted. Fix: run inside a window, or list another backend under backend.fallback.", status=status)
+                             "nothing was submitted. Fix: run inside a window, or list another backend under backend.fallback.")
 
     def queue_info(self) -> dict[str, Any] | None:
         """Queue expectations before submitting (GetDevice ``deviceQueueInfo``), for ``hqnn estimate``."""

@@ -19,6 +19,7 @@ from hqnn_braket.packing import Translation, program_set_limit
 from hqnn_braket.translate import param_name, to_braket
 from hqnn_core.caching import TranslationCache
 from hqnn_core.circuit import Circuit
+from hqnn_core.errors import BackendError
 from hqnn_core.interfaces import Backend, Task
 from hqnn_core.measurement import plan_measurements
 
@@ -73,17 +74,12 @@ class BraketBackendBase(Backend):
     def _rows(tasks: list[Task]) -> list[np.ndarray]:
         return [v.detach().to(device="cpu", dtype=torch.float64).numpy() for _, v in tasks]
 
-    def map_error(self, exc: BaseException) -> Exception:
+    def map_error(self, exc: BaseException) -> BackendError:
         """The hqnn error for a Braket/botocore exception (the table in :mod:`hqnn_braket.errors`)."""
         return map_exception(exc, self.full_name, "calling Amazon Braket")
 
-    @staticmethod
-    def error_examples() -> list[tuple[BaseException, type]]:
+    def error_examples(self) -> list[tuple[BaseException, type[BackendError]]]:
         return braket_errors.error_examples()
-
-    def queue_info(self) -> dict[str, Any] | None:
-        """Queue expectations for ``hqnn estimate``; None: a local simulator has no queue."""
-        return None
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

@@ -53,13 +53,9 @@ def _error_class(kind: str) -> type[BackendError]:
     return {"transient": TransientBackendError, "unavailable": UnavailableBackendError}.get(kind, PermanentBackendError)
 
 
-def make_error(kind: str, message: str, **context: Any) -> BackendError:
-    """A hqnn backend error of ``kind`` with ``context`` (task ARN, code...) kept as attributes."""
-    err = _error_class(kind)(message)
-    err.kind = kind  # type: ignore[attr-defined]
-    for key, value in context.items():
-        setattr(err, key, value)
-    return err
+def make_error(kind: str, message: str, *, code: str | None = None, vendor_error: str | None = None, task_id: str | None = None) -> BackendError:
+    """A hqnn backend error of ``kind`` with its typed fields (a task ARN is its ``task_id``)."""
+    return _error_class(kind)(message, kind=kind, code=code or None, vendor_error=vendor_error, task_id=task_id)
 
 
 def _names(exc: BaseException) -> set[str]:
@@ -114,21 +110,21 @@ def task_failure(backend: str, task_arn: str, status: str | None, reason: str | 
             "permanent",
             f"{backend}: Braket task {task_arn} FAILED: {reason or 'no failureReason given'}. Fix the circuit or options the "
             "reason names; hqnn does not resubmit failed tasks (batch retries are pinned to max_retries=0).",
-            task_arn=task_arn, status=status, failure_reason=reason,
+            task_id=task_arn,
         )
     if status in ("CANCELLED", "CANCELLING"):
         return make_error(
             "unavailable",
             f"{backend}: Braket task {task_arn} was {status} ({reason or 'no reason given'}) without hqnn cancelling it; "
             "check the device's availability or quotas, or use another backend.",
-            task_arn=task_arn, status=status, failure_reason=reason,
+            task_id=task_arn,
         )
     return make_error(
         "still_running",
         f"{backend}: Braket task {task_arn} had no result after the poll timeout of {poll_timeout_s} s (state {status or 'unknown'}). "
         "It was NOT cancelled and may still run and be billed: raise poll_timeout_s, re-attach with "
         f"braket.aws.AwsQuantumTask('{task_arn}').result(), or cancel it.",
-        task_arn=task_arn, status=status, failure_reason=reason,
+        task_id=task_arn,
     )
 
 

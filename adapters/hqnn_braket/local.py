@@ -28,6 +28,26 @@ _LOCAL_DEVICES = {"sv": "braket_sv", "dm": "braket_dm"}
 _STATE_BUDGET = 256 * 2**20  # bytes of final states the direct engine holds at once
 
 
+def _program_set_limits(props: Any) -> tuple[int, int | None]:
+    """``maximumExecutables`` and ``maximumTotalShots`` the simulator states for a program set (it enforces neither)."""
+    ps_action = props.action.get(DeviceActionType.OPENQASM_PROGRAM_SET)
+    return int(getattr(ps_action, "maximumExecutables", None) or 100), getattr(ps_action, "maximumTotalShots", None)
+
+
+def _capabilities(declared: BackendCapabilities, props: Any, opts: Any) -> BackendCapabilities:
+    """Per simulator (its qubit count and stated limits) and options (noise, engine, emulated limits)."""
+    max_executables, max_total_shots = _program_set_limits(props)
+    sdk = opts.engine == "sdk"
+    return replace(
+        declared,
+        max_qubits=int(props.paradigm.qubitCount),
+        noise=bool(opts.depolarizing or opts.readout_error),
+        max_circuits_per_job=max_executables if opts.emulate_limits else None,
+        max_shots=max_total_shots if sdk and opts.emulate_limits else None,
+        deterministic_shots=not sdk,
+    )
+
+
 class BraketLocalBackend(BraketBackendBase):
     """Amazon Braket's local simulators: ``braket.local:sv`` (state vector) and ``braket.local:dm`` (density matrix, noise).
 
@@ -70,19 +90,14 @@ class BraketLocalBackend(BraketBackendBase):
                 "braket.local:sv cannot simulate noise (depolarizing/readout_error were set); use 'braket.local:dm' for noisy simulation."
             )
         self.device = LocalSimulator(_LOCAL_DEVICES[target])
-        props = self.device.properties
-        ps_action = props.action.get(DeviceActionType.OPENQASM_PROGRAM_SET)
-        self._max_executables = int(getattr(ps_action, "maximumExecutables", None) or 100)
-        self._max_total_shots = getattr(ps_action, "maximumTotalShots", None)
-        sdk = opts.engine == "sdk"
-        self.capabilities = replace(  # type: ignore[misc]  # per instance: limits depend on the device and options
-            type(self).capabilities,
-            max_qubits=int(props.paradigm.qubitCount),
-            noise=bool(opts.depolarizing or opts.readout_error),
-            max_circuits_per_job=self._max_executables if opts.emulate_limits else None,
-            max_shots=self._max_total_shots if sdk and opts.emulate_limits else None,
-            deterministic_shots=not sdk,
-        )
+        self._max_executables, self._max_total_shots = _program_set_limits(self.device.properties)
+        self.capabilities = _capabilities(type(self).capabilities, self.device.properties, opts)
+
+    @classmethod
+    def capabilities_for(cls, target: str | None, options: BaseModel) -> BackendCapabilities:
+        if target not in _LOCAL_DEVICES:
+            return cls.capabilities  # the constructor refuses the target
+        return _capabilities(cls.capabilities, LocalSimulator(_LOCAL_DEVICES[target]).properties, options)
 
     def _noise(self) -> dict[str, float]:
         return {"depolarizing": self.options.depolarizing, "readout_error": self.options.readout_error}

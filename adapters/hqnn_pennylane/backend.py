@@ -108,7 +108,7 @@ class PennyLaneBackend(Backend):
             self._check_noise(probe)
         self._diff_method = self._choose_diff_method(probe)
         # Per-device capabilities shadow the class attribute (the family serves many devices).
-        self.capabilities = BackendCapabilities(  # type: ignore[misc]
+        self.capabilities = BackendCapabilities(
             max_qubits=MAX_QUBITS.get(target, DEFAULT_MAX_QUBITS),
             noise=self._noisy,
             backprop=self._diff_method == "backprop",

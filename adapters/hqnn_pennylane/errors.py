@@ -89,4 +89,4 @@ def map_error(exc: BaseException, backend: str) -> BackendError | None:
         TransientBackendError: "This is usually temporary: retry later (the retry policy does so).",
         UnavailableBackendError: "Use another backend (backend.fallback) or try later.",
     }.get(cls, "Retrying will not help: change the circuit, the options or the device (see docs/adapters/pennylane.md).")
-    return cls(f"PennyLane backend {backend!r} failed: {meaning} ({type(exc).__name__}: {exc}). {fix}")
+    return cls(f"PennyLane backend {backend!r} failed: {meaning} ({type(exc).__name__}: {exc}). {fix}", vendor_error=type(exc).__name__)

@@ -44,9 +44,11 @@ from hqnn_core.circuit import Circuit
 from hqnn_core.errors import BackendError, CapabilityError, ConfigError, HQNNError, PermanentBackendError, TransientBackendError
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.measurement import Basis, plan_measurements, sampled_frequencies
+from hqnn_core.pricing import Price
 from hqnn_core.redaction import guard_vendor_logging
 from hqnn_qiskit import errors, hqnn_environment_info
 from hqnn_qiskit.errors import map_error
+from hqnn_qiskit.pricing import IBM_QPU
 from hqnn_qiskit.translate import (
     MAX_CACHED_CIRCUITS,
     SUPPORTED_GATES,
@@ -220,6 +222,10 @@ class _AerOptions(BaseModel):
     max_parallel_threads: int = Field(1, ge=0, description=THREADS_HELP)
 
 
+def _noisy(options: _AerOptions) -> bool:
+    return bool(options.depolarizing_1q or options.depolarizing_2q or options.readout_error)
+
+
 class AerBackend(_QiskitBackend):
     """Qiskit Aer simulator: exact expectations (EstimatorV2) or sampled counts (SamplerV2), optional noise."""
 
@@ -236,13 +242,7 @@ class AerBackend(_QiskitBackend):
         super().__init__(target, **options)
         opts = self.options
         self.noise_model = self._noise_model()
-        caps = type(self).capabilities
-        if opts.method == "density_matrix":
-            caps = replace(caps, max_qubits=AER_MAX_QUBITS // 2)
-        if self.noise_model is not None:
-            # Noise stands in for hardware, which only samples; an "exact" noisy value would silently drop readout error.
-            caps = replace(caps, noise=True, analytic=False)
-        self.capabilities = caps  # type: ignore[misc]
+        self.capabilities = self.capabilities_for(target, opts)
         # Not runtime_parameter_bind_enable: in Aer 0.18 it mis-binds rz angles (hqnn's tests caught it).
         backend_options: dict[str, Any] = {"method": opts.method, "max_parallel_threads": opts.max_parallel_threads}
         if self.noise_model is not None:
@@ -250,9 +250,20 @@ class AerBackend(_QiskitBackend):
         self._simulator = AerSimulator(**backend_options)
         self._estimator_instance: AerEstimator | None = None
 
+    @classmethod
+    def capabilities_for(cls, target: str | None, options: BaseModel) -> BackendCapabilities:
+        assert isinstance(options, _AerOptions)
+        caps = cls.capabilities
+        if options.method == "density_matrix":
+            caps = replace(caps, max_qubits=AER_MAX_QUBITS // 2)
+        if _noisy(options):
+            # Noise stands in for hardware, which only samples; an "exact" noisy value would silently drop readout error.
+            caps = replace(caps, noise=True, analytic=False)
+        return caps
+
     def _noise_model(self) -> NoiseModel | None:
         o = self.options
-        if not (o.depolarizing_1q or o.depolarizing_2q or o.readout_error):
+        if not _noisy(o):
             return None
         model = NoiseModel()
         if o.depolarizing_1q:
@@ -472,7 +483,7 @@ class FakeDeviceBackend(_DeviceBackend):
                 f"Available devices: {', '.join(sorted(classes))}."
             )
         self.device = classes[key]()
-        self.capabilities = replace(type(self).capabilities, max_qubits=self.device.num_qubits)  # type: ignore[misc]
+        self.capabilities = replace(type(self).capabilities, max_qubits=self.device.num_qubits)
         scaled = bool(self.options.model_fields_set & set(self.noise_options))  # given, even as 1: one noise-model path for a sweep
         noise = {"noise_model": self._scaled_noise_model()} if scaled else {}
         self._simulator = AerSimulator.from_backend(self.device, max_parallel_threads=self.options.max_parallel_threads, **noise)
@@ -527,6 +538,7 @@ class IBMBackend(_DeviceBackend):
         max_qubits=156, analytic=False, shots=True, noise=True, native_gates=SUPPORTED_GATES, backprop=False, remote=True,
         deterministic_shots=False,
     )
+    price_class = IBM_QPU.device_class
 
     class Options(_DeviceOptions):
         channel: Literal["ibm_quantum_platform", "ibm_cloud"] | None = Field(None, description="account channel (default: the saved one)")
@@ -582,7 +594,10 @@ class IBMBackend(_DeviceBackend):
         from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
         self._local = isinstance(self.device, FakeBackendV2)  # qiskit-ibm-runtime's local testing mode
-        self.capabilities = replace(type(self).capabilities, max_qubits=self.device.num_qubits)  # type: ignore[misc]
+        self.capabilities = replace(type(self).capabilities, max_qubits=self.device.num_qubits)
+
+    def price(self) -> Price:
+        return IBM_QPU
 
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[torch.Tensor]:
         self._connect()

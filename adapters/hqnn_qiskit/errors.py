@@ -4,10 +4,10 @@ The retry policy and the fallback chain read only the class of the error this mo
 :class:`~hqnn_core.errors.TransientBackendError` is retried on the same backend, an
 :class:`~hqnn_core.errors.UnavailableBackendError` moves to the next backend of the fallback chain,
 a :class:`~hqnn_core.errors.PermanentBackendError` fails at once. The category of the reliability
-study (RELIABILITY.md §1.2 and §1.4) is kept on the error as ``error.category``:
+study (RELIABILITY.md §1.2 and §1.4) is the error's ``kind`` (:class:`~hqnn_core.errors.BackendError`):
 
 =================  ============  =====================================================================
-category           hqnn class    meaning
+kind               hqnn class    meaning
 =================  ============  =====================================================================
 ``transient``      Transient     network, 5xx, rate limit, IBM codes 1000/1006/1008/1010/1011/1202
 ``unavailable``    Unavailable   device not available (1004/1009), concurrency limit (1012), job
@@ -166,10 +166,8 @@ def map_error(exc: BaseException, backend: str = "qiskit") -> BackendError:
     message = f"backend {backend!r} failed ({category}; {what}): {type(exc).__name__}: {_redact(str(exc))}"
     if hint:
         message += f". {hint}"
-    error = cls(message)
-    error.category = category  # type: ignore[attr-defined]
-    error.vendor_error = type(exc).__name__  # type: ignore[attr-defined]
-    return error
+    code = error_code(exc)
+    return cls(message, kind=category, vendor_error=type(exc).__name__, code=None if code is None else str(code))
 
 
 def error_examples() -> list[tuple[BaseException, type[BackendError]]]:

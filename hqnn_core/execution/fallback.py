@@ -151,7 +151,7 @@ class FallbackBackend(Backend):
                   CircuitBreaker(reset_after=breaker_reset_after, clock=clock))
             for i, b in enumerate(backends)
         ]
-        self.capabilities = _combined_capabilities(backends)  # type: ignore[misc]
+        self.capabilities = _combined_capabilities(backends)
         self.switches: list[Switch] = []
         self.active = 0
         #: Where the caller is (a trainer sets phase/epoch/step); copied into each switch event.
@@ -194,7 +194,7 @@ class FallbackBackend(Backend):
                 self._count_job(link.backend.accounting.jobs - jobs_before)
                 link.breaker.record_failure()
                 link.failures.append(type(e).__name__)
-                last_error = getattr(e, "vendor_error", None) or type(e).__name__
+                last_error = e.vendor_error or type(e).__name__
                 why.append(f"{link.backend.full_name}: {type(e).__name__}: {e}")
                 continue
             self._count_job(link.backend.accounting.jobs - jobs_before)
@@ -257,8 +257,8 @@ class FallbackBackend(Backend):
                 "failed_calls": list(link.failures),
                 "retry": link.retrier.stats.as_dict(),
             }
-            injected = getattr(link.backend, "faults_injected", None)
-            if isinstance(injected, int):
+            injected = link.backend.faults_injected
+            if injected is not None:
                 entry["faults_injected"] = injected
             backends.append(entry)
         return {

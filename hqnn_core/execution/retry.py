@@ -89,9 +89,10 @@ class Retrier:
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
+            assert isinstance(exc, TransientBackendError)  # the only class `retry=` below retries
             self.stats.retries += 1
             self.stats.waited += state.upcoming_sleep
-            self.stats.errors.append(getattr(exc, "vendor_error", None) or type(exc).__name__)
+            self.stats.errors.append(exc.vendor_error or type(exc).__name__)
             logger.warning(
                 "%s: attempt %d/%d failed with %s; retrying in %.2fs",
                 self.name, state.attempt_number, policy.max_attempts, type(exc).__name__, state.upcoming_sleep,

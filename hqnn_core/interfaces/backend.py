@@ -7,15 +7,18 @@ import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from pydantic import BaseModel
 
 from hqnn_core.circuit import Circuit
-from hqnn_core.errors import CapabilityError, ConfigError, UnsupportedError
+from hqnn_core.errors import BackendError, CapabilityError, ConfigError, UnsupportedError
 from hqnn_core.interfaces.capabilities import BackendCapabilities
 from hqnn_core.interfaces.component import Component
+from hqnn_core.pricing import Price
 
 #: One unit of work: a circuit and the ``[N, n_slots]`` slot values to evaluate it at.
 Task = tuple[Circuit, torch.Tensor]
@@ -69,6 +72,14 @@ class Backend(Component):
     Subclasses declare ``capabilities`` and implement :meth:`_run`, which should submit all tasks
     as few vendor jobs as the vendor allows and call :meth:`_count_job` once per job.
 
+    Everything else has a default here, overridden where the backend knows better: per-instance
+    capabilities (:meth:`capabilities_for` at config time, ``self.capabilities`` after
+    construction), error mapping (:meth:`map_error`, :meth:`error_examples`), vendor facts
+    (:meth:`device_class`, :meth:`price`, :meth:`queue_info`, :meth:`calibration`), final states
+    for diagnostics (:meth:`simulate`), remote-task
+    journals (:meth:`attach_journal`) and fault counts (:meth:`faults_injected`). Callers use these
+    methods directly; nothing probes a backend with ``getattr``.
+
     Contract of :meth:`expectations`: returns a real tensor of shape ``[N, K]`` (N bindings, K
     observables), never squeezing N = 1; float64 unless the backend declares ``backprop``, in which
     case it follows the slot values' precision and carries autograd history. Circuits beyond the
@@ -77,12 +88,28 @@ class Backend(Component):
 
     kind: ClassVar[str] = "backend"
     vendor: ClassVar[str] = "hqnn"
-    capabilities: ClassVar[BackendCapabilities]
+    #: Declared on the class: what every instance can do, unless the target or options change it. A class
+    #: whose instances differ overrides :meth:`capabilities_for`, assigns ``self.capabilities`` from it in
+    #: ``__init__``, and refines only what the device it opened tells (its qubit count, native gates).
+    capabilities: BackendCapabilities
+    #: The price class (:mod:`hqnn_core.pricing`) every instance bills as; None: :meth:`device_class` decides.
+    price_class: ClassVar[str | None] = None
 
     def __init__(self, target: str | None = None, **options: Any) -> None:
         super().__init__(**options)
         self.target = target
         self.accounting = Accounting()
+
+    @classmethod
+    def capabilities_for(cls, target: str | None, options: BaseModel) -> BackendCapabilities:
+        """The capabilities an instance built from ``target`` and validated ``options`` will declare.
+
+        Config-time checks (shots against ``analytic``/``shots``/``max_shots``, cost escalation
+        against ``remote``) read this without building the backend, so it must not contact a
+        device; facts only a device can tell (its qubit count, native gates) may be refined by the
+        instance. The default is the class's declared ``capabilities``.
+        """
+        return cls.capabilities
 
     @property
     def full_name(self) -> str:
@@ -127,6 +154,13 @@ class Backend(Component):
             "(the embedded 'torch' backend does), or measure='probs' on this one."
         )
 
+    def simulate(self, circuit: Circuit, slot_values: torch.Tensor) -> torch.Tensor | None:
+        """Final states for diagnostics: statevectors ``[N, 2**n]`` or density matrices ``[N, 2**n, 2**n]``.
+
+        The default is None: only simulators that hold the state can hand it over (remote devices never do).
+        """
+        return None
+
     def run_batch(self, tasks: Sequence[Task], shots: int | None = None, seed: int | None = None) -> list[torch.Tensor]:
         """Evaluate several circuits (each with its own rows) as one submission where possible."""
         for circuit, values in tasks:
@@ -162,6 +196,43 @@ class Backend(Component):
         if base is None:
             entropy.append(int(torch.randint(0, 2**31 - 1, (1,)).item()))
         return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+    # -- errors ----------------------------------------------------------------------------------
+    def map_error(self, exc: BaseException) -> BaseException:
+        """The hqnn error for a vendor exception ``exc`` (raise it ``from exc``); the default passes ``exc`` through."""
+        return exc
+
+    def error_examples(self) -> list[tuple[BaseException, type[BackendError]]]:
+        """Offline-built vendor exceptions with the hqnn class :meth:`map_error` must give each (conformance); none by default."""
+        return []
+
+    # -- vendor facts ----------------------------------------------------------------------------
+    def device_class(self) -> str | None:
+        """The price class this backend bills as: ``price_class`` if the class sets one, else ``local`` for a local
+        backend, a chain's primary's for a chain, and None (unpriced) for a remote device the adapter does not know."""
+        if self.price_class is not None:
+            return self.price_class
+        members = self.members()
+        if members != [self]:
+            return members[0].device_class()
+        return None if self.capabilities.remote else "local"
+
+    def price(self) -> Price | None:
+        """The vendor's list price of :meth:`device_class`, from the adapter that knows it; None: the core's table decides."""
+        members = self.members()
+        return members[0].price() if members != [self] else None
+
+    def queue_info(self) -> dict[str, Any] | None:
+        """Queue expectations before submitting (``hqnn estimate``); None: no queue (local simulators)."""
+        return None
+
+    def attach_journal(self, path: Path) -> None:
+        """Record remote tasks in ``path`` before waiting for them, so a killed run re-attaches (default: nothing to journal)."""
+
+    @property
+    def faults_injected(self) -> int | None:
+        """Faults this backend injected on purpose (fault-injecting test backends); None: it injects none."""
+        return None
 
     def members(self) -> list[Backend]:
         """The backends that actually submit jobs: itself, or a chain's members (for budgets and journals)."""

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 import yaml
 
+from hqnn_core.components import backend_capabilities
 from hqnn_core.errors import ConfigError
 from hqnn_core.option_text import read_value, split_query
 from hqnn_core.plugin_manager import get_plugins
@@ -105,7 +106,7 @@ def load_specs_file(path: str | Path) -> list[BackendSpec]:
 
 
 def _resolve_shots(spec: BackendSpec, default_shots: Any, prepared: Prepared) -> Any:
-    caps = get_plugins().backends.get(spec.name).capabilities
+    caps = backend_capabilities(spec.name, spec.options)
     shots = spec.shots
     if shots == DEFAULT:
         profile_backend = prepared.loaded.profile.backend

@@ -157,16 +157,14 @@ def restore_accounting(state: dict[str, Any], backend: Any, ctx: DistContext | N
 
 
 def attach_task_journals(backend: Any, run_dir: Any, ctx: DistContext | None) -> None:
-    """Give every backend in the chain that journals remote tasks (``attach_journal``) a file in the run directory.
+    """Give every backend in the chain a task journal in the run directory (``Backend.attach_journal``; local ones ignore it).
 
     One file per rank (``pending_tasks.json``, ``pending_tasks.rank1.json``, ...), so a resumed run
     re-attaches to the tasks it was waiting for instead of paying for them twice.
     """
     name = "pending_tasks.json" if ctx is None or ctx.rank == 0 else f"pending_tasks.rank{ctx.rank}.json"
     for b in backend.members():
-        attach = getattr(b, "attach_journal", None)
-        if callable(attach):
-            attach(confined(run_dir, name))
+        b.attach_journal(confined(run_dir, name))
 
 
 def from_environment() -> DistContext | None:

@@ -17,7 +17,7 @@ sample pulls equally and falls towards 1 when a few samples carry the training s
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import torch
 from torch import nn
@@ -49,14 +49,15 @@ def state_fidelity(layer: QuantumLayer | None, front: nn.Module, x: torch.Tensor
     if layer is None:
         return None
     backend = layer.backend.members()[0]
-    simulate = getattr(backend, "simulate", None)  # simulators only; remote backends have no final state to read
-    if simulate is None or not backend.capabilities.noise:
+    if not backend.capabilities.noise:
         return None
     values = layer.slot_values(front(x[:samples])).detach().to(torch.float64)
-    rho = simulate(layer.circuit, values)
-    if rho.dim() != 3:
+    rho = backend.simulate(layer.circuit, values)  # None: no final state to read (remote devices, vendor simulators)
+    if rho is None or rho.dim() != 3:
         return None
-    psi = cast(Any, get_backend("torch")).simulate(layer.circuit, values).to(rho.dtype)
+    psi = get_backend("torch").simulate(layer.circuit, values)
+    assert psi is not None  # the embedded simulator always holds its state
+    psi = psi.to(rho.dtype)
     return float(torch.einsum("ni,nij,nj->n", psi.conj(), rho, psi).real.mean())
 
 

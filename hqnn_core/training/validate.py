@@ -51,17 +51,17 @@ def check_components(loaded: LoadedProfile) -> dict[str, Any]:
     registry = get_plugins().backends
     origin = override_origin("backend.name", loaded.overrides)
     try:
-        registry.resolve(p.backend.name)
+        _, target = registry.resolve(p.backend.name)
         backend_cls = registry.get(p.backend.name)
     except UnknownComponentError as e:
         raise ConfigError(f"{src}: backend.name: {e}{origin}") from None
     except MissingExtraError as e:
         raise MissingExtraError(f"{src}: backend.name: {e}") from None
     try:
-        backend_cls.Options(**p.backend.options)
+        backend_options = backend_cls.Options(**p.backend.options)
     except ValidationError as e:
         raise options_error(f"backend {p.backend.name!r}", "backend", backend_cls.Options, e, loaded) from None
-    caps = backend_cls.capabilities
+    caps = backend_cls.capabilities_for(target, backend_options)  # what this target and these options will declare
     shots = p.backend.shots
     if shots is None and not caps.analytic:
         raise ConfigError(f"{src}: backend.shots: backend {p.backend.name!r} only samples; set backend.shots to a positive integer, e.g. 1000.")

@@ -29,13 +29,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hqnn_core.circuit import Circuit
-from hqnn_core.components import get_backend
+from hqnn_core.components import backend_capabilities, get_backend
 from hqnn_core.errors import ConfigError, PermanentBackendError, TransientBackendError, UnavailableBackendError
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.interfaces.component import describe_validation_error
 from hqnn_core.kill_points import kill_point
 from hqnn_core.option_text import split_query
+from hqnn_core.pricing import Price
 from hqnn_core.registry import BackendRegistry
 
 FaultKind = Literal["throttle", "timeout", "lost", "unavailable", "permanent", "hang"]
@@ -89,12 +90,20 @@ class FaultyBackend(Backend):
             raise ConfigError(f"Invalid options for backend 'faulty': {describe_validation_error('faulty', e)}.") from None
         super().__init__(target=target, **merged.model_dump())
         self.inner = get_backend(inner_name, **self.options.backend_options)
-        self.capabilities = self.inner.capabilities  # type: ignore[misc]
+        self.capabilities = self.inner.capabilities
         self._rng = random.Random(self.options.seed)
         self._consecutive = 0
         self.injected: dict[str, int] = {}
         self.calls = 0
         self._released = threading.Event()
+
+    @classmethod
+    def capabilities_for(cls, target: str | None, options: BaseModel) -> BackendCapabilities:
+        """The wrapped backend's (the query part of the target sets only fault options)."""
+        if not target:
+            return cls.capabilities  # the constructor refuses it
+        assert isinstance(options, cls.Options)
+        return backend_capabilities(target.partition("?")[0], options.backend_options)
 
     def release(self) -> None:
         """End every current and future 'hang' at once (tests call this when they are done)."""
@@ -135,6 +144,12 @@ class FaultyBackend(Backend):
     @property
     def faults_injected(self) -> int:
         return sum(self.injected.values())
+
+    def device_class(self) -> str | None:
+        return self.inner.device_class()  # priced as what it wraps
+
+    def price(self) -> Price | None:
+        return self.inner.price()
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

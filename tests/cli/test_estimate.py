@@ -18,6 +18,7 @@ import hqnn_core  # noqa: E402
 from hqnn_core.cli import cli  # noqa: E402
 from hqnn_core.hookspecs import hookimpl  # noqa: E402
 from hqnn_core.interfaces import MitigationBatch, Mitigator  # noqa: E402
+from hqnn_core.pricing import Price  # noqa: E402
 from hqnn_core.training import train  # noqa: E402
 from hqnn_plugins.torch_backend import TorchBackend  # noqa: E402
 
@@ -41,10 +42,13 @@ class Triple(Mitigator):
 
 
 class Forte(TorchBackend):
-    """The torch simulator priced as a Braket IonQ Forte task."""
+    """The torch simulator priced as a Braket IonQ Forte task (its price comes from the backend, as an adapter's does)."""
 
     name = "forte"
     price_class = "braket:qpu:ionq:forte"
+
+    def price(self):
+        return Price(self.price_class, per_task=0.30, per_shot=0.08)
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from hqnn_core import BackendCapabilities, BudgetExceededError, ConfigError, Qua
 from hqnn_core.execution.fallback import FallbackBackend
 from hqnn_core.execution.retry import RetryPolicy
 from hqnn_core.hookspecs import hookimpl
-from hqnn_core.pricing import PRICES, Price, braket_device_class, device_class, price_of, register_price, reset_prices
+from hqnn_core.pricing import PRICES, Price, device_class, price_of, register_price, reset_prices
 from hqnn_core.training import train
 from hqnn_core.training.budget import BudgetGuard
 from hqnn_plugins.torch_backend import TorchBackend
@@ -23,7 +23,7 @@ FORTE = 0.30, 0.08  # Braket IonQ Forte list price: USD per task, per shot
 
 
 class PricedTorch(TorchBackend):
-    """The torch simulator billed like an IonQ Forte task: a fake paid device that records every submission."""
+    """The torch simulator billed like an IonQ Forte task (at the price the fixture registers): a fake paid device that records every submission."""
 
     name = "priced"
     price_class = "braket:qpu:ionq:forte"
@@ -44,6 +44,7 @@ class MysteryRemote(TorchBackend):
 @pytest.fixture
 def priced():
     PricedTorch.submissions = []
+    register_price(Price("braket:qpu:ionq:forte", per_task=FORTE[0], per_shot=FORTE[1]))  # the core knows no vendor's prices
     plugin = types.SimpleNamespace(hqnn_register_backends=hookimpl(lambda registry: (registry.add_family("priced", PricedTorch),
                                                                                     registry.add_family("mystery", MysteryRemote))))
     with hqnn_core.temporary_plugin(plugin, name="priced-test"):
@@ -51,29 +52,13 @@ def priced():
     reset_prices()
 
 
-# -- the price table -----------------------------------------------------------------------------------
-def test_braket_arns_map_to_their_price_class():
-    assert braket_device_class("arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1") == "braket:qpu:ionq:forte"
-    assert braket_device_class("arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1") == "braket:qpu:ionq:forte"
-    assert braket_device_class("arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet") == "braket:qpu:iqm:garnet"
-    assert braket_device_class("arn:aws:braket:us-west-1::device/qpu/rigetti/Ankaa-3") == "braket:qpu:rigetti:ankaa"
-    assert braket_device_class("arn:aws:braket:::device/quantum-simulator/amazon/sv1") == "braket:simulator:sv1"
-    assert braket_device_class("not-an-arn") is None
-    for cls in ("braket:qpu:ionq:forte", "braket:qpu:iqm:garnet", "braket:qpu:rigetti:ankaa", "braket:qpu:quera:aquila", "braket:simulator:sv1"):
-        assert cls in PRICES
-
-
-def test_list_prices_give_the_hand_computed_costs():
-    # 10 Forte tasks of 100 shots: 10 * 0.30 + 1000 * 0.08 = 83.00 USD
-    assert PRICES["braket:qpu:ionq:forte"].cost(10, 1000) == pytest.approx(83.0)
-    # Rigetti Ankaa: 2 tasks, 2000 shots: 0.60 + 2000 * 0.0009 = 2.40 USD
-    assert PRICES["braket:qpu:rigetti:ankaa"].cost(2, 2000) == pytest.approx(2.4)
-    # SV1 bills 0.075 USD/min with a 3 s minimum per task: 4 tasks = 12 s = 0.015 USD, whatever the shots
-    assert PRICES["braket:simulator:sv1"].cost(4, 0) == pytest.approx(0.015)
-    assert PRICES["braket:simulator:tn1"].cost(1, 0) == pytest.approx(3 * 0.275 / 60)
-    # IBM pay-as-you-go, 96 USD/min; one job of 1000 shots ~ 2 s + 1000 * 250 us = 2.25 s = 3.60 USD
-    assert PRICES["ibm:qpu"].cost(1, 1000) == pytest.approx(3.6)
-    assert PRICES["local"].cost(10**6, 10**9) == 0.0 and PRICES["local"].free
+# -- the price registry (vendor list prices: tests/adapters/*/test_pricing.py) ------------------------
+def test_the_core_prices_only_local_backends_and_registered_classes():
+    reset_prices()
+    assert set(PRICES) == {"local"} and PRICES["local"].cost(10**6, 10**9) == 0.0 and PRICES["local"].free
+    # 10 tasks of 100 shots at 0.30 + 0.08: 10 * 0.30 + 1000 * 0.08 = 83.00 USD; per-second billing with a 3 s minimum:
+    assert Price("x", per_task=0.30, per_shot=0.08).cost(10, 1000) == pytest.approx(83.0)
+    assert Price("y", per_second=0.075 / 60, min_seconds_per_task=3.0).cost(4, 0) == pytest.approx(0.015)
 
 
 def test_device_classes_see_through_wrappers(priced):

@@ -435,23 +435,24 @@ def check_backend_state_dict_portability(backend: Backend, settings: Conformance
 
 
 def _has_error_mapping(backend: Backend) -> bool:
-    return callable(getattr(backend, "map_error", None)) and callable(getattr(backend, "error_examples", None))
+    return bool(backend.error_examples())
 
 
 @check("backend", applies=_has_error_mapping)
 def check_backend_error_mapping(backend: Backend, settings: ConformanceSettings) -> None:
     """Every vendor exception the backend lists maps to the declared Transient/PermanentBackendError, with a message.
 
-    Protocol: ``error_examples()`` yields ``(vendor_exception_instance, expected_class)`` pairs and
-    ``map_error(exc)`` returns the hqnn error; the retry policy trusts this table.
+    Contract (:class:`~hqnn_core.interfaces.Backend`): ``error_examples()`` lists ``(vendor_exception_instance,
+    expected_class)`` pairs and ``map_error(exc)`` returns the hqnn error; the retry policy trusts this table.
+    The check applies to backends that list examples (the default lists none).
     """
-    examples = list(backend.error_examples())  # type: ignore[attr-defined]
+    examples = list(backend.error_examples())
     expect(examples, "error_examples() lists no vendor exceptions.", "list one example per row of the adapter's mapping table.")
     for exc, expected in examples:
         expect(isinstance(expected, type) and issubclass(expected, (TransientBackendError, UnavailableBackendError, PermanentBackendError)),
                f"the expected class for {type(exc).__name__} is {expected!r}.",
                "expect TransientBackendError, UnavailableBackendError or PermanentBackendError.")
-        mapped = backend.map_error(exc)  # type: ignore[attr-defined]
+        mapped = backend.map_error(exc)
         expect(isinstance(mapped, BackendError), f"map_error({type(exc).__name__}) returned {mapped!r}, not a BackendError.",
                "return a TransientBackendError or PermanentBackendError.")
         expect(isinstance(mapped, expected), f"map_error({type(exc).__name__}: {exc}) gave {type(mapped).__name__}, "

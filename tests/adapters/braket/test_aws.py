@@ -28,6 +28,7 @@ from braket.aws import AwsSession  # noqa: E402
 from braket.devices import LocalSimulator  # noqa: E402
 from braket.schema_common import BraketSchemaBase  # noqa: E402
 
+from hqnn_braket import pricing as braket_pricing  # noqa: E402
 from hqnn_braket.backend import BraketAwsBackend  # noqa: E402
 from hqnn_core import (  # noqa: E402
     CapabilityError,
@@ -38,6 +39,7 @@ from hqnn_core import (  # noqa: E402
     TransientBackendError,
     UnavailableBackendError,
 )
+from hqnn_core.pricing import PRICES, Price, device_class, price_of, register_price, reset_prices  # noqa: E402
 from hqnn_core.testing.stats import shot_tolerance  # noqa: E402
 
 pytestmark = pytest.mark.vendor
@@ -222,7 +224,7 @@ def test_failed_task_raises_naming_arn_and_reason_without_resubmitting(aws):
         backend.expectations(_ry_circuit(), torch.tensor([[0.1]], dtype=torch.float64))
     message = str(info.value)
     assert fake.arn(0) in message and "FAILED" in message and "qubit limit" in message and "max_retries=0" in message
-    assert info.value.kind == "permanent" and info.value.task_arn == fake.arn(0)
+    assert info.value.kind == "permanent" and info.value.task_id == fake.arn(0)
     assert len(fake.created) == 1  # no batch retry created a second (billed) task
 
 
@@ -303,3 +305,27 @@ def test_a_qpu_rejects_exact_mode_before_submitting(aws):
     with pytest.raises(CapabilityError, match="only samples"):
         backend.expectations(_ry_circuit(), torch.tensor([[0.1]], dtype=torch.float64))
     assert backend.accounting.jobs == 0 and not fake.created
+
+
+def test_the_aws_backend_prices_itself_and_a_registered_price_wins(aws):
+    backend = _backend(aws)  # SV1
+    assert backend.device_class() == device_class(backend) == "braket:simulator:sv1"
+    assert price_of(backend) == braket_pricing.PRICES["braket:simulator:sv1"] and "braket:simulator:sv1" not in PRICES
+    try:
+        register_price(Price("braket:simulator:sv1", per_second=0.05 / 60, min_seconds_per_task=3.0))  # a negotiated rate
+        assert price_of(backend).cost(4, 0) == pytest.approx(0.01)  # 4 tasks x 3 s at 0.05 USD/min
+    finally:
+        reset_prices()
+
+
+@pytest.mark.parametrize(("arn", "device_type"), [(SV1, "SIMULATOR"), ("arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1", "QPU")])
+def test_config_time_capabilities_match_the_instance(aws, arn, device_type):
+    """What ``hqnn validate`` checks shots against (no AWS call) is what the opened device declares."""
+    client, session, _ = aws
+    with Stubber(client) as stubber:
+        stubber.add_response("get_device", _device_response(device_type, True), {"deviceArn": arn})
+        backend = BraketAwsBackend(arn, aws_session=session)
+    declared = BraketAwsBackend.capabilities_for(arn, BraketAwsBackend.Options())
+    for field in ("analytic", "shots", "noise", "remote", "deterministic_shots"):
+        assert getattr(declared, field) == getattr(backend.capabilities, field), field
+    assert declared.analytic == (device_type == "SIMULATOR")

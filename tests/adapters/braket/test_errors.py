@@ -69,7 +69,7 @@ def test_a_dropped_connection_while_creating_a_task_is_ambiguous_and_not_transie
 def test_none_results_become_clear_errors(status, kind, words):
     err = errors.task_failure("braket.aws:sv1", "arn:task", status, "out of memory" if status == "FAILED" else None, 30.0)
     expected = UnavailableBackendError if kind == "unavailable" else PermanentBackendError
-    assert isinstance(err, expected) and err.kind == kind and err.task_arn == "arn:task"
+    assert isinstance(err, expected) and err.kind == kind and err.task_id == "arn:task"
     assert all(w in str(err) for w in words) and "arn:task" in str(err)
 
 

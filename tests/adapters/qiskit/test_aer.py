@@ -106,3 +106,10 @@ def test_describe_is_provenance(aer):
     assert set(info["versions"]) >= {"qiskit", "qiskit-aer"}
     assert info["device"] == {"name": "aer_simulator", "method": "automatic", "max_parallel_threads": 1, "noise": None}
     assert info["capabilities"]["analytic"] is True and info["capabilities"]["backprop"] is False
+
+
+@pytest.mark.parametrize("options", [{}, {"method": "density_matrix"}, {"readout_error": 0.02}, {"depolarizing_1q": 0.01}])
+def test_config_time_capabilities_equal_the_instance(options):
+    from hqnn_core.components import backend_capabilities
+
+    assert backend_capabilities("qiskit.aer", options) == get_backend("qiskit.aer", **options).capabilities

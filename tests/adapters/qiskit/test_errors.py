@@ -39,12 +39,12 @@ def test_table_maps_each_example(exc, expected):
     mapped = errors.map_error(exc, "qiskit.ibm:ibm_test")
     assert type(mapped) is expected
     assert "qiskit.ibm:ibm_test" in str(mapped) and type(exc).__name__ in str(mapped)
-    assert mapped.category in errors.CLASSES
+    assert mapped.kind in errors.CLASSES
 
 
 def test_examples_cover_every_category():
     pytest.importorskip("qiskit_ibm_runtime")
-    categories = {errors.map_error(e).category for e, _ in EXAMPLES}
+    categories = {errors.map_error(e).kind for e, _ in EXAMPLES}
     assert categories == {"transient", "unavailable", "still_running", "permanent"}
 
 
@@ -66,7 +66,7 @@ def test_still_running_is_not_retried_and_says_how_to_fetch_the_job():
     from qiskit_ibm_runtime.exceptions import RuntimeJobTimeoutError
 
     mapped = errors.map_error(RuntimeJobTimeoutError("Timed out waiting for job to complete after 60 secs."))
-    assert isinstance(mapped, PermanentBackendError) and mapped.category == "still_running"
+    assert isinstance(mapped, PermanentBackendError) and mapped.kind == "still_running"
     assert "job(job_id)" in str(mapped) and "twice" in str(mapped)
 
 

@@ -128,3 +128,14 @@ def test_real_qpu_smoke():  # pragma: no cover - never runs in CI
     out = backend.expectations(b.build(), torch.zeros(1, 0), shots=1000)
     assert out[0, 0].item() == pytest.approx(0.0, abs=0.2)
     assert backend.accounting.jobs == 1
+
+
+def test_an_ibm_qpu_prices_itself_from_the_adapter(no_account, monkeypatch):
+    from hqnn_core.pricing import device_class, price_of
+    from hqnn_qiskit.pricing import IBM_QPU
+
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", TOKEN)
+    backend = get_backend("qiskit.ibm:ibm_brisbane", instance="my-instance")
+    assert device_class(backend) == "ibm:qpu" and price_of(backend) is IBM_QPU
+    # IBM pay-as-you-go, 96 USD/min; one job of 1000 shots ~ 2 s + 1000 * 250 us = 2.25 s = 3.60 USD
+    assert IBM_QPU.cost(1, 1000) == pytest.approx(3.6)

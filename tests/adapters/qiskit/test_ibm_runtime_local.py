@@ -89,7 +89,7 @@ def test_result_timeout_is_explicit_and_does_not_resubmit(monkeypatch):
     with pytest.raises(PermanentBackendError, match="result_timeout") as info:
         backend.expectations(_ry(), T, shots=100, seed=1)
     assert time.perf_counter() - start < 5
-    assert info.value.category == "still_running" and backend.accounting.jobs == 1
+    assert info.value.kind == "still_running" and backend.accounting.jobs == 1
 
 
 def test_queue_info_reports_pending_jobs():
