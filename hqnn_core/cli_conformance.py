@@ -82,7 +82,7 @@ def _backend_args(backend_name: str, backend_options: tuple[str, ...], allow_rem
     from hqnn_core.testing.checks.common import parse_backend_options
 
     try:
-        options = parse_backend_options(backend_options)
+        options = parse_backend_options(backend_options, "--backend-option")
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--backend-option") from None
     try:

@@ -10,10 +10,9 @@ a dotted name would import the parent), and a partial install still fails at sel
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.registry import BackendRegistry
+from hqnn_core.versions import installed_versions
 
 _REQUIRES = ("braket",)
 _DISTRIBUTIONS = ("amazon-braket-sdk", "amazon-braket-default-simulator", "amazon-braket-schemas")
@@ -27,10 +26,5 @@ def hqnn_register_backends(registry: BackendRegistry) -> None:
 
 @hookimpl
 def hqnn_environment_info() -> dict[str, str]:
-    out = {}
-    for dist in _DISTRIBUTIONS:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    """Installed Braket SDK versions, read from package metadata (nothing is imported)."""
+    return installed_versions(_DISTRIBUTIONS)

@@ -7,7 +7,6 @@ billed task); :meth:`BraketBackendBase.executables_per_job` says how many execut
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -18,11 +17,13 @@ from hqnn_braket import hqnn_environment_info as sdk_versions
 from hqnn_braket.errors import map_exception
 from hqnn_braket.packing import Translation, program_set_limit
 from hqnn_braket.translate import param_name, to_braket
+from hqnn_core.caching import TranslationCache
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import BackendError
 from hqnn_core.interfaces import Backend, Task
 from hqnn_core.measurement import plan_measurements
 
+#: Translations kept per backend (a layer uses one circuit; the bound is for odd workloads).
 _CACHE_SIZE = 32
 
 
@@ -36,7 +37,7 @@ class BraketBackendBase(Backend):
 
     def __init__(self, target: str | None = None, **options: Any) -> None:
         super().__init__(target, **options)
-        self._translations: OrderedDict[Circuit, Translation] = OrderedDict()
+        self._translations: TranslationCache[Circuit, Translation] = TranslationCache(_CACHE_SIZE)
 
     # -- translation ---------------------------------------------------------------------------
     def _noise(self) -> dict[str, float]:
@@ -44,16 +45,11 @@ class BraketBackendBase(Backend):
 
     def translation(self, circuit: Circuit) -> Translation:
         """The cached translation of ``circuit`` (built on first use, least recently used dropped)."""
-        found = self._translations.get(circuit)
-        if found is not None:
-            self._translations.move_to_end(circuit)
-            return found
+        return self._translations.get(circuit, lambda: self._translate(circuit))
+
+    def _translate(self, circuit: Circuit) -> Translation:
         body = to_braket(circuit, **self._noise())
-        t = Translation(circuit, body, plan_measurements(circuit), [param_name(i) for i in range(circuit.n_slots)])
-        self._translations[circuit] = t
-        if len(self._translations) > _CACHE_SIZE:
-            self._translations.popitem(last=False)
-        return t
+        return Translation(circuit, body, plan_measurements(circuit), [param_name(i) for i in range(circuit.n_slots)])
 
     # -- job planning --------------------------------------------------------------------------
     def executables_per_job(self, shots: int | None) -> int | None:

@@ -7,10 +7,10 @@ work without it.
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import TYPE_CHECKING
 
 from hqnn_core.hookspecs import hookimpl
+from hqnn_core.versions import installed_versions
 
 if TYPE_CHECKING:
     from hqnn_core.circuit import Circuit
@@ -36,13 +36,7 @@ def hqnn_register_converters(registry: ConverterRegistry) -> None:
 @hookimpl
 def hqnn_environment_info() -> dict[str, str]:
     """Versions of the installed PennyLane distributions, read without importing them."""
-    out = {}
-    for dist in DISTRIBUTIONS:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    return installed_versions(DISTRIBUTIONS)
 
 
 @hookimpl

@@ -33,6 +33,7 @@ import torch
 from pennylane.devices import ExecutionConfig
 from pydantic import BaseModel, ConfigDict, Field
 
+from hqnn_core.caching import TranslationCache
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import ConfigError, HQNNError, UnknownComponentError
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
@@ -48,6 +49,7 @@ DEFAULT_MAX_QUBITS = 30
 #: Below this many qubits, OpenMP devices run single-threaded under ``threads="auto"``.
 THREADS_BELOW_QUBITS = 16
 
+#: Translations kept per backend (a layer uses one circuit; the bound is for odd workloads).
 MAX_CACHED_CIRCUITS = 256
 
 _GRADIENTS = ("backprop", "adjoint")
@@ -98,7 +100,7 @@ class PennyLaneBackend(Backend):
             )
         if target not in qml.plugin_devices:
             raise UnknownComponentError(self._unknown_device(target))
-        self._translations: dict[Circuit, Translation] = {}
+        self._translations: TranslationCache[Circuit, Translation] = TranslationCache(MAX_CACHED_CIRCUITS)
         self._devices: dict[int, Any] = {}
         self._threadpools: Any = None
         probe, self._seedable = self._probe(target)
@@ -219,12 +221,7 @@ class PennyLaneBackend(Backend):
 
     def translation(self, circuit: Circuit) -> Translation:
         """The PennyLane form of ``circuit``, translated once per circuit."""
-        found = self._translations.get(circuit)
-        if found is None:
-            if len(self._translations) >= MAX_CACHED_CIRCUITS:  # a layer uses one circuit; bound odd workloads
-                self._translations.clear()
-            found = self._translations[circuit] = translate(circuit, self.options.depolarizing, self.options.readout)
-        return found
+        return self._translations.get(circuit, lambda: translate(circuit, self.options.depolarizing, self.options.readout))
 
     # -- execution ---------------------------------------------------------------------------
     def _shareable(self, circuit: Circuit, shots: int | None, differentiable: bool) -> list[bool]:

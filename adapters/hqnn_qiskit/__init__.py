@@ -11,10 +11,9 @@ vendor SDK. The backends themselves live in :mod:`hqnn_qiskit.backend`, loaded w
 
 from __future__ import annotations
 
-import importlib.metadata as md
-
 from hqnn_core.hookspecs import hookimpl
 from hqnn_core.registry import BackendRegistry, ConverterRegistry
+from hqnn_core.versions import installed_versions
 
 EXTRA = "qiskit"
 AER_REQUIRES = ("qiskit", "qiskit_aer")
@@ -38,10 +37,4 @@ def hqnn_register_converters(registry: ConverterRegistry) -> None:
 @hookimpl
 def hqnn_environment_info() -> dict[str, str]:
     """Installed Qiskit SDK versions, read from package metadata (nothing is imported)."""
-    versions = {}
-    for dist in DISTRIBUTIONS:
-        try:
-            versions[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            continue
-    return versions
+    return installed_versions(DISTRIBUTIONS)

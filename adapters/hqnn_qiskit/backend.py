@@ -39,6 +39,7 @@ from qiskit_aer.noise import NoiseModel, ReadoutError, depolarizing_error
 from qiskit_aer.primitives import EstimatorV2 as AerEstimator
 from qiskit_aer.primitives import SamplerV2 as AerSampler
 
+from hqnn_core.caching import TranslationCache
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import BackendError, CapabilityError, ConfigError, HQNNError, PermanentBackendError, TransientBackendError
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
@@ -49,6 +50,7 @@ from hqnn_qiskit import errors, hqnn_environment_info
 from hqnn_qiskit.errors import map_error
 from hqnn_qiskit.pricing import IBM_QPU
 from hqnn_qiskit.translate import (
+    MAX_CACHED_CIRCUITS,
     SUPPORTED_GATES,
     ParameterMap,
     measured_circuit,
@@ -84,7 +86,8 @@ class _QiskitBackend(Backend):
 
     def __init__(self, target: str | None = None, **options: Any) -> None:
         super().__init__(target, **options)
-        self._prepared: dict[tuple[Circuit, Basis | None], tuple[QuantumCircuit, ParameterMap]] = {}
+        # (circuit, basis) -> compiled circuit and its parameter map; key ``(circuit, ("probabilities", basis))`` for Aer's probabilities
+        self._prepared: TranslationCache[tuple[Circuit, Any], tuple[QuantumCircuit, ParameterMap]] = TranslationCache(MAX_CACHED_CIRCUITS)
 
     #: Write controlled rotations with CNOTs before running (works around Aer's parameter binding bugs).
     expand_controlled: ClassVar[bool] = False
@@ -106,18 +109,18 @@ class _QiskitBackend(Backend):
     # -- circuits ------------------------------------------------------------------------------
     def prepared(self, circuit: Circuit, basis: Basis | None) -> tuple[QuantumCircuit, ParameterMap]:
         """The compiled circuit for ``basis`` (``None``: unmeasured, for the estimator) and its parameter map."""
-        key = (circuit, basis)
-        if key not in self._prepared:
-            expand = self.expand_controlled
-            qc = to_quantum_circuit(circuit, expand) if basis is None else measured_circuit(circuit, basis, expand)
-            try:
-                compiled = self._prepare(qc)
-            except HQNNError:
-                raise
-            except Exception as e:  # noqa: BLE001 - vendor errors become hqnn errors here
-                raise map_error(e, self.full_name) from e
-            self._prepared[key] = (compiled, parameter_map(compiled))
-        return self._prepared[key]
+        return self._prepared.get((circuit, basis), lambda: self._compile(circuit, basis))
+
+    def _compile(self, circuit: Circuit, basis: Basis | None) -> tuple[QuantumCircuit, ParameterMap]:
+        expand = self.expand_controlled
+        qc = to_quantum_circuit(circuit, expand) if basis is None else measured_circuit(circuit, basis, expand)
+        try:
+            compiled = self._prepare(qc)
+        except HQNNError:
+            raise
+        except Exception as e:  # noqa: BLE001 - vendor errors become hqnn errors here
+            raise map_error(e, self.full_name) from e
+        return compiled, parameter_map(compiled)
 
     # -- execution -----------------------------------------------------------------------------
     def _run(self, tasks: list[Task], shots: int | None, seed: int | None) -> list[torch.Tensor]:
@@ -320,13 +323,13 @@ class AerBackend(_QiskitBackend):
 
     def _probabilities_circuit(self, circuit: Circuit, basis: Basis) -> tuple[QuantumCircuit, ParameterMap]:
         """The measured circuit without its measurements, saving the outcome probabilities (cached)."""
-        key = (circuit, ("probabilities", basis))
-        if key not in self._prepared:
+        def build() -> tuple[QuantumCircuit, ParameterMap]:
             measured, params = self.prepared(circuit, basis)
             qc = measured.remove_final_measurements(inplace=False)
             qc.save_probabilities()
-            self._prepared[key] = (qc, params)  # type: ignore[index]  # same parameters, same order
-        return self._prepared[key]  # type: ignore[index]
+            return qc, params  # same parameters, same order
+
+        return self._prepared.get((circuit, ("probabilities", basis)), build)
 
     def _device_info(self) -> dict[str, Any]:
         o = self.options

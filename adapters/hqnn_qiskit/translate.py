@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -30,10 +29,13 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import Pauli, SparsePauliOp
 
+from hqnn_core.caching import TranslationCache
 from hqnn_core.circuit import Circuit, Observable
 from hqnn_core.measurement import BASIS_ROTATIONS, Basis, MeasurementPlan
 
 PARAMETER_NAME = "s"
+#: Translations kept per cache (a layer uses one circuit; the bound is for odd workloads).
+MAX_CACHED_CIRCUITS = 256
 
 #: neutral gate name -> how to append it to a QuantumCircuit (``qc``, qubits, angle parameters).
 _EMIT: dict[str, Callable[[QuantumCircuit, tuple[int, ...], list[Any]], object]] = {
@@ -81,13 +83,21 @@ _EXPANDED: dict[str, Callable[[QuantumCircuit, tuple[int, ...], Any, Any], objec
 _SCALES = {PARAMETER_NAME: 1.0, PARAMETER_NAME + "_half": 0.5, PARAMETER_NAME + "_neg_half": -0.5}
 
 
-@lru_cache(maxsize=256)
+#: Translations shared by every backend in the process (the circuit alone decides them).
+_UNMEASURED: TranslationCache[tuple[Circuit, bool], QuantumCircuit] = TranslationCache(MAX_CACHED_CIRCUITS)
+_MEASURED: TranslationCache[tuple[Circuit, Basis, bool], QuantumCircuit] = TranslationCache(MAX_CACHED_CIRCUITS)
+
+
 def to_quantum_circuit(circuit: Circuit, expand_controlled: bool = False) -> QuantumCircuit:
-    """The unmeasured circuit, one ``ParameterVector("s", n_slots)`` element per slot.
+    """The unmeasured circuit, one ``ParameterVector("s", n_slots)`` element per slot (cached).
 
     With ``expand_controlled`` the controlled rotations CRX/CRY/CRZ/CPhase are written as CNOTs and
     half-angle rotations (exact, see :data:`_EXPANDED`).
     """
+    return _UNMEASURED.get((circuit, expand_controlled), lambda: _unmeasured(circuit, expand_controlled))
+
+
+def _unmeasured(circuit: Circuit, expand_controlled: bool) -> QuantumCircuit:
     params = ParameterVector(PARAMETER_NAME, circuit.n_slots)
     half = ParameterVector(PARAMETER_NAME + "_half", circuit.n_slots)
     neg_half = ParameterVector(PARAMETER_NAME + "_neg_half", circuit.n_slots)
@@ -140,9 +150,12 @@ def term_paulis(plan: MeasurementPlan) -> list[Pauli]:
     return [Pauli(pauli_term_operator(t, plan.n_qubits).paulis[0]) for t in plan.terms]
 
 
-@lru_cache(maxsize=256)
 def measured_circuit(circuit: Circuit, basis: Basis, expand_controlled: bool = False) -> QuantumCircuit:
-    """The circuit, the core plan's basis rotations, and every qubit measured into clbit ``w``."""
+    """The circuit, the core plan's basis rotations, and every qubit measured into clbit ``w`` (cached)."""
+    return _MEASURED.get((circuit, basis, expand_controlled), lambda: _measured(circuit, basis, expand_controlled))
+
+
+def _measured(circuit: Circuit, basis: Basis, expand_controlled: bool) -> QuantumCircuit:
     qc = to_quantum_circuit(circuit, expand_controlled).copy()
     for w, p in basis:
         for gate in BASIS_ROTATIONS[p]:

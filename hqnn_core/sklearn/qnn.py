@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl
 
 import numpy as np
 import torch
-import yaml
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -33,6 +31,7 @@ from torch import nn
 from hqnn_core.components import ComponentSpec
 from hqnn_core.errors import ConfigError, InputError
 from hqnn_core.layer import QuantumLayer
+from hqnn_core.option_text import parse_query
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 _OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -48,15 +47,11 @@ def _backend_spec(backend: Any) -> ComponentSpec:
     """
     if not isinstance(backend, str) or "?" not in backend:
         return backend
-    name, _, query = backend.partition("?")
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
-    except ValueError:
-        raise ConfigError(f"backend={backend!r}: write options as NAME?key=value&key=value.") from None
-    reserved = {key for key, _ in pairs} & {"shots", "mitigation", "label"}
+    name, options = parse_query(backend, f"backend={backend!r}")
+    reserved = set(options) & {"shots", "mitigation", "label"}
     if reserved:
         raise ConfigError(f"backend={backend!r}: {sorted(reserved)} are estimator parameters here; set shots= / mitigation= instead.")
-    return {"name": name, "options": {key: yaml.safe_load(raw) if raw else None for key, raw in pairs}}
+    return {"name": name, "options": options}
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:

@@ -20,13 +20,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import torch
 import yaml
 
 from hqnn_core.components import backend_capabilities
 from hqnn_core.errors import ConfigError
+from hqnn_core.option_text import read_value, split_query
 from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.calibration import (
     ACCURACY_STEP,
@@ -77,25 +77,14 @@ def _shots_value(value: Any, where: str) -> Any:
 
 def parse_backend_spec(text: str) -> BackendSpec:
     """``torch.noisy?readout_error=0.05&shots=2000&mitigation=readout`` -> :class:`BackendSpec`."""
-    name, _, query = text.strip().partition("?")
+    where = f"backend {text!r}"
+    name, raw = split_query(text, where)
     if not name:
-        raise ConfigError(f"backend {text!r}: give a backend name, e.g. torch or 'torch.noisy?readout_error=0.05'.")
-    spec = BackendSpec(name)
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True) if query else []
-    except ValueError:
-        raise ConfigError(f"backend {text!r}: write options as NAME?key=value&key=value.") from None
-    for key, raw in pairs:
-        value = yaml.safe_load(raw) if raw else None
-        if key == "shots":
-            spec.shots = _shots_value(value, f"backend {text!r}")
-        elif key == "mitigation":
-            spec.mitigation = [m for m in re.split(r"[+\s]+", raw) if m]  # parse_qsl reads '+' as a space
-        elif key == "label":
-            spec.label = raw
-        else:
-            spec.options[key] = value
-    return spec
+        raise ConfigError(f"{where}: give a backend name, e.g. torch or 'torch.noisy?readout_error=0.05'.")
+    options = {key: read_value(value, where, key) for key, value in raw.items() if key not in _RESERVED}
+    shots = _shots_value(read_value(raw["shots"], where, "shots"), where) if "shots" in raw else DEFAULT
+    mitigation = [m for m in re.split(r"[+\s]+", raw.get("mitigation", "")) if m]  # the query form reads '+' as a space
+    return BackendSpec(name, options, shots, mitigation, raw.get("label", ""))
 
 
 def load_specs_file(path: str | Path) -> list[BackendSpec]:

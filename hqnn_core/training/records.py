@@ -10,7 +10,6 @@ them) and backends' ``describe()`` promises none.
 from __future__ import annotations
 
 import csv
-import importlib.metadata as md
 import io
 import json
 import os
@@ -30,6 +29,7 @@ from hqnn_core.plugin_manager import get_plugins, hqnn_version, list_plugins
 from hqnn_core.redaction import redact, redact_text
 from hqnn_core.training.checkpoints import atomic_write
 from hqnn_core.training.paths import confined
+from hqnn_core.versions import installed_versions
 
 RUN_JSON = "run.json"
 PROFILE_COPY = "profile.yaml"
@@ -76,12 +76,8 @@ def utc_now() -> str:
 
 def environment() -> dict[str, Any]:
     """Versions of hqnn, Python, the libraries and every plugin (as ``hqnn plugins`` lists them)."""
-    versions: dict[str, str | None] = {}
-    for name in _PACKAGES:
-        try:
-            versions[name] = md.version(name)
-        except md.PackageNotFoundError:
-            versions[name] = None
+    versions: dict[str, str | None] = {name: None for name in _PACKAGES}  # a missing library is recorded as null
+    versions.update(installed_versions(_PACKAGES))
     return {
         "hqnn": hqnn_version(),
         "python": sys.version.split()[0],

@@ -25,7 +25,6 @@ import os
 import random
 import threading
 from typing import Any, Literal
-from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,6 +34,7 @@ from hqnn_core.errors import ConfigError, PermanentBackendError, TransientBacken
 from hqnn_core.interfaces import Backend, BackendCapabilities, Task
 from hqnn_core.interfaces.component import describe_validation_error
 from hqnn_core.kill_points import kill_point
+from hqnn_core.option_text import split_query
 from hqnn_core.pricing import Price
 
 FaultKind = Literal["throttle", "timeout", "lost", "unavailable", "permanent", "hang"]
@@ -80,12 +80,10 @@ class FaultyBackend(Backend):
     def __init__(self, target: str | None = None, **options: Any) -> None:
         if not target:
             raise ConfigError("the faulty backend wraps another one: write e.g. 'faulty:torch?rate=0.3&seed=1'.")
-        inner_name, _, query = target.partition("?")
-        from_query: dict[str, Any] = {}
-        for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
-            from_query[key] = value.split(",") if key == "kinds" else value
+        inner_name, from_query = split_query(target, f"backend 'faulty:{target}'")  # raw strings: Options converts them
+        kinds: dict[str, Any] = {"kinds": from_query["kinds"].split(",")} if "kinds" in from_query else {}
         try:
-            merged = self.Options.model_validate({**options, **from_query})
+            merged = self.Options.model_validate({**options, **from_query, **kinds})
         except ValidationError as e:
             raise ConfigError(f"Invalid options for backend 'faulty': {describe_validation_error('faulty', e)}.") from None
         super().__init__(target=target, **merged.model_dump())

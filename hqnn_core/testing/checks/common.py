@@ -17,11 +17,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
-import yaml
 
 from hqnn_core.circuit import Observable
 from hqnn_core.errors import BudgetExceededError
 from hqnn_core.interfaces import Ansatz, Backend, Component, Encoder, GradientEstimator, Mitigator, Optimizer
+from hqnn_core.option_text import parse_pairs
 from hqnn_core.testing.stats import shot_tolerance
 
 KINDS: tuple[tuple[type, str], ...] = (
@@ -149,15 +149,9 @@ class ConformanceSettings:
 _ACTIVE: list[ConformanceSettings] = []
 
 
-def parse_backend_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """``["method=statevector", "seed=5"]`` -> ``{"method": "statevector", "seed": 5}`` (values read as YAML)."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"backend options are KEY=VALUE, got {pair!r}; write e.g. --hqnn-backend-option method=statevector")
-        options[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-    return options
+def parse_backend_options(pairs: list[str] | tuple[str, ...], where: str = "--hqnn-backend-option") -> dict[str, Any]:
+    """``["method=statevector", "seed=5"]`` -> ``{"method": "statevector", "seed": 5}`` (read by :func:`hqnn_core.option_text.parse_pairs`)."""
+    return parse_pairs(pairs, where)
 
 
 def active_settings() -> ConformanceSettings:

@@ -19,8 +19,8 @@ from hqnn_core import ConfigError, MissingExtraError, get_backend
 pytestmark = pytest.mark.vendor
 
 
-def test_families_are_registered_lazily_with_the_extra(braket_plugin):
-    entries = {e.name: e for e in braket_plugin.backends.entries()}
+def test_families_are_registered_lazily_with_the_extra(adapter_plugin):
+    entries = {e.name: e for e in adapter_plugin.backends.entries()}
     for name in ("braket.local", "braket.aws"):
         entry = entries[name]
         assert entry.family and entry.extra == "braket" and entry.requires == ("braket",)
@@ -53,11 +53,11 @@ def test_listing_and_plugin_import_do_not_import_the_sdk():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_environment_info_reports_sdk_versions(braket_plugin):
+def test_environment_info_reports_sdk_versions(adapter_plugin):
     pytest.importorskip("braket.devices")
     info = hqnn_braket.hqnn_environment_info()
     assert set(info) >= {"amazon-braket-sdk", "amazon-braket-default-simulator"}
-    assert braket_plugin.environment_info()["amazon-braket-sdk"] == info["amazon-braket-sdk"]
+    assert adapter_plugin.environment_info()["amazon-braket-sdk"] == info["amazon-braket-sdk"]
 
 
 def test_unknown_local_simulator_is_a_config_error():

@@ -24,8 +24,8 @@ def _circuit(n: int = 2):
     return b.build()
 
 
-def test_family_is_registered_lazily_with_its_extra(pennylane_plugin):
-    entry = pennylane_plugin.backends.entry("pennylane")
+def test_family_is_registered_lazily_with_its_extra(adapter_plugin):
+    entry = adapter_plugin.backends.entry("pennylane")
     assert entry.family and entry.extra == "pennylane" and entry.requires == ("pennylane",)
     assert entry.target == "hqnn_pennylane.backend:PennyLaneBackend"
     assert entry.available

@@ -77,9 +77,9 @@ def test_a_failing_execution_raises_the_mapped_error_with_the_cause(monkeypatch)
     assert isinstance(info.value.__cause__, plx.DeviceError)
 
 
-def test_missing_sdk_names_the_extra(monkeypatch, pennylane_plugin):
+def test_missing_sdk_names_the_extra(monkeypatch, adapter_plugin):
     monkeypatch.setattr(hqnn_core.registry, "missing_modules", lambda modules: [m for m in modules if m == "pennylane"])
-    entry = pennylane_plugin.backends.entry("pennylane")
+    entry = adapter_plugin.backends.entry("pennylane")
     assert not entry.available and 'pip install "hqnn[pennylane]"' in entry.reason
     with pytest.raises(MissingExtraError) as info:
         get_backend("pennylane:default.qubit")

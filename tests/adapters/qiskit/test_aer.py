@@ -1,6 +1,4 @@
-"""``qiskit.aer`` in exact mode: closed forms, agreement with the torch reference, one job per call."""
-
-import itertools
+"""``qiskit.aer`` in exact mode: closed forms and one job per call (random layers against torch: tests/cross_backend/test_layer_agreement.py)."""
 
 import pytest
 
@@ -14,8 +12,6 @@ from hqnn_core.testing.golden import golden_cases  # noqa: E402
 pytestmark = pytest.mark.vendor
 
 CASES = golden_cases()
-ENCODERS = ["angle", "amplitude", "basis", "iqp", "reuploading"]
-ANSATZE = ["hardware_efficient", "strongly_entangling", "basic_entangler"]
 
 
 @pytest.fixture
@@ -37,43 +33,6 @@ def test_golden_values_and_parameter_shift_gradients(aer, case):
         assert aer.accounting.jobs == jobs + 1
         torch.testing.assert_close(vals, case.values, atol=1e-6, rtol=0)
         torch.testing.assert_close(jac, case.jacobian, atol=1e-6, rtol=0)
-
-
-def _random_layers():
-    """Every encoder x ansatz with qubits in 2..6 and 1-2 layers drawn from one seed."""
-    rng = torch.Generator().manual_seed(2024)
-    for i, (encoder, ansatz) in enumerate(itertools.product(ENCODERS, ANSATZE)):
-        n_qubits = int(torch.randint(2, 7, (1,), generator=rng))
-        layers = int(torch.randint(1, 3, (1,), generator=rng))
-        yield pytest.param(encoder, ansatz, n_qubits, layers, 100 + i, id=f"{encoder}-{ansatz}-{n_qubits}q-{layers}l")
-
-
-def _inputs(layer: QuantumLayer, seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    x = torch.rand(3, layer.n_features, generator=g, dtype=torch.float64) * 2 - 1
-    return (x > 0).double() if layer.encoder.name == "basis" else x
-
-
-@pytest.mark.parametrize(("encoder", "ansatz", "n_qubits", "layers", "seed"), list(_random_layers()))
-def test_random_layers_match_torch_values_and_gradients(encoder, ansatz, n_qubits, layers, seed):
-    observables = ["Z0", "X0X1", f"0.5*Y{n_qubits - 1} + Z0Z{n_qubits - 1}"]
-    layers_by_backend = {
-        name: QuantumLayer(n_qubits, encoder, ansatz, layers, backend=name, gradient=gradient, observables=observables, seed=seed).double()
-        for name, gradient in (("torch", "backprop"), ("qiskit.aer", "parameter_shift"))
-    }
-    results = {}
-    for name, layer in layers_by_backend.items():
-        x = _inputs(layer, seed)
-        x.requires_grad_(encoder != "basis")  # basis inputs are bits: no input gradient
-        out = layer(x)
-        (out * torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64)).sum().backward()
-        results[name] = (out.detach(), layer.weights.grad, x.grad)
-    (ref, ref_w, ref_x), (got, got_w, got_x) = results["torch"], results["qiskit.aer"]
-    torch.testing.assert_close(got, ref, atol=1e-6, rtol=0)
-    torch.testing.assert_close(got_w, ref_w, atol=1e-6, rtol=0)
-    if encoder != "basis":
-        torch.testing.assert_close(got_x, ref_x, atol=1e-6, rtol=0)
-    assert layers_by_backend["qiskit.aer"].backend.accounting.jobs == 1  # forward and every shift: one EstimatorV2 job
 
 
 def test_training_step_of_batch_32_is_one_job():

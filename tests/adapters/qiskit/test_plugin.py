@@ -15,8 +15,8 @@ from hqnn_core import MissingExtraError, get_backend  # noqa: E402
 pytestmark = pytest.mark.vendor
 
 
-def test_backends_are_registered_lazily_with_their_extra(qiskit_plugin):
-    entries = {e.name: e for e in qiskit_plugin.backends.entries()}
+def test_backends_are_registered_lazily_with_their_extra(adapter_plugin):
+    entries = {e.name: e for e in adapter_plugin.backends.entries()}
     assert entries["qiskit.aer"].target == "hqnn_qiskit.backend:AerBackend"
     assert entries["qiskit.fake"].family and entries["qiskit.ibm"].family
     assert {e.extra for n, e in entries.items() if n.startswith("qiskit")} == {"qiskit"}
