@@ -78,6 +78,16 @@ def test_own_attributes_and_documented_setters_pass_in_training_code():
     assert _lines(source) == []
 
 
+def test_a_module_may_set_its_own_class_but_not_another_modules():
+    source = """
+    import sys as _sys
+    _sys.modules[__name__].__class__ = Package     # 3: the module itself
+    _sys.modules["hqnn_core.layer"].__class__ = X  # 4: another module
+    other.__class__ = X                            # 5
+    """
+    assert _lines(source) == [4, 5]
+
+
 def test_the_assignment_rule_applies_to_training_code_only():
     assert _lines("layer.backend = chain\n", training=False) == []
     assert _lines("layer.backend = chain\n", training=True) == [1]
