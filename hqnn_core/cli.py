@@ -240,7 +240,7 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
     p = loaded.profile
     d = describe_data(p.data, loaded.base_dir, loaded.source)  # the data's shape, not its arrays: no scikit-learn (docs/cli.md)
     resolve(loaded)  # every name and option checked against the registries, once (no torch)
-    m = describe_model(loaded, d)  # described from the components' layouts: no torch (docs/architecture.md, deviation 12)
+    m = describe_model(loaded, d)  # described from the components' layouts: no torch (docs/architecture.md, deviation 11)
     if m is None:  # what only the built model can tell
         from hqnn_core.training.estimate import model_as_run
         from hqnn_core.training.prepare import estimate

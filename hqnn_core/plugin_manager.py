@@ -46,6 +46,7 @@ DEFAULT_PLUGINS = (
     "hqnn_plugins.layouts.mitigators",
     "hqnn_plugins.layouts.optimizers",
     "hqnn_plugins.tracking",
+    "hqnn_plugins.crash_points",
 )
 
 REGISTRATION_HOOKS = {
@@ -187,7 +188,7 @@ class Plugins:
 
         The interfaces are named by import string (they import torch) and loaded when a component
         class is first checked; the built-ins register import strings and torch-free layouts, so
-        building the registries imports no torch (docs/architecture.md, deviation 12).
+        building the registries imports no torch (docs/architecture.md, deviation 11).
         """
         interfaces, layout = "hqnn_core.interfaces", "hqnn_core.interfaces.layout"
         self.encoders: ComponentRegistry[Encoder] = ComponentRegistry("encoder", f"{interfaces}.encoder:Encoder", f"{layout}:EncoderLayout")

@@ -4,7 +4,7 @@
 ansatz build, and how many rows a gradient rule sends per sample, not the torch code that runs
 them. Each interface (:class:`~hqnn_core.interfaces.encoder.Encoder`, ...) extends its layout here,
 and a registry entry may name a layout class by import string next to the component's own, so
-that describing a model imports no torch (docs/architecture.md, deviation 12).
+that describing a model imports no torch (docs/architecture.md, deviation 11).
 """
 
 from __future__ import annotations

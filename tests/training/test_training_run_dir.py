@@ -36,7 +36,7 @@ def test_run_json_records_what_ran(digits_run):
     assert profile["resolved"]["model"]["quantum"]["n_qubits"] == 4 and len(profile["config_hash"]) == 64
     env = run["environment"]
     assert env["hqnn"] == hqnn_core.__version__ and env["packages"]["torch"] == importlib.metadata.version("torch")
-    assert any(p["name"] == "hqnn_plugins.torch_backend" for p in env["plugins"])
+    assert any(p["name"] == "hqnn_plugins.layouts.backends" for p in env["plugins"])  # registers the embedded backends
     assert run["backend"]["name"] == "torch" and "capabilities" in run["backend"]
     assert run["seeds"]["train"] == 0 and "weights" in run["seeds"]
     epochs = run["hybrid"]["epochs"]

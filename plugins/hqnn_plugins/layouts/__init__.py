@@ -2,6 +2,6 @@
 
 The built-in plugins register their components here by import string, each with the layout class
 beside it, so building the registries and checking or describing a profile imports no torch
-(docs/architecture.md, deviation 12); the torch halves (:mod:`hqnn_plugins.encoders`, ...) load
+(docs/architecture.md, deviation 11); the torch halves (:mod:`hqnn_plugins.encoders`, ...) load
 when a component is built.
 """
