@@ -6,8 +6,9 @@ The public names below are imported on first use (module ``__getattr__``, PEP 56
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+from hqnn_core._lazy import lazy_names as _lazy_names
 
 __version__ = "0.1.0"
 
@@ -71,17 +72,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hqnn_core' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, globals())
 
 
 __all__ = [

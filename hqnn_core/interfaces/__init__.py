@@ -7,8 +7,9 @@ torch-free part of this package (:mod:`~hqnn_core.interfaces.layout`, :mod:`~hqn
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+from hqnn_core._lazy import lazy_names as _lazy_names
 
 if _typing.TYPE_CHECKING:  # what static checkers see; at run time __getattr__ imports these on first use
     from hqnn_core.interfaces.ansatz import Ansatz
@@ -38,17 +39,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hqnn_core.interfaces' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, globals())
 
 
 __all__ = [

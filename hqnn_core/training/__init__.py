@@ -15,10 +15,11 @@ Example:
 
 from __future__ import annotations
 
-import importlib as _importlib
 import sys as _sys
 import types as _types
 import typing as _typing
+
+from hqnn_core._lazy import lazy_names as _lazy_names
 
 if _typing.TYPE_CHECKING:  # what static checkers see; at run time __getattr__ imports these on first use
     from hqnn_core.training.checkpoints import CheckpointManager, CheckpointWarning
@@ -59,17 +60,7 @@ class _Package(_types.ModuleType):
 _sys.modules[__name__].__class__ = _Package
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hqnn_core.training' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, globals())
 
 
 __all__ = [
