@@ -40,7 +40,6 @@ LIBRARY = ("hqnn_core", "plugins/hqnn_plugins", "adapters")
 FIRST_PARTY = frozenset({"hqnn_core", "hqnn_plugins", "hqnn_qiskit", "hqnn_pennylane", "hqnn_braket"})
 #: (path, function) whose first-party imports defer torch so that start-up stays light (docs/architecture.md).
 DEFERRED = frozenset({
-    ("hqnn_core/plugin_manager.py", "build_registries"),              # the interfaces import torch; `hqnn --help` must not
     ("plugins/hqnn_plugins/mitigators.py", "conformance_noisy_reference"),  # registering mitigators must not import torch
 })
 TRAINING = "hqnn_core/training"
