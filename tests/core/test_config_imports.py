@@ -1,5 +1,5 @@
 """The config package stands alone: parsing, validating and documenting a profile imports only
-``hqnn_core.errors`` of hqnn, and no torch (import-linter checks the imports statically in the lint
+``hqnn_core.errors`` of hqnn (besides the package root and its lazy-names helper), and no torch (import-linter checks the imports statically in the lint
 env; this checks what actually loads)."""
 
 from __future__ import annotations
@@ -23,5 +23,5 @@ def test_loading_a_profile_imports_only_config_and_errors(tmp_path):
     out = subprocess.run([sys.executable, "-c", PROBE, str(profile)], capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout)
     assert loaded["torch"] is False
-    assert loaded["hqnn"] == ["hqnn_core", "hqnn_core.config", "hqnn_core.config.loading", "hqnn_core.config.markdown",
+    assert loaded["hqnn"] == ["hqnn_core", "hqnn_core._lazy", "hqnn_core.config", "hqnn_core.config.loading", "hqnn_core.config.markdown",
                               "hqnn_core.config.messages", "hqnn_core.config.schema", "hqnn_core.errors"]
