@@ -27,10 +27,9 @@ from hqnn_core.training.data import Dataset, load_dataset
 from hqnn_core.training.data_summary import DataSummary, summary_of
 from hqnn_core.training.model import HybridModel, build_model, check_front_end
 from hqnn_core.training.resilience import build_backend
-from hqnn_core.training.spec import SEED_TAGS, RunSpec, derive_seed, resolve, seeds_for
+from hqnn_core.training.spec import RunSpec, resolve
 
-__all__ = ["SEED_TAGS", "Prepared", "PreparedModel", "build_layer", "derive_seed", "estimate", "estimate_parts", "prepare", "prepare_model",
-           "seeds_for"]
+__all__ = ["Prepared", "PreparedModel", "build_layer", "estimate", "estimate_parts", "prepare", "prepare_model"]
 
 
 @dataclass
