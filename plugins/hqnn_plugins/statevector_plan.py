@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ import torch
 from hqnn_core.circuit import Circuit, Op
 from hqnn_core.errors import CapabilityError
 from hqnn_core.measurement import plan_measurements
+from hqnn_plugins.torch_backend_memory import GATHER_MAX_QUBITS
 
 GROUP_MAX = 4  # wires per Kronecker block: 16x16 blocks keep the batched products compute-efficient
 _MONOMIAL = frozenset({"CNOT", "SWAP", "CZ"})  # signed permutations of basis states
@@ -173,14 +174,24 @@ class _Cached:
         self._tensors: dict[tuple[Any, ...], torch.Tensor] = {}
 
     def tensor(self, key: str, array: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        return self.derived_tensor(key, lambda: array, device, dtype)
+
+    def derived_tensor(self, key: str, make: Callable[[], np.ndarray], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """As :meth:`tensor`, computing the array only the first time (for tables derived from others)."""
         k = (key, str(device), dtype)
         if k not in self._tensors:
-            self._tensors[k] = torch.as_tensor(array).to(device=device, dtype=dtype)
+            self._tensors[k] = torch.as_tensor(make()).to(device=device, dtype=dtype)
         return self._tensors[k]
 
 
 class _Perm(_Cached):
-    """``out[i] = sign[i] * in[src[i]]``: a signed permutation (CNOT/SWAP/CZ runs, relayouts)."""
+    """``out[i] = sign[i] * in[src[i]]``: a signed permutation (CNOT/SWAP/CZ runs, relayouts).
+
+    Up to :data:`GATHER_MAX_QUBITS` the permutation is one ``torch.gather`` on a real view of the state
+    (a complex64 amplitude read as one float64, a complex128 one as its two float64 halves): three times
+    the speed of ``index_select`` on complex rows, and split across threads. Past it, ``index_select`` with
+    int32 tables keeps the tables at half the size.
+    """
 
     def __init__(self, src_map: np.ndarray | None, sign: np.ndarray | None) -> None:
         """``src_map``: GF(2) matrix from output to input physical bits (None: no permutation); ``sign``: int8 ±1."""
@@ -189,10 +200,20 @@ class _Perm(_Cached):
         self.src = None if src_map is None else _linear_table(src_map)
         self.inv = None if src_map is None else _linear_table(_gf2_inv(src_map))
 
-    def _index(self, x: torch.Tensor, inverse: bool) -> torch.Tensor:
-        arr = self.inv if inverse else self.src
-        assert arr is not None  # only called when there is a permutation
-        return self.tensor("inv" if inverse else "src", arr, x.device, torch.int32 if arr.dtype == np.int32 else torch.int64)
+    def take(self, x: torch.Tensor, inverse: bool) -> torch.Tensor:
+        """``x[..., table]`` with the forward (``src``) or inverse table."""
+        table, key = (self.inv, "inv") if inverse else (self.src, "src")
+        assert table is not None  # only called when there is a permutation
+        n_cols = x.shape[-1]
+        if n_cols > 1 << GATHER_MAX_QUBITS:
+            return x.index_select(-1, self.tensor(key, table, x.device, torch.int32 if table.dtype == np.int32 else torch.int64))
+        rows = x.reshape(-1, n_cols)
+        if x.element_size() == 8:  # complex64: one float64 per amplitude (same size, so any strides view)
+            index = self.tensor(key, table, x.device, torch.int64)
+            return torch.gather(rows.view(torch.float64), 1, index.expand(rows.shape[0], -1)).view(x.dtype).view(x.shape)
+        pairs = self.derived_tensor(key + "_pairs", lambda: np.stack([2 * table, 2 * table + 1], axis=-1).reshape(-1), x.device, torch.int64)
+        halves = torch.view_as_real(rows).reshape(rows.shape[0], -1)
+        return torch.view_as_complex(torch.gather(halves, 1, pairs.expand(rows.shape[0], -1)).view(rows.shape[0], n_cols, 2)).view(x.shape)
 
     def _sign(self, x: torch.Tensor) -> torch.Tensor:
         assert self.sign is not None  # only called when there are signs
@@ -200,13 +221,13 @@ class _Perm(_Cached):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.src is not None:
-            x = _Gather.apply(x, self._index(x, False), self._index(x, True)) if x.requires_grad else x.index_select(-1, self._index(x, False))
+            x = _Gather.apply(x, self, False) if x.requires_grad else self.take(x, False)
         return x * self._sign(x) if self.sign is not None else x
 
     def adjoint(self, x: torch.Tensor) -> torch.Tensor:
         if self.sign is not None:
             x = x * self._sign(x)
-        return x.index_select(-1, self._index(x, True)) if self.src is not None else x
+        return self.take(x, True) if self.src is not None else x
 
 
 class _Gather(torch.autograd.Function):
@@ -216,13 +237,13 @@ class _Gather(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
-        ctx.index, ctx.inverse = index, inverse
-        return x.index_select(-1, index)
+    def forward(ctx: Any, x: torch.Tensor, perm: _Perm, inverse: bool) -> torch.Tensor:
+        ctx.perm, ctx.inverse = perm, inverse
+        return perm.take(x, inverse)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        return _Gather.apply(grad, ctx.inverse, ctx.index), None, None
+        return _Gather.apply(grad, ctx.perm, not ctx.inverse), None, None
 
 
 @dataclass
@@ -292,11 +313,11 @@ class _ZMeasure(_Cached):
     A term's ±1 sign on basis state ``i`` is the parity of ``i & mask``. Splitting ``i`` into a high part
     (which 2**m-state chunk) and a low part, the sign is ``high_sign[chunk] * low_sign[i % 2**m]``: so
     every term's average is one matrix product of the probabilities, viewed ``[N, chunks, 2**m]``, with
-    a ``[2**m, terms]`` table (``m <= 16``), whatever the qubit count. The gradient is the same product
+    a ``[2**m, terms]`` table (``m <= 10``), whatever the qubit count. The gradient is the same product
     transposed.
     """
 
-    LOW_BITS = 16
+    LOW_BITS = 10  # 2**10-state chunks: one matrix product with many short rows, which BLAS splits across threads
 
     def __init__(self, n: int, masks: list[int], weights: np.ndarray, const: np.ndarray) -> None:
         super().__init__()
@@ -316,7 +337,8 @@ class _ZMeasure(_Cached):
         """``[N, K]`` from the final state ``[N, 2**n]``; |a|^2 is read as re^2 + im^2 of the real view."""
         real, n_rows, device = state.real.dtype, state.shape[0], state.device
         low2 = self.tensor("low2", np.repeat(self.low, 2, axis=0), device, real)  # rows repeated for (re, im) pairs
-        squares = torch.view_as_real(state).reshape(n_rows, self.high.shape[0], -1).square()
+        parts = torch.view_as_real(state).reshape(n_rows, self.high.shape[0], -1)
+        squares = parts * parts  # a product, not square(): pow is several times slower on float64
         per_term = (squares @ low2 * self.tensor("high", self.high, device, real)).sum(dim=1)  # [N, terms]
         out = per_term @ self.tensor("weights", self.weights, device, real)
         return out + self.tensor("const", self.const, device, real) if self.const.any() else out

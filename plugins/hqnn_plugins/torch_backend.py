@@ -28,11 +28,11 @@ so only a double backward pays for a recorded graph; the sweeps keep the opening
 half-width factors, not a full state, for it.
 
 Limits: memory is about ``batch * 2**n * itemsize * k`` bytes, with k an upper bound on measured peaks
-(4.2 for a forward pass, 9.2 for adjoint training, steps + 7 for backprop; :func:`~hqnn_plugins.torch_backend_memory.live_states`; itemsize 8 for
-complex64, 16 for complex128), plus a pair of int32 permutation tables of ``2**n`` entries
-(:func:`memory_needed`). It is checked before anything is compiled or allocated: with 24 GiB free the
+(2.08 for a forward pass, 7.8 for adjoint training, steps + 5.9 for backprop; :func:`~hqnn_plugins.torch_backend_memory.live_states`; itemsize 8 for
+complex64, 16 for complex128), plus a permutation table and its inverse
+(:func:`~hqnn_plugins.torch_backend_memory.table_bytes`; :func:`memory_needed`). It is checked before anything is compiled or allocated: with 24 GiB free the
 largest complex64 run is 29 qubits for one forward binding and 28 qubits for one adjoint training
-binding, one fewer with complex128 (:func:`largest_qubits`). Time per step grows like ``batch * 2**n * gates``.
+binding; with complex128, 29 and 27 (:func:`largest_qubits`). Time per step grows like ``batch * 2**n * gates``.
 """
 
 from __future__ import annotations

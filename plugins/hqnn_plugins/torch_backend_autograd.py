@@ -105,8 +105,8 @@ def _product_factors(vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
 
     if n == 1:
         return vectors[:, :, 0].T.contiguous(), vectors.new_ones(vectors.shape[1], 1)
-    half = n // 2
-    return kron(range(half)).T, kron(range(half, n)).T
+    half = n // 2  # contiguous rows: the state built from them then has contiguous rows too, which every later step reads
+    return kron(range(half)).T.contiguous(), kron(range(half, n)).T.contiguous()
 
 
 def _outer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -143,9 +143,9 @@ class Outer(torch.autograd.Function):
     @staticmethod
     def vjp_of(a: torch.Tensor, b: torch.Tensor, grad: torch.Tensor, needed: Sequence[bool]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """``(dL/da, dL/db)`` from ``dL/d(a (x) b)`` (plain torch ops: differentiable when grad mode is on)."""
-        g = grad.reshape(a.shape[0], a.shape[1], b.shape[1])
-        grad_a = (g * b.conj().unsqueeze(1)).sum(2) if needed[0] else None
-        grad_b = (g * a.conj().unsqueeze(2)).sum(1) if needed[1] else None
+        g = grad.reshape(a.shape[0], a.shape[1], b.shape[1])  # one pass over the state each, as matrix-vector products
+        grad_a = torch.matmul(g, b.conj().unsqueeze(2)).squeeze(2) if needed[0] else None
+        grad_b = torch.matmul(a.conj().unsqueeze(1), g).squeeze(1) if needed[1] else None
         return grad_a, grad_b
 
 
@@ -206,10 +206,8 @@ def run_forward(plan: _Plan, state: torch.Tensor, mats: Sequence[torch.Tensor], 
 
 
 def _conj_copy(x: torch.Tensor) -> torch.Tensor:
-    """A materialised complex conjugate (a lazy ``conj()`` would push slow paths into the ops that read it)."""
-    out = x.clone(memory_format=torch.contiguous_format)
-    torch.view_as_real(out)[..., 1].neg_()
-    return out
+    """A materialised complex conjugate (a lazy ``conj()`` would push slow paths into the ops that read it), in one pass."""
+    return torch.conj_physical(x)
 
 
 def _check_recorded_memory(plan: _Plan, state: torch.Tensor) -> None:

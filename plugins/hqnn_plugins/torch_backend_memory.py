@@ -17,6 +17,7 @@ class _Sized(Protocol):  # torch.dtype and numpy.dtype both say how many bytes a
 
 
 MAX_QUBITS = 30  # int32 basis-state indices; the memory check sets the practical limit below this
+GATHER_MAX_QUBITS = 24  # up to here permutations gather with int64 tables (one index per 8 bytes of amplitude)
 _COMPLEX64_BYTES = 8
 
 
@@ -33,17 +34,26 @@ def live_states(method: str, steps: int) -> float:
 
     Measured as the peak RSS growth of one run in a fresh process (``tests/core/test_torch_memory.py``
     says how), in complex64 state sizes at 16 qubits, batch 16 and 32, 2 and 6 layers (5 and 25 plan
-    steps): forward 3.0-4.0, backprop 11.5 and 31.6 (one state per step plus about 6.5), adjoint
-    8.5-8.7 whatever the depth, autograd 9.1 and 25.1 (0.8 per step plus about 5). The older counts
-    (3, 6, steps + 4, 2 steps + 4) were under for adjoint, the path large circuits take.
+    steps), less the permutation tables: forward 1.9-2.0, backprop 10.4-10.5 and 30.6 (one state per
+    step plus about 5.5), adjoint 7.5-7.6 whatever the depth, autograd 7.9-8.0 and 24.0 (0.8 per step
+    plus about 3.9). A contiguous opening state and one-pass conjugates lowered every path by one
+    to two states against the previous fit (4.2, steps + 7, 9.2, 5.4 + 0.8 steps).
     """
-    return {"forward": 4.2, "adjoint": 9.2, "backprop": steps + 7.0, "autograd": 5.4 + 0.8 * steps}[method]
+    return {"forward": 2.08, "adjoint": 7.8, "backprop": steps + 5.9, "autograd": 4.3 + 0.8 * steps}[method]
 
 
 def memory_needed(n_qubits: int, batch: int, dtype: _Sized | None = None, method: str = "forward", steps: int = 0) -> int:
-    """Peak bytes of one run: live states plus a pair of int32 permutation tables (``8 * 2**n``)."""
+    """Peak bytes of one run: live states plus a pair of permutation tables (:func:`table_bytes`)."""
     itemsize = _COMPLEX64_BYTES if dtype is None else dtype.itemsize
-    return int(live_states(method, steps) * batch * (2**n_qubits) * itemsize) + 8 * 2**n_qubits
+    return int(live_states(method, steps) * batch * (2**n_qubits) * itemsize) + table_bytes(n_qubits, itemsize)
+
+
+def table_bytes(n_qubits: int, itemsize: int = _COMPLEX64_BYTES) -> int:
+    """A permutation and its inverse: int64 gather indices, one per 8 bytes of amplitude, up to
+    :data:`GATHER_MAX_QUBITS`; int32 basis states (``8 * 2**n`` for the pair) past it."""
+    if n_qubits <= GATHER_MAX_QUBITS:
+        return 2 * 8 * (itemsize // 8) * 2**n_qubits
+    return 8 * 2**n_qubits
 
 
 def largest_qubits(memory: int, batch: int = 1, dtype: _Sized | None = None, method: str = "forward", steps: int = 0) -> int:
