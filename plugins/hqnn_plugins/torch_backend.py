@@ -13,7 +13,8 @@ Why it is fast: each circuit is compiled once into a cached plan of a handful of
 :mod:`~hqnn_plugins.torch_backend_autograd` runs and differentiates plans,
 :mod:`~hqnn_plugins.torch_backend_memory` is the memory model (torch-free),
 :mod:`~hqnn_plugins.torch_backend_measure` turns states into expectations or samples,
-:mod:`~hqnn_plugins.torch_backend_options` holds the options (torch-free), and this module is the
+:mod:`~hqnn_plugins.torch_backend_options` holds the options (torch-free),
+:mod:`~hqnn_plugins.torch_backend_allocator` keeps freed states in the heap (glibc), and this module is the
 :class:`Backend` that picks a gradient path, checks memory first and measures.
 
 Gradients (option ``diff_method``, exact in every mode): ``backprop`` is a hand-written reverse sweep
@@ -49,6 +50,7 @@ from hqnn_core.interfaces import Backend, Task
 from hqnn_plugins import torch_backend_compiled as compiled
 from hqnn_plugins import torch_backend_memory as memory
 from hqnn_plugins.layouts.backends import TorchLayout
+from hqnn_plugins.torch_backend_allocator import tune_glibc_malloc
 from hqnn_plugins.statevector_plan import _is_z_only, _Plan, _plan
 from hqnn_plugins.torch_backend_autograd import Outer, Sweep, build, run_forward
 from hqnn_plugins.torch_backend_measure import basis_probabilities, pauli_expectations, probabilities_of, sample
@@ -135,6 +137,8 @@ class TorchBackend(Backend):
     # -- simulation --------------------------------------------------------------------------
     def _prepare(self, circuit: Circuit, values: torch.Tensor, z_only: bool, shots: int | None) -> tuple[_Plan, str, torch.dtype]:
         dtype = self._complex_dtype(values)
+        if values.device.type == "cpu":
+            tune_glibc_malloc()  # once per process: freed states stay in the heap instead of faulting in again each step
         self._check_memory(circuit, values.shape[0], dtype)  # before compiling: the plan's tables are 2**n long
         plan = _plan(circuit, z_only)
         method = self._method(plan, values, shots)
@@ -194,4 +198,5 @@ class TorchBackend(Backend):
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info["versions"] = {"torch": torch.__version__}
+        info["allocator"] = tune_glibc_malloc()  # what a CPU run does to glibc's thresholds (the run record says so)
         return info
