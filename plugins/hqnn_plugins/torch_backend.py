@@ -50,8 +50,8 @@ from hqnn_core.interfaces import Backend, Task
 from hqnn_plugins import torch_backend_compiled as compiled
 from hqnn_plugins import torch_backend_memory as memory
 from hqnn_plugins.layouts.backends import TorchLayout
-from hqnn_plugins.torch_backend_allocator import tune_glibc_malloc
 from hqnn_plugins.statevector_plan import _is_z_only, _Plan, _plan
+from hqnn_plugins.torch_backend_allocator import tune_glibc_malloc
 from hqnn_plugins.torch_backend_autograd import Outer, Sweep, build, run_forward
 from hqnn_plugins.torch_backend_measure import basis_probabilities, pauli_expectations, probabilities_of, sample
 from hqnn_plugins.torch_backend_memory import MAX_QUBITS, largest_qubits, memory_needed
