@@ -19,7 +19,7 @@ import torch
 
 from hqnn_core.errors import CapabilityError
 from hqnn_plugins import torch_backend_memory as memory
-from hqnn_plugins.statevector_plan import _angle_gate, _Dense, _Diag, _kron_entries, _Plan, _SharedSpec
+from hqnn_plugins.statevector_plan import _angle_gate, _Dense, _Diag, _kron_entries, _Plan, _SharedSpec, shared_matrix
 
 
 class SharedStack(torch.autograd.Function):
@@ -146,6 +146,15 @@ class Outer(torch.autograd.Function):
         g = grad.reshape(a.shape[0], a.shape[1], b.shape[1])  # one pass over the state each, as matrix-vector products
         grad_a = torch.matmul(g, b.conj().unsqueeze(2)).squeeze(2) if needed[0] else None
         grad_b = torch.matmul(a.conj().unsqueeze(1), g).squeeze(1) if needed[1] else None
+        return grad_a, grad_b
+
+    @staticmethod
+    def vjp_of_conjugate(a: torch.Tensor, b: torch.Tensor, h: torch.Tensor, needed: Sequence[bool]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """:meth:`vjp_of` from ``h = conj(dL/d(a (x) b))``, with no conjugated copy of the state:
+        ``conj(h) conj(b) = conj(h b)``, so only the small results are conjugated."""
+        g = h.reshape(a.shape[0], a.shape[1], b.shape[1])
+        grad_a = torch.matmul(g, b.unsqueeze(2)).squeeze(2).conj_physical() if needed[0] else None
+        grad_b = torch.matmul(a.unsqueeze(1), g).squeeze(1).conj_physical() if needed[1] else None
         return grad_a, grad_b
 
 
@@ -279,9 +288,9 @@ class Sweep(torch.autograd.Function):
             step = plan.steps[i]
             h_out = x if ctx.store else x[n_rows:]
             if isinstance(step, _Dense):
-                m = mats[step.stack][:, step.index]
+                m = shared_matrix(mats[step.stack][:, step.index])  # [N, K, K] or, shared by every row, [K, K]
                 k = 1 << step.g
-                undo = m.mT if ctx.store else torch.stack([m.mH, m.mT])  # state: M^H, h: conj(M^H) = M^T
+                undo = m.mT if ctx.store else torch.stack([m.mH, m.mT]).view(2, -1, k, k)  # state: M^H, h: conj(M^H) = M^T
                 x = torch.matmul(undo, x.view(-1, n_rows, x.shape[1] // k, k).mT).reshape(x.shape)
                 in_state = inputs[i] if ctx.store else x[:n_rows]
                 # dM[j, l] = sum_r G_out[r, j] conj(in[l, r]) = conj(sum_r h_out[r, j] in[l, r])
@@ -299,6 +308,6 @@ class Sweep(torch.autograd.Function):
                 x = step.adjoint(x)
                 in_state = inputs[i] if ctx.store else x[:n_rows]
             out_state = in_state
-        grad_state = _conj_copy(x if ctx.store else x[n_rows:])
-        return (None, None, *Outer.vjp_of(a, b, grad_state, ctx.needs_input_grad[2:4]), grad_theta, *grad_mats)
+        h = x if ctx.store else x[n_rows:]  # conj(dL/d opening state): the opening factors' gradients, conjugated
+        return (None, None, *Outer.vjp_of_conjugate(a, b, h, ctx.needs_input_grad[2:4]), grad_theta, *grad_mats)
 

@@ -34,12 +34,14 @@ def live_states(method: str, steps: int) -> float:
 
     Measured as the peak RSS growth of one run in a fresh process (``tests/core/test_torch_memory.py``
     says how), in complex64 state sizes at 16 qubits, batch 16 and 32, 2 and 6 layers (5 and 25 plan
-    steps), less the permutation tables: forward 1.9-2.0, backprop 10.4-10.5 and 30.6 (one state per
-    step plus about 5.5), adjoint 7.5-7.6 whatever the depth, autograd 7.9-8.0 and 24.0 (0.8 per step
+    steps), less the permutation tables: forward 1.9-2.0, backprop 9.4-9.5 and 29.6 (one state per
+    step plus about 4.5), adjoint 6.5-6.6 whatever the depth, autograd 7.9-8.0 and 24.0 (0.8 per step
     plus about 3.9). A contiguous opening state and one-pass conjugates lowered every path by one
-    to two states against the previous fit (4.2, steps + 7, 9.2, 5.4 + 0.8 steps).
+    to two states against the previous fit (4.2, steps + 7, 9.2, 5.4 + 0.8 steps); reading the opening
+    state's gradient from the sweep's buffer, without a conjugated copy, one more on the adjoint and
+    backprop paths (7.8, steps + 5.9).
     """
-    return {"forward": 2.08, "adjoint": 7.8, "backprop": steps + 5.9, "autograd": 4.3 + 0.8 * steps}[method]
+    return {"forward": 2.08, "adjoint": 6.8, "backprop": steps + 4.9, "autograd": 4.3 + 0.8 * steps}[method]
 
 
 def memory_needed(n_qubits: int, batch: int, dtype: _Sized | None = None, method: str = "forward", steps: int = 0) -> int:

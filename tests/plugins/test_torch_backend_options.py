@@ -38,5 +38,5 @@ def test_both_backends_share_one_precision_and_seed_definition():
 
 def test_memory_model_reads_torch_and_numpy_dtypes_alike():
     assert memory_needed(20, 4, torch.complex64) == memory_needed(20, 4, np.dtype(np.complex64)) == memory_needed(20, 4)
-    assert memory_needed(20, 4, torch.complex128, "adjoint") == int(7.8 * 4 * 2**20 * 16) + 32 * 2**20
+    assert memory_needed(20, 4, torch.complex128, "adjoint") == int(6.8 * 4 * 2**20 * 16) + 32 * 2**20
     assert largest_qubits(24 * 2**30, dtype=np.dtype(np.complex128), method="adjoint") == 27
