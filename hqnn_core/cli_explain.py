@@ -7,6 +7,7 @@ import json
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 @click.command()
@@ -28,9 +29,9 @@ def explain(run_dir: str, steps: int, backend: str, max_samples: int | None, out
     ablation = Table("stage", "test accuracy", "loss", "mean |Δ logits|", "predictions changed", title=f"stage ablation ({report['n_test']} test samples)")
     for r in report["ablation"]:
         if "skipped" in r:
-            ablation.add_row(r["stage"], "-", "-", "-", f"skipped: {r['skipped']}")
+            ablation.add_row(Text(r["stage"]), "-", "-", "-", Text(f"skipped: {r['skipped']}"))
         else:
-            ablation.add_row(r["stage"], f"{r['accuracy']:.4f}", f"{r['loss']:.4f}", f"{r['logit_change']:.4f}", f"{r['prediction_change']:.1%}")
+            ablation.add_row(Text(r["stage"]), f"{r['accuracy']:.4f}", f"{r['loss']:.4f}", f"{r['logit_change']:.4f}", f"{r['prediction_change']:.1%}")
     console.print(ablation)
     for key, part in report["attributions"].items():
         if not isinstance(part, dict):
@@ -38,11 +39,11 @@ def explain(run_dir: str, steps: int, backend: str, max_samples: int | None, out
         table = Table("feature", "mean |IG|", "mean IG", "mean |ablation|",
                       title=f"{key.replace('_', ' ')}: integrated gradients (completeness error {part['completeness_error']:.1e}) and feature ablation")
         for name, a, s, f in zip(part["names"], part["integrated_gradients"], part["integrated_gradients_signed"], part["feature_ablation"]):
-            table.add_row(name, f"{a:.4f}", f"{s:+.4f}", f"{f:.4f}")
+            table.add_row(Text(str(name)), f"{a:.4f}", f"{s:+.4f}", f"{f:.4f}")
         console.print(table)
     classes = Table("class", "n", "hybrid", "baseline", "gap", title="per-class test accuracy")
     for r in report["per_class"]:
         classes.add_row(str(r["class"]), str(r["n"]), f"{r['hybrid']:.4f}", f"{r['baseline']:.4f}" if "baseline" in r else "-",
                         f"{r['gap']:+.4f}" if "gap" in r else "-")
     console.print(classes)
-    console.print(f"wrote {report['files']['json']} and plots in {report['files']['ablation'].rsplit('/', 1)[0]}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {report['files']['json']} and plots in {report['files']['ablation'].rsplit('/', 1)[0]}", highlight=False, soft_wrap=True, markup=False)  # paths are not markup

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 @click.command()
@@ -50,15 +51,15 @@ def predict(run_dir: str, data_file: str, out: str, overrides: tuple[str, ...], 
         return
     console = Console()
     console.print(f"{report['n_rows']} rows: {report['rows']['quantum']} quantum, {report['rows']['classical']} classical "
-                  f"({report['classical_model'] or 'no fallback'}); {report['switch_count']} switches", highlight=False)
+                  f"({report['classical_model'] or 'no fallback'}); {report['switch_count']} switches", highlight=False, markup=False)
     if predictor.switches:
         table = Table("batch", "row", "to", "reason", "quantum acc", "classical acc", "detail", title="switches")
         for s in predictor.switches:
-            table.add_row(str(s.batch), str(s.row), s.to, s.reason, _fmt(s.quantum_accuracy), _fmt(s.classical_accuracy), s.detail[:80])
+            table.add_row(str(s.batch), str(s.row), Text(s.to), Text(s.reason), _fmt(s.quantum_accuracy), _fmt(s.classical_accuracy), Text(s.detail[:80]))
         console.print(table)
     if "accuracy" in report:
         console.print(f"accuracy on the labelled rows: {report['accuracy']:.4f}", highlight=False)
-    console.print(f"predictions: {out_path}; record: {summary}", highlight=False, soft_wrap=True)
+    console.print(f"predictions: {out_path}; record: {summary}", highlight=False, soft_wrap=True, markup=False)  # a path is not markup
 
 
 @click.command()
@@ -85,7 +86,7 @@ def monitor(run_dir: str, data_file: str, alpha: float, permutations: int, seed:
     console = Console()
     table = Table("feature", "KS statistic", "p-value", "p (Holm)", "drift", title=f"per-feature KS tests, alpha {alpha}")
     for f in report.features:
-        table.add_row(str(f["feature"]), f"{f['statistic']:.4f}", f"{f['p_value']:.3g}", f"{f['p_holm']:.3g}", "yes" if f["drift"] else "")
+        table.add_row(Text(str(f["feature"])), f"{f['statistic']:.4f}", f"{f['p_value']:.3g}", f"{f['p_holm']:.3g}", "yes" if f["drift"] else "")
     console.print(table)
     m = report.mmd
     console.print(f"MMD^2 {m['statistic']:.5f}, permutation p-value {m['p_value']:.4g} ({m['permutations']} permutations)", highlight=False)
@@ -99,7 +100,7 @@ def monitor(run_dir: str, data_file: str, alpha: float, permutations: int, seed:
             f"± {a['test_standard_error']:.4f}: difference {a['difference']:+.4f} ± {a['difference_standard_error']:.4f} "
             f"(one-sided p of a drop {a['p_value_drop']:.3g})", highlight=False)
     for note in report.notes:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _fmt(value: float | None) -> str:

@@ -32,7 +32,9 @@ from pathlib import Path
 #: Methods, properties and error fields that the Backend ABC / BackendError declare: never probed for.
 CONTRACT_NAMES = frozenset({
     "map_error", "error_examples", "attach_journal", "price_class", "inner", "faults_injected", "queue_info",
-    "kind", "category", "vendor_error", "capabilities",
+    "capabilities", "capabilities_for", "states", "simulate", "device_class", "price", "members", "configure_gradient",
+    "jobs_for", "calibration", "noise_options", "seed_for_call",
+    "kind", "category", "vendor_error", "code", "task_id",
 })
 #: torch's documented mutable attributes of a tensor or parameter (freezing layers, clearing gradients).
 TORCH_SWITCHES = frozenset({"requires_grad", "grad"})

@@ -1,9 +1,9 @@
 """The budget's place in the backend stack: every submission to a vendor backend passes the run's meter first.
 
-A run's backends are assembled once (see docs/architecture.md, "How a run is assembled"):
-budget around fallback around retry around the vendor backend. The budget is one meter (the run's
-limits and ledger, :class:`~hqnn_core.training.budget.BudgetGuard`) whose wrapper sits directly
-around each vendor backend, so that every attempt is checked before it is sent: a retry of the
+A run's backends are assembled once (see docs/architecture.md, "How a run is assembled"), from
+the outside in: fallback over the members, retry per member, this meter, the vendor backend. The
+budget is one meter (the run's limits and ledger, :class:`~hqnn_core.training.budget.BudgetGuard`)
+whose wrapper sits directly around each vendor backend, so that every attempt is checked before it is sent: a retry of the
 primary and a call that falls back to another member are separate submissions, each refused on
 its own when it would cross a limit.
 """

@@ -37,7 +37,7 @@ def header_lines(prepared: Prepared, run_dir: Path, done_epochs: int = 0) -> lis
 
 def interrupted_lines(run_dir: Path, position: dict[str, Any], record: dict[str, Any], error: BaseException) -> list[str]:
     """Where the run stopped, what is saved, and the command that continues it."""
-    code = getattr(error, "code", None)
+    code = error.code if isinstance(error, SystemExit) else None
     why = "interrupted (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else ("stopped (SIGTERM)" if code == 143 else f"stopped (exit {code})")
     if position:
         step = f", step {position['step']}/{position['steps']}" if position.get("step") else ""

@@ -37,7 +37,7 @@ def retry_policy(retry: RetrySettings) -> RetryPolicy:
 
 
 def build_backend(spec: RunSpec, guard: BudgetGuard | None = None) -> Backend:
-    """The run's backend stack, built once from ``spec``: budget around fallback around retry around each vendor backend.
+    """The run's backend stack, built once from ``spec``: fallback over the members, retry per member, budget meter, vendor.
 
     Each member is built with the options (shot seed included) the spec resolved for it. With a
     ``guard`` every vendor backend is wrapped by it (:meth:`BudgetGuard.wrap`), so each attempt, a

@@ -159,7 +159,7 @@ def test_predict_cli_writes_the_prediction_record(served_run, digits01, oracle, 
 
     rows = tmp_path / "rows.csv"
     np.savetxt(rows, np.column_stack([digits01[0][:50], digits01[1][:50]]), delimiter=",")
-    out = tmp_path / "preds.csv"
+    out = tmp_path / "preds[qiskit].csv"  # brackets: rich markup would swallow "[qiskit]"
     with pytest.warns(FallbackWarning):
         result = CliRunner().invoke(cli, [
             "predict", str(served_run), "--data", str(rows), "--out", str(out), "--set", f"backend.name={DOWN}",
@@ -174,4 +174,5 @@ def test_predict_cli_writes_the_prediction_record(served_run, digits01, oracle, 
     assert summary["switch_count"] == 1 and summary["switches"][0]["reason"] == "unavailable"
     assert summary["rows"] == {"quantum": 0, "classical": 50} and summary["accuracy"] == pytest.approx(np.mean(oracle[1][:50] == digits01[1][:50]))
     assert "50 rows: 0 quantum, 50 classical" in result.output
+    assert f"predictions: {out}; record: {out.with_suffix('.json')}" in result.output
 

@@ -32,9 +32,25 @@ def _lines(source: str, training: bool = True) -> list[int]:
     'getattr(type(backend), "capabilities")',
     'hasattr(b, "faults_injected")',
     'delattr(b, "queue_info")',
+    'hasattr(backend, "simulate")',
+    'getattr(backend, "device_class", None)',
+    'getattr(error, "task_id", None)',
 ])
 def test_probing_a_contract_member_is_flagged_anywhere_in_the_library(probe):
     assert _lines(f"x = 1\ny = {probe}\n", training=False) == [2]
+
+
+def test_every_optional_member_of_the_backend_contract_is_guarded():
+    """A member added to the ABC or to BackendError's typed fields is a contract name, so probing it is flagged."""
+    import inspect
+
+    from hqnn_core.errors import BackendError
+    from hqnn_core.interfaces.backend import Backend
+
+    always_there = {"describe", "expectations", "full_name", "run_batch", "validate", "vendor", "kind"}
+    optional = {n for n in vars(Backend) if not n.startswith("_")} - always_there
+    fields = {p.name for p in inspect.signature(BackendError.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY}
+    assert optional | fields <= check_contracts.CONTRACT_NAMES, sorted((optional | fields) - check_contracts.CONTRACT_NAMES)
 
 
 @pytest.mark.parametrize("fine", [

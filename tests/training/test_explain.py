@@ -81,8 +81,10 @@ def test_feature_ablation_matches_direct_replacement(run):
 
 
 def test_explain_command_writes_report_and_plots(run, tmp_path):
+    tmp_path = tmp_path / "explain[qiskit]"  # brackets: rich markup would swallow "[qiskit]"
     result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["explain", str(run.run_dir), "--steps", "16", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
+    assert f"wrote {tmp_path / 'explain.json'} and plots in {tmp_path}" in result.output
     assert "stage ablation" in result.output and "per-class test accuracy" in result.output
     data = json.loads((tmp_path / "explain.json").read_text())
     classes = data["per_class"]
