@@ -35,9 +35,10 @@ COMMANDS: dict[str, list[str]] = {
     "hqnn backends": ["backends"],
     "hqnn validate examples/digits.yaml": ["validate", "examples/digits.yaml"],
     "hqnn validate examples/linearly_separable.yaml": ["validate", "examples/linearly_separable.yaml"],
+    "hqnn validate examples/kernel.yaml": ["validate", "examples/kernel.yaml"],
+    "hqnn validate examples/born_machine.yaml": ["validate", "examples/born_machine.yaml"],
 }
-TARGETS = {"hqnn --version": 0.3, "hqnn --help": 0.3, "hqnn validate examples/digits.yaml": 1.5,
-           "hqnn validate examples/linearly_separable.yaml": 1.5}
+TARGETS = {"hqnn --version": 0.3, "hqnn --help": 0.3, **{name: 1.5 for name in COMMANDS if name.startswith("hqnn validate")}}
 #: what a command cannot go below while it imports them, timed in the same rounds
 PEERS: dict[str, str] = {"import torch": "import torch", "import sklearn.decomposition": "import sklearn.decomposition"}
 

@@ -81,6 +81,15 @@ def build_circuit(n_qubits: int, encoder: EncoderLayout, ansatz: AnsatzLayout, l
     return builder.build(observables)
 
 
+def build_ansatz_circuit(n_qubits: int, ansatz: AnsatzLayout, layers: int, mirrored: bool = False) -> Circuit:
+    """``layers`` ansatz layers with no encoder (a Born machine's circuit), weights numbered as in :func:`build_circuit`."""
+    builder = CircuitBuilder(n_qubits)
+    builder.n_layers = layers
+    for layer in range(layers):
+        builder.weight_offset = layer * ansatz.weights_per_layer(n_qubits)
+        add_ansatz_layer(builder, ansatz, list(range(n_qubits)), layer, mirrored)
+    return builder.build(None)
+
 
 def parse_observables(spec: Sequence[Observable | str] | None, n_qubits: int) -> list[Observable] | None:
     """The observables a layer measures, parsed from strings (``None``: the default, Z on every qubit)."""

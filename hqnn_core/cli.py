@@ -222,16 +222,31 @@ def validate(profile: str | None, overrides: tuple[str, ...], schema: bool) -> N
         raise click.UsageError("give a PROFILE to validate, or --schema for the reference.")
     loaded = load_profile(profile, overrides)
     if loaded.profile.model.kind == "born_machine":
-        from hqnn_core.training.generative import prepare_born_machine
-        from hqnn_core.training.generative import validate_lines as born_machine_lines
+        from hqnn_core.training.data_summary import describe_data
+        from hqnn_core.training.describe_kinds import describe_born_machine
+        from hqnn_core.training.spec import resolve
 
-        lines = born_machine_lines(prepare_born_machine(loaded))
+        p = loaded.profile
+        data = None if p.data.source == "bars_and_stripes" else describe_data(p.data, loaded.base_dir, loaded.source)
+        lines = describe_born_machine(loaded, resolve(loaded, with_fallback=bool(p.backend.fallback)), data)
+        if lines is None:  # what only the built machine can tell (torch)
+            from hqnn_core.training.generative import prepare_born_machine
+            from hqnn_core.training.generative import validate_lines as born_machine_lines
+
+            lines = born_machine_lines(prepare_born_machine(loaded))
         click.echo("\n".join([f"OK {profile}", *lines, f"  config hash {loaded.config_hash[:16]}"]))
         return
     if loaded.profile.model.kind == "kernel":
-        from hqnn_core.training.kernel_run import validate_lines as kernel_lines
+        from hqnn_core.training.data_summary import describe_data
+        from hqnn_core.training.describe_kinds import describe_kernel
+        from hqnn_core.training.spec import resolve
 
-        click.echo("\n".join([f"OK {profile}", *kernel_lines(loaded)]))
+        lines = describe_kernel(loaded, resolve(loaded), describe_data(loaded.profile.data, loaded.base_dir, loaded.source))
+        if lines is None:  # what only the built kernel can tell (torch, scikit-learn)
+            from hqnn_core.training.kernel_run import validate_lines as kernel_lines
+
+            lines = kernel_lines(loaded)
+        click.echo("\n".join([f"OK {profile}", *lines]))
         return
     from hqnn_core.training.data_summary import describe_data
     from hqnn_core.training.describe import built_description, describe_model

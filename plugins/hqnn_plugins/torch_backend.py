@@ -47,7 +47,6 @@ import torch
 from hqnn_core.circuit import Circuit
 from hqnn_core.errors import CapabilityError
 from hqnn_core.interfaces import Backend, Task
-from hqnn_plugins import torch_backend_compiled as compiled
 from hqnn_plugins import torch_backend_memory as memory
 from hqnn_plugins.layouts.backends import TorchLayout
 from hqnn_plugins.statevector_plan import _is_z_only, _Plan, _plan
@@ -96,6 +95,9 @@ class TorchBackend(Backend):
         (:mod:`hqnn_plugins.torch_backend_compiled`), which keeps the accounting (one call and job per task) at run time."""
         if shots is not None or not torch.compiler.is_compiling():
             return super().run_batch(tasks, shots, seed)
+        # imported here, where dynamo is already loaded: at the top it would cost every eager run 1.2 s of torch._dynamo
+        from hqnn_plugins import torch_backend_compiled as compiled
+
         results = []
         for circuit, values in tasks:
             if values.ndim != 2 or values.shape[1] != circuit.n_slots:

@@ -56,6 +56,8 @@ def test_version_loads_nothing_heavy():
 @pytest.mark.parametrize("example, summary, usage", [
     ("digits", "270 train / 90 test, 4 features", "estimated usage: 270 jobs, 5400 circuits, 0 shots"),
     ("linearly_separable", "240 train / 60 test, 4 features", "estimated usage: 320 jobs, 6000 circuits, 0 shots"),
+    ("kernel", "240 train / 60 test, 4 features", "estimated usage: 2 jobs, 540 circuits, 0 shots"),
+    ("born_machine", "14 training strings of 9 bits", "estimated usage: 121 jobs, 121 circuits, 0 shots"),
 ])
 def test_validate_describes_the_model_without_torch_scikit_learn_or_scipy(example, summary, usage):
     """``hqnn validate`` needs the data's shape and the model's description, not fitted transforms or a torch module.

@@ -62,3 +62,20 @@ def test_compiled_model_takes_new_batch_sizes_and_still_refuses_non_finite_input
     x[1, 2] = float("nan")
     with pytest.raises(InputError, match="NaN or inf"):
         compiled(x)
+
+
+def test_an_eager_step_does_not_load_dynamo():
+    """The compiled-op module is imported on the compiled path only: torch._dynamo costs 1.2 s to import."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    code = ("import sys, torch\nfrom hqnn_core import QuantumLayer\n"
+            "layer = QuantumLayer(3, layers=2, seed=0)\nlayer(torch.rand(4, 3)).sum().backward()\n"
+            "print(sorted(m for m in ('torch._dynamo', 'hqnn_plugins.torch_backend_compiled') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(repo / p) for p in ("", "plugins", "adapters"))}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
