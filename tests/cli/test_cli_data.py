@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
 from test_cli_training import hqnn
 
@@ -41,6 +42,15 @@ def test_colour_images_validate_and_train_with_a_cnn(monkeypatch, capsys, tmp_pa
     record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert record["status"] == "completed" and record["data"]["image_shape"] == [3, 8, 8]
     assert "Conv2d(3, 4" in record["model"]["hybrid"]["architecture"]
+
+    # the colour backbone transfers: a pretrained front end from this run keeps its 3-channel convolution, frozen
+    transfer = _profile(tmp_path, {"source": "npz", "path": str(_rgb_npz(tmp_path))},
+                        front_end={"kind": "pretrained", "from": str(tmp_path / "run")})
+    code, out, err = hqnn(monkeypatch, capsys, "train", str(transfer), "--out", str(tmp_path / "transfer"), "--quiet")
+    assert code == 0, err
+    before, after = (torch.load(tmp_path / run / "model.pt", weights_only=True) for run in ("run", "transfer"))
+    assert after["front.1.weight"].shape == (4, 3, 3, 3)  # Unflatten(3, 8, 8), then Conv2d(3, 4, 3)
+    assert torch.equal(after["front.1.weight"], before["front.1.weight"])
 
 
 def test_validate_names_the_file_and_row_of_a_nan(monkeypatch, capsys, tmp_path):

@@ -83,6 +83,24 @@ def test_cnn_front_end_takes_every_channel(tmp_path):
     assert front[1].in_channels == 3 and front(torch.zeros(5, 192)).shape == (5, 2)
 
 
+def test_cifar10_sized_images_load_describe_and_run_through_a_cnn(tmp_path):
+    """Keras' CIFAR-10 arrays: uint8 (N, 32, 32, 3), channels last; validate and loading agree on (3, 32, 32)."""
+    from hqnn_core.config import FrontEndConfig
+    from hqnn_core.training.data_summary import describe_data
+    from hqnn_core.training.model import build_front_end
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, size=(30, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(30) % 10
+    path = _npz(tmp_path / "cifar10.npz", X_train=x[:20], y_train=y[:20], X_test=x[20:], y_test=y[20:])
+    cfg = DataConfig(source="npz", path=str(path), standardize=False)
+    d = load_dataset(cfg)
+    assert d.image_shape == describe_data(cfg).image_shape == (3, 32, 32) and d.x_train.shape == (20, 3072)
+    assert d.x_train[7].reshape(3, 32, 32)[2, 5, 9] == pytest.approx(float(x[7, 5, 9, 2]))  # channel 2 of pixel (5, 9)
+    front = build_front_end(FrontEndConfig(kind="cnn", channels=[8, 16], hidden=[32]), 3072, 4, d.image_shape, "<t>")
+    assert front[1].in_channels == 3 and front(torch.as_tensor(d.x_train)).shape == (20, 4)
+
+
 def test_nan_in_npz_names_file_array_and_row(tmp_path):
     x, y = _images(20, (4,))
     x[13, 2] = np.nan
