@@ -33,7 +33,6 @@ import torch.distributed as dist
 from torch import nn
 
 from hqnn_core.errors import ConfigError
-from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.paths import confined
 from hqnn_core.training.records import RunRecord
 from hqnn_core.training.spec import derive_seed
@@ -177,19 +176,6 @@ def from_environment() -> DistContext | None:
             torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
         dist.init_process_group(backend=backend, timeout=_TIMEOUT)
     return DistContext(dist.get_rank(), dist.get_world_size(), int(os.environ["LOCAL_RANK"]), dist.get_backend())
-
-
-def check_profile(ctx: DistContext | None, optimizer: str) -> None:
-    """Data parallelism needs gradients to average; the registered optimiser says whether it has any (``data_parallel``).
-
-    An unknown name passes here: the profile check names it with a did-you-mean.
-    """
-    registry = get_plugins().optimizers
-    if ctx is not None and optimizer in registry and not registry.get(optimizer).data_parallel():
-        raise ConfigError(
-            f"train.optimizer {optimizer!r} is gradient-free and cannot be data-parallel; use a torch optimiser "
-            "(adam, sgd, ...) with --nproc/torchrun, or run on one process."
-        )
 
 
 def shutdown(ctx: DistContext | None) -> None:

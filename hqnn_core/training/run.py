@@ -222,7 +222,6 @@ def _train(profile: str | Path | LoadedProfile | None, overrides: Sequence[str],
             raise ConfigError(f"{loaded.source}: model.kind: a born_machine run trains in one process and does not resume; "
                               "start it again (without --resume or --nproc).")
         return _train_born_machine(loaded, out, display, held)
-    distributed.check_profile(ctx, loaded.profile.train.optimizer.name)
     check_trackers(loaded.profile.output.log_to)  # a missing tracker SDK fails before anything is written
     # resolved once: under torchrun/--nproc each rank gets its own shot seeds and share of the limits (run.json's distributed section)
     spec = resolve(loaded) if ctx is None else resolve(loaded, rank=ctx.rank, world_size=ctx.world_size)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from hqnn_core.config import LoadedProfile, Profile
+from hqnn_core.errors import ConfigError
 from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.validate import check_components
 
@@ -200,6 +201,9 @@ def resolve(loaded: LoadedProfile, backend: str | None = None, shots: Any = "pro
     """
     classes = check_components(loaded)  # the one registry check of the run
     p = loaded.profile
+    if rank is not None and not classes["optimizer_class"].data_parallel():  # data parallelism averages gradients
+        raise ConfigError(f"{loaded.source}: train.optimizer {p.train.optimizer.name!r} is gradient-free and cannot be data-parallel; "
+                          "use a torch optimiser (adam, sgd, ...) with --nproc/torchrun, or run on one process.")
     q, b, t = p.model.quantum, p.backend, p.train
     plugins = get_plugins()
     seeds = seeds_for(p)

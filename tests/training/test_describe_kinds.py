@@ -41,15 +41,18 @@ def test_described_as_built(overrides):
 
 
 @pytest.mark.vendor
-@pytest.mark.parametrize(("backend", "module"), [("pennylane:default.qubit", "pennylane"), ("qiskit.aer", "qiskit_aer"),
-                                                 ("braket.local:sv", "braket")])
-def test_vendor_backends_are_described_as_built_or_left_to_the_build(backend, module):
-    pytest.importorskip(module)
-    overrides = (f"backend.name={backend}",)
-    described = _described(overrides)
-    assert described is None or described == validate_lines(load_profile(KERNEL, overrides))
-    described, built = _born(overrides)
-    assert described is None or described == built
+@pytest.mark.parametrize(("backend", "sdk", "adapter"), [("pennylane:default.qubit", "pennylane", "pennylane"),
+                                                         ("qiskit.aer", "qiskit_aer", "qiskit"), ("braket.local:sv", "braket", "braket")])
+def test_vendor_backends_are_described_as_built_or_left_to_the_build(backend, sdk, adapter):
+    import hqnn_core
+
+    pytest.importorskip(sdk)
+    with hqnn_core.temporary_plugin(pytest.importorskip(f"hqnn_{adapter}"), name=adapter, distribution="hqnn"):
+        overrides = (f"backend.name={backend}",)
+        described = _described(overrides)
+        assert described is None or described == validate_lines(load_profile(KERNEL, overrides))
+        described, built = _born(overrides)
+        assert described is None or described == built
 
 
 @pytest.mark.parametrize("overrides", [

@@ -17,11 +17,13 @@ import pytest
 import torch
 from training_helpers import load_state, write_profile
 
+from hqnn_core.config import load_profile
 from hqnn_core.errors import ConfigError
 from hqnn_core.kill_points import KILL_VAR
 from hqnn_core.training import train
-from hqnn_core.training.distributed import DistContext, check_profile
+from hqnn_core.training.distributed import DistContext
 from hqnn_core.training.launch import launch
+from hqnn_core.training.spec import resolve
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the elastic launcher's own deprecations
 
@@ -46,10 +48,11 @@ def test_shards_split_the_global_batch_and_weight_the_loss():
     assert empty.tolist() == [0] and weight == 0.0  # joins the all-reduce, contributes nothing
 
 
-def test_gradient_free_optimisers_are_refused_with_the_fix():
-    with pytest.raises(ConfigError, match="gradient-free.*adam"):
-        check_profile(DistContext(0, 2, 0, "gloo"), "spsa")
-    check_profile(None, "spsa")  # one process: fine
+def test_gradient_free_optimisers_are_refused_with_the_fix(tmp_path):
+    loaded = load_profile(write_profile(tmp_path, train={"optimizer": "spsa"}))
+    with pytest.raises(ConfigError, match="train.optimizer 'spsa' is gradient-free.*adam"):
+        resolve(loaded, rank=0, world_size=2)
+    assert resolve(loaded).optimizer.name == "spsa"  # one process: fine
 
 
 @pytest.fixture(scope="module")

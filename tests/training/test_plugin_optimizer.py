@@ -18,7 +18,7 @@ from hqnn_core.errors import ConfigError
 from hqnn_core.interfaces.optimizer import assign_parameters, flat_parameters
 from hqnn_core.testing import check_component
 from hqnn_core.training import train
-from hqnn_core.training.distributed import DistContext, check_profile
+from hqnn_core.training.spec import resolve
 from hqnn_core.training.validate import check_components
 
 
@@ -98,8 +98,8 @@ def test_plugin_optimizer_passes_the_conformance_suite(acme):
 
 def test_checks_read_the_stepping_not_the_name(tmp_path, acme):
     with pytest.raises(ConfigError, match="'acme.random_search' is gradient-free and cannot be data-parallel"):
-        check_profile(DistContext(0, 2, 0, "gloo"), "acme.random_search")
-    check_profile(DistContext(0, 2, 0, "gloo"), "adam")
+        resolve(load_profile(write_profile(tmp_path, "acme.yaml", train={"optimizer": "acme.random_search"})), rank=0, world_size=2)
+    assert resolve(load_profile(write_profile(tmp_path, "adam.yaml", train={"optimizer": "adam"})), rank=0, world_size=2).world_size == 2
     # backprop cannot differentiate shots, but a gradient-free optimiser never asks it to
     shots_backprop = {"backend": {"name": "torch", "shots": 100}, "model": {"quantum": {"n_qubits": 4, "layers": 1, "gradient": "backprop"}}}
     check_components(load_profile(write_profile(tmp_path, "free.yaml", train={"optimizer": "acme.random_search"}, **shots_backprop)))
