@@ -53,9 +53,12 @@ PROBE = textwrap.dedent("""
 """)
 
 
-def _measure(batch: int, layers: int, method: str) -> dict[str, int]:
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(2**16)}  # a fixed threshold: every state is mmap'ed, freed at once
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(batch), str(layers), method], cwd=ROOT, capture_output=True,
+def _measure(batch: int, layers: int, method: str, n_qubits: int = 16, fixed_threshold: bool = True) -> dict[str, int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "HQNN_MALLOC_TUNING"}
+    if fixed_threshold:
+        env["MALLOC_MMAP_THRESHOLD_"] = str(2**16)  # every state is mmap'ed, freed at once (hqnn's tuning steps aside)
+    probe = PROBE.replace("n, batch, layers, method = 16,", f"n, batch, layers, method = {n_qubits},")
+    proc = subprocess.run([sys.executable, "-c", probe, str(batch), str(layers), method], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -71,6 +74,18 @@ def test_estimate_is_an_upper_bound_within_ten_percent_at_16_qubits(method, laye
     ratio = m["estimate"] / m["measured"]
     assert 1.0 <= ratio <= 1.1, (f"{method}, {layers} layers: estimate {m['estimate'] / m['state']:.2f} states, "
                                  f"measured {m['measured'] / m['state']:.2f}")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+@pytest.mark.parametrize("method", ["forward", "adjoint", "backprop", "autograd"])
+def test_estimate_bounds_the_peak_under_the_default_allocator_where_states_are_mapped(method):
+    """20 qubits, batch 4 (one state is 32 MiB), glibc as hqnn tunes it: states this large are mmap'ed one by one, so
+    the estimate bounds the real peak, where memory runs out. Smaller states are served from the heap, whose reuse can
+    fragment: the first step's peak then exceeded the estimate (up to 3x at 8 MiB states; hqnn_plugins/torch_backend_memory.py)."""
+    m = _measure(4, 2, method, n_qubits=20, fixed_threshold=False)
+    ratio = m["estimate"] / m["measured"]
+    assert 1.0 <= ratio <= 1.35, f"{method}: estimate {m['estimate'] / m['state']:.2f} states, measured {m['measured'] / m['state']:.2f}"
 
 
 def test_auto_takes_backprop_whenever_its_estimate_fits_in_half_the_free_memory(monkeypatch):
