@@ -3,9 +3,9 @@
 A run's backends are assembled once (see docs/architecture.md, "How a run is assembled"), from
 the outside in: fallback over the members, retry per member, this meter, the vendor backend. The
 budget is one meter (the run's limits and ledger, :class:`~hqnn_core.training.budget.BudgetGuard`)
-whose wrapper sits directly around each vendor backend, so that every attempt is checked before it is sent: a retry of the
-primary and a call that falls back to another member are separate submissions, each refused on
-its own when it would cross a limit.
+whose wrapper sits directly around each vendor backend, so that every attempt is checked before
+it is sent: a retry of the primary and a call that falls back to another member are separate
+submissions, each refused on its own when it would cross a limit.
 """
 
 from __future__ import annotations

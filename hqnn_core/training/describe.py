@@ -81,7 +81,7 @@ def _describe(loaded: LoadedProfile, data: DataSummary, plugins: Plugins) -> Mod
         return None
     backend = plugins.backends.layout(b.name)(**b.options)
     caps = backend.capabilities_for(target, backend.options)
-    if caps.remote or not _runs(caps, circuit, b.shots):
+    if caps.remote or not runs_on(caps, circuit, b.shots):
         return None
     gradient = _gradient(plugins, q.gradient.name, dict(q.gradient.options), backend, circuit, b.shots)
     inputs_need_grad = _front_end_trains(p.model.front_end)
@@ -98,14 +98,25 @@ def _describe(loaded: LoadedProfile, data: DataSummary, plugins: Plugins) -> Mod
     uploads = q.layers if encoder.reupload else 1
     parameters = front + q.layers * ansatz.weights_per_layer(n) + uploads * encoder.weights_per_upload(n) + head  # all trainable
     shots = _budgeted_shots(loaded, data, optimizer, parameters, per_sample, b.shots)
-    if shots is False or not _runs(caps, circuit, shots):
+    if shots is False or not runs_on(caps, circuit, shots):
         return None
     usage = _usage(loaded, data, caps, optimizer, parameters, per_sample, shots)
-    name = f"{b.name.partition(':')[0]}:{target}" if target else b.name
-    return ModelDescription(n, encoder.name, ansatz.name, q.layers, gradient.name, name, shots, parameters, circuit, usage)
+    return ModelDescription(n, encoder.name, ansatz.name, q.layers, gradient.name, backend_label(b.name, target), shots, parameters, circuit,
+                            usage)
 
 
-def _runs(caps: BackendCapabilities, circuit: Circuit, shots: int | None) -> bool:
+def backend_label(name: str, target: str | None) -> str:
+    """The backend's ``full_name`` as the built backend gives it (``braket.local:sv``), from its profile name and target."""
+    return f"{name.partition(':')[0]}:{target}" if target else name
+
+
+def jobs_per_call(caps: BackendCapabilities, rows: int) -> int:
+    """Vendor jobs of one call of ``rows`` circuits (as ``Backend.jobs_for`` counts them)."""
+    limit = caps.max_circuits_per_job
+    return 1 if not limit else max(1, math.ceil(rows / limit))
+
+
+def runs_on(caps: BackendCapabilities, circuit: Circuit, shots: int | None) -> bool:
     """Whether the backend's declared capabilities take the circuit at ``shots`` (what ``Backend.validate`` checks)."""
     if circuit.n_qubits > caps.max_qubits or circuit.gate_names - caps.native_gates:
         return False
@@ -198,13 +209,11 @@ def _usage(loaded: LoadedProfile, data: DataSummary, caps: BackendCapabilities, 
            shots: int | None) -> Usage:
     """Training and evaluation usage of every epoch, as ``training.budget.estimate_parts`` counts it (no calibration: no mitigators)."""
     t = loaded.profile.train
-    limit = caps.max_circuits_per_job
-
     def calls(batches: list[int], differentiated: bool) -> Usage:
         total = Usage()
         for batch in batches:
             rows = _rows(batch, per_sample, differentiated)
-            total = total + Usage(1 if not limit else max(1, math.ceil(rows / limit)), rows, rows * (shots or 0))
+            total = total + Usage(jobs_per_call(caps, rows), rows, rows * (shots or 0))
         return total
 
     train = _batches(data.n_train, t.batch_size)
@@ -216,4 +225,4 @@ def _usage(loaded: LoadedProfile, data: DataSummary, caps: BackendCapabilities, 
     return per_epoch.times(t.epochs) + calls(_batches(data.n_test, t.eval_batch_size), False).times(t.epochs)
 
 
-__all__ = ["ModelDescription", "built_description", "describe_model"]
+__all__ = ["ModelDescription", "backend_label", "built_description", "describe_model", "jobs_per_call", "runs_on"]

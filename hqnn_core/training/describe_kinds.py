@@ -13,8 +13,6 @@ both agree).
 
 from __future__ import annotations
 
-import math
-
 from hqnn_core.circuit import Circuit, CircuitBuilder
 from hqnn_core.circuit_assembly import build_ansatz_circuit
 from hqnn_core.config import KernelConfig, LoadedProfile
@@ -23,6 +21,7 @@ from hqnn_core.interfaces.capabilities import BackendCapabilities
 from hqnn_core.interfaces.layout import BackendLayout, EncoderLayout
 from hqnn_core.plugin_manager import get_plugins
 from hqnn_core.training.data_summary import DataSummary
+from hqnn_core.training.describe import backend_label, jobs_per_call, runs_on
 from hqnn_core.training.spec import RunSpec
 
 
@@ -50,10 +49,10 @@ def _describe(loaded: LoadedProfile, spec: RunSpec, d: DataSummary) -> list[str]
     if local is None:
         return None
     name, caps = local
-    if not _runs(caps, _feature_map(encoder, n)):
+    if not runs_on(caps, _feature_map(encoder, n), None):
         return None
     rows = {"training": d.n_train, "evaluation": d.n_test + d.n_train}  # K(train, train) and K(test, train): one row per point
-    jobs = sum(1 if not caps.max_circuits_per_job else max(1, math.ceil(r / caps.max_circuits_per_job)) for r in rows.values())
+    jobs = sum(jobs_per_call(caps, r) for r in rows.values())
     method = ", method state" if cfg.type == "fidelity" else f", gamma {cfg.gamma}"
     return [
         f"  data: {p.data.source}, {d.n_train} train / {d.n_test} test, {d.n_features} features, classes {d.labels}",
@@ -94,7 +93,7 @@ def _describe_born(loaded: LoadedProfile, spec: RunSpec, data: DataSummary | Non
     if local is None:
         return None
     name, caps = local
-    if not caps.backprop or not _runs(caps, build_ansatz_circuit(n, ansatz, spec.layers, spec.init == "identity_blocks")):
+    if not caps.backprop or not runs_on(caps, build_ansatz_circuit(n, ansatz, spec.layers, spec.init == "identity_blocks"), None):
         return None
     steps = p.train.epochs
     calls = steps + 1  # one exact call per training step, one for the final distribution
@@ -118,7 +117,7 @@ def _local_state_backend(spec: RunSpec) -> tuple[str, BackendCapabilities] | Non
     caps = backend.capabilities_for(target, backend.options)
     if caps.remote or not caps.state:
         return None
-    return (f"{member.name.partition(':')[0]}:{target}" if target else member.name), caps
+    return backend_label(member.name, target), caps
 
 
 def _feature_map(encoder: EncoderLayout, n_qubits: int) -> Circuit:
@@ -126,11 +125,6 @@ def _feature_map(encoder: EncoderLayout, n_qubits: int) -> Circuit:
     builder = CircuitBuilder(n_qubits)
     encoder.add_ops(builder, list(range(n_qubits)))
     return builder.build(None)
-
-
-def _runs(caps: BackendCapabilities, circuit: Circuit) -> bool:
-    """Whether the backend's declared capabilities take the exact feature map (what ``Backend.validate`` checks)."""
-    return circuit.n_qubits <= caps.max_qubits and not circuit.gate_names - caps.native_gates and caps.analytic
 
 
 __all__ = ["describe_born_machine", "describe_kernel"]
